@@ -1,0 +1,55 @@
+# newsroom: `make demo` builds and serves the sample newsroom; `make test` sets up and runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.test-installed
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard theme/translations/*/LC_MESSAGES/messages.po))
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install html serve demo publish check test translations clean distclean
+
+install: $(STAMP) $(CATALOGS)
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+theme/translations/%/LC_MESSAGES/messages.mo: theme/translations/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+check: install
+	$(BIN)/newsroom check
+
+html: install
+	$(BIN)/newsroom build
+
+serve: install
+	$(BIN)/pelican --settings pelicanconf.py --autoreload --listen --bind $(HOST) --port $(PORT)
+
+demo: html serve
+
+publish: install
+	$(BIN)/newsroom build --publish
+
+$(TEST_STAMP): requirements-test.txt $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-test.txt
+	touch $@
+
+test: install $(TEST_STAMP)
+	$(BIN)/pytest
+
+# Re-extract UI strings from templates and code into the catalogs after changing them.
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k NP_:1c,2 --no-location --sort-output -o theme/translations/messages.pot .
+	$(BIN)/pybabel update -i theme/translations/messages.pot -d theme/translations --no-fuzzy-matching
+
+clean:
+	rm -rf output preview .pytest_cache
+	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,89 @@
+"""UI strings and dates in the reader's language, from the theme's gettext catalogs (compiled with Babel)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_time
+from babel.units import format_unit
+from babel.support import NullTranslations, Translations
+
+
+def N_(message: str) -> str:
+    """Marks a string for extraction; it is translated where it is shown."""
+    return message
+
+
+def NP_(context: str, message: str) -> str:
+    """Marks a string with a context for extraction."""
+    return message
+
+
+TYPE_NAMES = {
+    "press-release": N_("Press release"),
+    "news": N_("News"),
+    "invitation": N_("Invitation"),
+    "blog": N_("Blog post"),
+    "article": N_("Article"),
+}
+# Listing headings; "News" needs a context because Finnish and Swedish say it differently there.
+LISTING = "listing"
+TYPE_PLURALS = {
+    "press-release": NP_("listing", "Press releases"),
+    "news": NP_("listing", "News"),
+    "invitation": NP_("listing", "Invitations"),
+    "blog": NP_("listing", "Blog posts"),
+    "article": NP_("listing", "Articles"),
+}
+
+
+class MissingCatalog(RuntimeError):
+    """The theme's compiled catalogs are not there: `make install` compiles them."""
+
+
+@lru_cache(maxsize=None)
+def translations(folder: Path, lang: str) -> NullTranslations:
+    if lang == "en":
+        return NullTranslations()
+    if not (folder / lang / "LC_MESSAGES" / "messages.mo").exists():
+        raise MissingCatalog(
+            f"no compiled catalog for '{lang}' in {folder}; run 'make install' (it compiles the .po files)"
+        )
+    return Translations.load(str(folder), [lang])
+
+
+def gettext(folder: Path, lang: str, message: str) -> str:
+    return translations(folder, lang).ugettext(message)
+
+
+def language_name(lang: str) -> str:
+    """A language's name in itself ("suomi", "svenska", "English"), as a language switcher shows it."""
+    name = Locale.parse(lang).get_display_name(lang) or lang
+    return name[:1].upper() + name[1:]
+
+
+def event_time(start: datetime, end: datetime | None, tz: ZoneInfo, lang: str) -> str:
+    """'torstai 5. maaliskuuta 2026 10.00–12.00', written the way the language writes it."""
+    start = start.astimezone(tz)
+    text = f"{format_date(start, 'full', locale=lang)} {format_time(start, 'short', locale=lang)}"
+    if end is None:
+        return text
+    end = end.astimezone(tz)
+    if end.date() == start.date():
+        return f"{text}–{format_time(end, 'short', locale=lang)}"
+    return f"{text} – {format_date(end, 'full', locale=lang)} {format_time(end, 'short', locale=lang)}"
+
+
+def file_size(size: int, lang: str) -> str:
+    """'1,2 Mt' / '1.2 MB': megabytes with one decimal, smaller files in whole kilobytes."""
+    if size >= 1_000_000:
+        return format_unit(round(size / 1_000_000, 1), "digital-megabyte", length="short", locale=lang)
+    return format_unit(max(1, round(size / 1000)), "digital-kilobyte", length="short", locale=lang)
+
+
+def iso_date(moment: datetime, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).isoformat(timespec="seconds")

@@ -1,0 +1,148 @@
+"""The Pelican generator for everything beyond single releases: per-language front, type, keyword, contacts,
+about and 404 pages, plus the images and attachments public releases use."""
+
+from __future__ import annotations
+
+import shutil
+from collections import defaultdict
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pelican.generators import Generator
+
+from . import urls
+from .catalog import load_catalog
+from .model import TYPES, Catalog, Problem
+
+
+class ContentError(Exception):
+    """The content has problems; the message lists every one, one per line."""
+
+    def __init__(self, problems: tuple[Problem, ...]):
+        self.problems = problems
+        count = len(problems)
+        super().__init__(
+            f"{count} problem{'s' if count != 1 else ''} in the content:\n" + "\n".join(map(str, problems))
+        )
+
+
+CATALOG_KEY = "NEWSROOM_CATALOG"
+RELEASES_KEY = "NEWSROOM_RELEASES"
+
+
+def catalog_for(settings: dict) -> Catalog:
+    return load_catalog(
+        Path(settings["PATH"]),
+        ZoneInfo(settings["TIMEZONE"]),
+        tuple(settings["NEWSROOM_LANGUAGES"]),
+        settings["SLUG_REGEX_SUBSTITUTIONS"],
+    )
+
+
+class NewsroomGenerator(Generator):
+    """Loads the catalog before any content is read, so every later step sees the resolved model."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        catalog = self.context.get(CATALOG_KEY) or catalog_for(self.settings)
+        if catalog.problems:
+            raise ContentError(catalog.problems)
+        self.catalog = catalog
+        self.context[CATALOG_KEY] = catalog
+        self.context["publisher"] = catalog.publisher
+        self.langs = tuple(self.settings["NEWSROOM_LANGUAGES"])
+
+    def generate_context(self) -> None:
+        releases = self.context.get(RELEASES_KEY, [])
+        self.by_lang = {lang: [a for a in releases if a.lang == lang] for lang in self.langs}
+        self.front = {lang: _pinned_first(items) for lang, items in self.by_lang.items()}
+        self.by_type = {
+            lang: {kind: [a for a in items if a.record.type == kind] for kind in _types_in(items)}
+            for lang, items in self.by_lang.items()
+        }
+        self.by_keyword = {lang: _keyword_groups(items) for lang, items in self.by_lang.items()}
+        contacts = sorted(self.catalog.contacts.values(), key=lambda c: c.name.split()[-1:] + [c.name])
+        self.context["all_contacts"] = contacts
+        self.context["release_types"] = {lang: list(kinds) for lang, kinds in self.by_type.items()}
+
+    def generate_output(self, writer) -> None:
+        for lang in self.langs:
+            self._write_lang(writer, lang)
+        self._write(writer, "404.html", "404", self.langs[0])
+        self._write(writer, "index.html", "language_choice", self.langs[0])
+        self._copy_assets()
+
+    def _write_lang(self, writer, lang: str) -> None:
+        self._write(writer, urls.front(lang), "index", lang, alternate_url=urls.front, articles=self.front[lang])
+        for kind, items in self.by_type[lang].items():
+            self._write(writer, urls.release_type(lang, kind), "type", lang, articles=items, release_type=kind,
+                        alternate_url=lambda other, k=kind: urls.release_type(other, k))
+        for slug, (word, items) in self.by_keyword[lang].items():
+            self._write(writer, urls.keyword(lang, word), "keyword", lang, articles=items, keyword=word)
+        self._write(writer, urls.contacts(lang), "contacts", lang, alternate_url=urls.contacts)
+        self._write(writer, urls.about(lang), "about", lang, alternate_url=urls.about)
+        self._write(writer, f"{lang}/404.html", "404", lang)
+
+    def _write(self, writer, url: str, template: str, lang: str, alternate_url=None, **values) -> None:
+        """Write one page; `alternate_url` gives the same page in another language, else the switcher links front pages."""
+        switch = [
+            {"lang": other, "url": (alternate_url or urls.front)(other), "alternate": alternate_url is not None}
+            for other in self.langs
+            if other != lang
+        ]
+        paginated = {"articles": values["articles"]} if "articles" in values else None
+        writer.write_file(
+            urls.save_as(url), self.get_template(template), self.context,
+            paginated=paginated, template_name=template, url=url,
+            page_lang=lang, page_url=url, language_links=switch, **values,
+        )
+
+    def _copy_assets(self) -> None:
+        """Copy what public pages show: their releases' images and attachments, contact photos, the logo."""
+        out = Path(self.output_path)
+        wanted: dict[Path, Path] = {}
+        for items in self.by_lang.values():
+            for article in items:
+                for image in article.record.images:
+                    wanted[out / urls.image(image.filename)] = image.path
+                for attachment in article.record.attachments:
+                    wanted[out / urls.attachment(attachment.name)] = attachment.path
+        for contact in self.catalog.contacts.values():
+            if contact.photo:
+                wanted[out / urls.image(contact.photo.filename)] = contact.photo.path
+        logo = self.catalog.publisher.logo if self.catalog.publisher else None
+        if logo:
+            wanted[out / logo.name] = logo
+        for target, source in wanted.items():
+            _copy_if_changed(source, target)
+
+
+def _copy_if_changed(source: Path, target: Path) -> None:
+    stat = source.stat()
+    if target.exists():
+        existing = target.stat()
+        if existing.st_size == stat.st_size and existing.st_mtime_ns == stat.st_mtime_ns:
+            return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source, target)
+
+
+def _pinned_first(items: list) -> list:
+    return [a for a in items if a.record.pinned] + [a for a in items if not a.record.pinned]
+
+
+def _types_in(items: list) -> list[str]:
+    present = {a.record.type for a in items}
+    return [kind for kind in TYPES if kind in present]
+
+
+def _keyword_groups(items: list) -> dict[str, tuple[str, list]]:
+    """Releases per keyword slug, so 'Kirjastot' and 'kirjastot' share one page."""
+    groups: dict[str, tuple[str, list]] = {}
+    members: dict[str, list] = defaultdict(list)
+    for article in items:
+        for word in article.record.keywords:
+            slug = urls.keyword_slug(word)
+            groups.setdefault(slug, (word, members[slug]))
+            members[slug].append(article)
+    return groups

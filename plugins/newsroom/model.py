@@ -1,0 +1,127 @@
+"""The newsroom's content model: frozen records built once per build from the content folder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from datetime import datetime
+from pathlib import Path
+
+LANGS = ("fi", "sv", "en")
+TYPES = ("press-release", "news", "invitation", "blog", "article")
+STATUSES = ("published", "draft")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in the content, located so a writer can go straight to it."""
+
+    path: Path
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else str(self.path)
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Contact:
+    id: str
+    name: str
+    title: dict[str, str]
+    phone: str
+    email: str
+    unit: dict[str, str] = field(default_factory=dict)
+    photo: ImageAsset | None = None
+
+
+@dataclass(frozen=True)
+class ImageAsset:
+    id: str
+    path: Path
+    width: int
+    height: int
+    size: int
+    alt: dict[str, str]
+    caption: dict[str, str]
+    photographer: str
+    licence: str
+
+    @property
+    def filename(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True)
+class Attachment:
+    name: str
+    path: Path
+    size: int
+
+
+@dataclass(frozen=True)
+class Event:
+    start: datetime
+    end: datetime | None
+    location: str
+
+
+@dataclass(frozen=True)
+class Publisher:
+    name: dict[str, str]
+    address: str
+    phone: str
+    email: str
+    website: str
+    about: dict[str, str]
+    media_use: dict[str, str]
+    logo: Path | None
+    brand_color: str
+    social: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Release:
+    """One language version of a release, with every reference resolved."""
+
+    source: Path
+    release_id: str
+    lang: str
+    type: str
+    title: str
+    slug: str
+    date: datetime
+    modified: datetime | None
+    lead: str
+    keywords: tuple[str, ...]
+    contacts: tuple[Contact, ...]
+    images: tuple[ImageAsset, ...]
+    attachments: tuple[Attachment, ...]
+    status: str
+    pinned: bool
+    event: Event | None
+
+    @property
+    def lead_image(self) -> ImageAsset | None:
+        return self.images[0] if self.images else None
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Everything in a content folder, and what is wrong with it."""
+
+    root: Path
+    publisher: Publisher | None
+    contacts: dict[str, Contact]
+    images: dict[str, ImageAsset]
+    releases: tuple[Release, ...]
+    problems: tuple[Problem, ...]
+
+    def release_at(self, source: Path | str) -> Release | None:
+        return self._by_source.get(Path(source).resolve())
+
+    @cached_property
+    def _by_source(self) -> dict[Path, Release]:
+        return {r.source.resolve(): r for r in self.releases}
