@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pelican.utils import slugify
 
 from .header import read_header
+from .urls import slug
 
 SHARED_FIELDS = ("Date", "Type", "Release", "Contacts", "Images", "Attachments", "Pinned", "Event-Start", "Event-End", "Location")
 
@@ -22,7 +22,7 @@ def next_full_hour(now: datetime) -> datetime:
 
 
 def release_id_for(title: str) -> str:
-    words = slugify(title).split("-")
+    words = slug(title).split("-")
     rid = ""
     for word in words:
         if len(rid) + len(word) + 1 > 60:
@@ -86,12 +86,12 @@ def new_translation(source: Path, lang: str) -> Path:
 
 
 def new_contact(content: Path, name: str) -> Path:
-    contact_id = slugify(name)
+    contact_id = slug(name)
     path = content / "contacts" / f"{contact_id}.yaml"
     if path.exists():
         raise AuthoringError(f"{path} already exists; open it to edit the card")
     first, _, last = name.partition(" ")
-    email = f"{slugify(first)}.{slugify(last or first)}@example.org"
+    email = f"{slug(first)}.{slug(last or first)}@example.org"
     text = (
         f"name: {name}\n"
         "title:\n  fi: tehtävänimike\n  sv: titel\n  en: job title\n"

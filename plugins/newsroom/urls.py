@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pelican.settings import DEFAULT_CONFIG
 from pelican.utils import slugify
 
 
@@ -13,8 +14,13 @@ def release_type(lang: str, kind: str) -> str:
     return f"{lang}/type/{kind}/"
 
 
+def slug(text: str) -> str:
+    """ASCII lowercase words joined by hyphens, as Pelican makes slugs: 'Päätöksenteko' -> 'paatoksenteko'."""
+    return slugify(text, regex_subs=DEFAULT_CONFIG["SLUG_REGEX_SUBSTITUTIONS"])
+
+
 def keyword_slug(keyword: str) -> str:
-    return slugify(keyword, regex_subs=[(r"[^\w\s-]", ""), (r"[-\s]+", "-")]).strip("-") or "keyword"
+    return slug(keyword) or "keyword"
 
 
 def keyword(lang: str, word: str) -> str:
