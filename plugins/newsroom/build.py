@@ -1,14 +1,18 @@
-"""Runs one Pelican build of a newsroom with its settings file, refusing content with problems up front."""
+"""Runs one Pelican build of a newsroom: content checked first, one clock for the whole build, output audited."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from pelican import Pelican
 from pelican.settings import read_settings
 
+from .audit import Leak, audit
+from .clock import build_now
+from .embargo import unpublished
 from .listings import CATALOG_KEY, ContentError, catalog_for
 from .settings import apply_defaults
 
@@ -17,15 +21,24 @@ class BuildError(Exception):
     """Pelican reported errors while building: some content was not turned into pages."""
 
 
+class LeakError(Exception):
+    """The audit found unpublished material in a public build; nothing may be deployed."""
+
+    def __init__(self, leaks: list[Leak]):
+        self.leaks = leaks
+        super().__init__("\n".join(map(str, leaks)))
+
+
 @dataclass(frozen=True)
 class BuildOptions:
     settings_file: Path
     content: Path | None = None
     output: Path | None = None
     now: str | None = None
+    preview: bool = False
 
 
-class _ErrorCounter(logging.Handler):
+class _ErrorCollector(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
         self.messages: list[str] = []
@@ -42,24 +55,31 @@ def load_settings(options: BuildOptions) -> dict:
         override["OUTPUT_PATH"] = str(Path(options.output).resolve())
     if options.now is not None:
         override["NEWSROOM_NOW"] = options.now
+    if options.preview:
+        override.update(NEWSROOM_PREVIEW=True, DELETE_OUTPUT_DIRECTORY=True)
     settings = read_settings(str(options.settings_file), override=override)
-    apply_defaults(settings)
+    apply_defaults(settings, Path(options.settings_file).resolve().parent)
     return settings
 
 
 def build(settings: dict) -> Pelican:
-    """Check the content, then build; raises ContentError or BuildError instead of publishing a partial site."""
+    """Check, build, audit: raises ContentError, BuildError or LeakError rather than leave a site that must not go out."""
     catalog = catalog_for(settings)
     if catalog.problems:
         raise ContentError(catalog.problems)
-    pelican = Pelican({**settings, CATALOG_KEY: catalog})
-    counter = _ErrorCounter()
+    now = build_now(settings["NEWSROOM_NOW"], ZoneInfo(settings["TIMEZONE"]))
+    pelican = Pelican({**settings, CATALOG_KEY: catalog, "NEWSROOM_NOW": now})
+    collector = _ErrorCollector()
     logger = logging.getLogger("pelican")
-    logger.addHandler(counter)
+    logger.addHandler(collector)
     try:
         pelican.run()
     finally:
-        logger.removeHandler(counter)
-    if counter.messages:
-        raise BuildError("\n".join(counter.messages))
+        logger.removeHandler(collector)
+    if collector.messages:
+        raise BuildError("\n".join(collector.messages))
+    if not settings["NEWSROOM_PREVIEW"]:
+        leaks = audit(Path(settings["OUTPUT_PATH"]), unpublished(catalog, now))
+        if leaks:
+            raise LeakError(leaks)
     return pelican

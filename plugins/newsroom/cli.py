@@ -12,9 +12,14 @@ from zoneinfo import ZoneInfo
 from pelican.log import init as init_logging
 
 from . import authoring
-from .build import BuildError, BuildOptions, build, load_settings
+from .audit import audit
+from .build import BuildError, BuildOptions, LeakError, build, load_settings
+from .clock import build_now, timestamp
+from .deploy import DeployError, deploy
+from .embargo import next_lift, unpublished
 from .listings import ContentError, catalog_for
 from .model import LANGS, TYPES
+from .publish import publish
 
 OK, CONTENT_PROBLEMS, USAGE = 0, 1, 2
 
@@ -25,7 +30,7 @@ def _settings_file(args: argparse.Namespace, publish: bool = False) -> Path:
     return Path("publishconf.py" if publish else "pelicanconf.py")
 
 
-def _options(args: argparse.Namespace, publish: bool = False) -> BuildOptions:
+def _options(args: argparse.Namespace, publish: bool = False, preview: bool = False) -> BuildOptions:
     settings_file = _settings_file(args, publish)
     if not settings_file.is_file():
         raise SystemExit(
@@ -36,6 +41,7 @@ def _options(args: argparse.Namespace, publish: bool = False) -> BuildOptions:
         content=Path(args.content) if getattr(args, "content", None) else None,
         output=Path(args.output) if getattr(args, "output", None) else None,
         now=getattr(args, "now", None),
+        preview=preview,
     )
 
 
@@ -52,21 +58,104 @@ def cmd_check(args: argparse.Namespace) -> int:
     return OK
 
 
-def cmd_build(args: argparse.Namespace) -> int:
-    settings = load_settings(_options(args, publish=args.publish))
-    started = time.perf_counter()
+def _reported(action) -> int:
+    """Run a build step, turning the problems a user can fix into plain messages and exit code 1."""
     try:
-        build(settings)
+        action()
     except ContentError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         print(f"\nNothing was built: fix the {len(exc.problems)} problem(s) above and build again.", file=sys.stderr)
         return CONTENT_PROBLEMS
     except BuildError as exc:
-        print(f"The build reported errors:\n{exc}", file=sys.stderr)
+        print(f"The build reported errors, so the site was not finished:\n{exc}", file=sys.stderr)
         return CONTENT_PROBLEMS
-    print(f"Built the newsroom into {settings['OUTPUT_PATH']} in {time.perf_counter() - started:.1f} s.")
+    except LeakError as exc:
+        print(f"STOP: the built site shows releases that are not public yet:\n{exc}\n"
+              "Nothing was deployed. Find what links to them (a template or another release) and build again.",
+              file=sys.stderr)
+        return CONTENT_PROBLEMS
+    except DeployError as exc:
+        print(f"newsroom: {exc}", file=sys.stderr)
+        return CONTENT_PROBLEMS
     return OK
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    settings = load_settings(_options(args, publish=args.publish))
+    started = time.perf_counter()
+    code = _reported(lambda: build(settings))
+    if code == OK:
+        print(f"Built the newsroom into {settings['OUTPUT_PATH']} in {time.perf_counter() - started:.1f} s.")
+    return code
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    if not args.output:
+        args.output = "preview"
+    settings = load_settings(_options(args, preview=True))
+    code = _reported(lambda: build(settings))
+    if code == OK:
+        print(f"Preview with drafts and embargoed releases in {settings['OUTPUT_PATH']}. "
+              "It is marked noindex and can never be deployed.")
+    return code
+
+
+def _next_lift_line(settings: dict, now) -> str:
+    tz = ZoneInfo(settings["TIMEZONE"])
+    release = next_lift(catalog_for(settings), now)
+    if release is None:
+        return "No embargoed releases are waiting."
+    return f"Next embargo lifts {timestamp(release.date, tz)}: {release.title} ({release.lang}, {release.source})"
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    settings = load_settings(_options(args, publish=True))
+    if args.target:
+        settings["NEWSROOM_DEPLOY"] = args.target
+    outcome = []
+    code = _reported(lambda: outcome.append(publish(settings)))
+    if code != OK:
+        return code
+    result = outcome[0]
+    if result.deployed_to is None:
+        print("Nothing new to publish: the public site is up to date.")
+    else:
+        print(f"Published to {result.deployed_to}.")
+        for item in result.newly_public:
+            print(f"  now public: {item['title']} ({item['lang']}) {item['url']}")
+    print(_next_lift_line(settings, result.now))
+    return OK
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    settings = load_settings(_options(args, publish=True))
+    target = args.target or settings["NEWSROOM_DEPLOY"]
+    output = Path(args.output or settings["OUTPUT_PATH"])
+    where = []
+    code = _reported(lambda: where.append(deploy(output, target)))
+    if code == OK:
+        print(f"Deployed {output} to {where[0]}.")
+    return code
+
+
+def cmd_next_embargo(args: argparse.Namespace) -> int:
+    settings = load_settings(_options(args))
+    tz = ZoneInfo(settings["TIMEZONE"])
+    release = next_lift(catalog_for(settings), build_now(settings["NEWSROOM_NOW"], tz))
+    print(release.date.astimezone(tz).isoformat() if release else "none")
+    return OK
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    settings = load_settings(_options(args, publish=True))
+    tz = ZoneInfo(settings["TIMEZONE"])
+    output = Path(args.output or settings["OUTPUT_PATH"])
+    leaks = audit(output, unpublished(catalog_for(settings), build_now(settings["NEWSROOM_NOW"], tz)))
+    for leak in leaks:
+        print(leak)
+    print(f"{len(leaks)} leak(s) found in {output}." if leaks else f"No unpublished release shows in {output}.")
+    return CONTENT_PROBLEMS if leaks else OK
 
 
 def cmd_new(args: argparse.Namespace) -> int:
@@ -105,6 +194,34 @@ def parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--publish", action="store_true", help="build the public site with publishconf.py")
     build_cmd.add_argument("--now", metavar="TIME", help="build as if it were TIME, e.g. 2026-03-01T09:00+02:00")
     build_cmd.set_defaults(run=cmd_build)
+
+    preview = commands.add_parser("preview", help="build everything, drafts and embargoed too, into preview/")
+    preview.add_argument("--content", metavar="DIR")
+    preview.add_argument("--output", metavar="DIR", help="default: preview")
+    preview.add_argument("--now", metavar="TIME")
+    preview.set_defaults(run=cmd_preview)
+
+    publish_cmd = commands.add_parser("publish", help="build the public site fresh, audit it, deploy it, notify")
+    publish_cmd.add_argument("--content", metavar="DIR")
+    publish_cmd.add_argument("--now", metavar="TIME")
+    publish_cmd.add_argument("--target", help="folder or rsync://host/path (default: NEWSROOM_DEPLOY)")
+    publish_cmd.set_defaults(run=cmd_publish)
+
+    deploy_cmd = commands.add_parser("deploy", help="deploy an already built public site")
+    deploy_cmd.add_argument("--output", metavar="DIR", help="the built site (default: output)")
+    deploy_cmd.add_argument("--target", help="folder or rsync://host/path (default: NEWSROOM_DEPLOY)")
+    deploy_cmd.set_defaults(run=cmd_deploy)
+
+    audit_cmd = commands.add_parser("audit", help="look for unpublished releases in a built site")
+    audit_cmd.add_argument("--content", metavar="DIR")
+    audit_cmd.add_argument("--output", metavar="DIR")
+    audit_cmd.add_argument("--now", metavar="TIME")
+    audit_cmd.set_defaults(run=cmd_audit)
+
+    lift = commands.add_parser("next-embargo", help="print when the next embargoed release becomes public")
+    lift.add_argument("--content", metavar="DIR")
+    lift.add_argument("--now", metavar="TIME")
+    lift.set_defaults(run=cmd_next_embargo)
 
     new = commands.add_parser("new", help="start a new release, language version or contact card")
     kinds = new.add_subparsers(dest="what", required=True, metavar="WHAT")

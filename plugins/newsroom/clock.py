@@ -55,6 +55,7 @@ def build_now(setting: str | datetime | None, tz: ZoneInfo) -> datetime:
     return datetime.now(tz)
 
 
-def timestamp(moment: datetime, tz: ZoneInfo) -> str:
+def timestamp(moment: datetime, tz: ZoneInfo, seconds: bool = True) -> str:
     """'19.12.2025 12:17:54 EET': the zone abbreviation follows the date, EET in winter, EEST in summer."""
-    return moment.astimezone(tz).strftime(TIMESTAMP_FORMAT)
+    text = TIMESTAMP_FORMAT if seconds else TIMESTAMP_FORMAT.replace(":%S", "")
+    return moment.astimezone(tz).strftime(text)

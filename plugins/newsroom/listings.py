@@ -10,8 +10,10 @@ from zoneinfo import ZoneInfo
 
 from pelican.generators import Generator
 
-from . import urls
+from . import manifest, urls
 from .catalog import load_catalog
+from .clock import build_now
+from .embargo import Clock
 from .model import TYPES, Catalog, Problem
 
 
@@ -27,6 +29,8 @@ class ContentError(Exception):
 
 
 CATALOG_KEY = "NEWSROOM_CATALOG"
+CLOCK_KEY = "NEWSROOM_CLOCK"
+PREVIEW_MARKER = ".newsroom-preview"
 RELEASES_KEY = "NEWSROOM_RELEASES"
 
 
@@ -49,6 +53,9 @@ class NewsroomGenerator(Generator):
             raise ContentError(catalog.problems)
         self.catalog = catalog
         self.context[CATALOG_KEY] = catalog
+        self.clock = Clock(build_now(self.settings["NEWSROOM_NOW"], ZoneInfo(self.settings["TIMEZONE"])),
+                           preview=bool(self.settings["NEWSROOM_PREVIEW"]))
+        self.context[CLOCK_KEY] = self.clock
         self.context["publisher"] = catalog.publisher
         self.langs = tuple(self.settings["NEWSROOM_LANGUAGES"])
 
@@ -71,6 +78,12 @@ class NewsroomGenerator(Generator):
         self._write(writer, "404.html", "404", self.langs[0])
         self._write(writer, "index.html", "language_choice", self.langs[0])
         self._copy_assets()
+        if not self.clock.preview:
+            self._write_manifest()
+        if self.clock.preview:
+            (Path(self.output_path) / PREVIEW_MARKER).write_text(
+                f"Preview built at {self.clock.now.isoformat()}; shows drafts and embargoed releases. Never deploy it.\n"
+            )
 
     def _write_lang(self, writer, lang: str) -> None:
         self._write(writer, urls.front(lang), "index", lang, alternate_url=urls.front, articles=self.front[lang])
@@ -96,6 +109,11 @@ class NewsroomGenerator(Generator):
             paginated=paginated, template_name=template, url=url,
             page_lang=lang, page_url=url, language_links=switch, **values,
         )
+
+    def _write_manifest(self) -> None:
+        releases = self.context.get(RELEASES_KEY, [])
+        fingerprint = manifest.fingerprint(self.settings, [a.record.source for a in releases])
+        manifest.write(Path(self.output_path), releases, self.clock.now.isoformat(), self.settings["SITEURL"], fingerprint)
 
     def _copy_assets(self) -> None:
         """Copy what public pages show: their releases' images and attachments, contact photos, the logo."""

@@ -122,6 +122,13 @@ class Catalog:
     def release_at(self, source: Path | str) -> Release | None:
         return self._by_source.get(Path(source).resolve())
 
+    def version(self, release_id: str, lang: str) -> Release | None:
+        return self._by_version.get((release_id, lang))
+
+    @cached_property
+    def _by_version(self) -> dict[tuple[str, str], Release]:
+        return {(r.release_id, r.lang): r for r in self.releases}
+
     @cached_property
     def _by_source(self) -> dict[Path, Release]:
         return {r.source.resolve(): r for r in self.releases}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pelican import signals
 from pelican.generators import ArticlesGenerator, PagesGenerator
 
-from . import templating, urls
-from .listings import CATALOG_KEY, RELEASES_KEY, NewsroomGenerator
+from . import embargo, templating, urls
+from .listings import CATALOG_KEY, CLOCK_KEY, RELEASES_KEY, NewsroomGenerator
 from .model import LANGS
 from .settings import apply_defaults
 
@@ -22,6 +22,10 @@ def on_get_generators(pelican):
 def on_generator_init(generator) -> None:
     if hasattr(generator, "env"):
         templating.install(generator.env, generator.settings)
+
+
+def on_article_context(generator: ArticlesGenerator, metadata: dict) -> None:
+    embargo.decide(metadata, generator.context[CATALOG_KEY], generator.context[CLOCK_KEY])
 
 
 def _lang_order(item) -> int:
@@ -67,5 +71,6 @@ def register() -> None:
     signals.initialized.connect(on_initialized)
     signals.get_generators.connect(on_get_generators)
     signals.generator_init.connect(on_generator_init)
+    signals.article_generator_context.connect(on_article_context)
     signals.article_generator_finalized.connect(on_articles_finalized)
     signals.page_generator_finalized.connect(on_pages_finalized)

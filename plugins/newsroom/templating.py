@@ -55,7 +55,7 @@ def install(env: Environment, settings: dict) -> None:
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(gettext, ngettext, newstyle=True, pgettext=pgettext, npgettext=npgettext)
     env.filters.update(
-        timestamp=lambda moment: clock.timestamp(moment, tz),
+        timestamp=lambda moment, seconds=True: clock.timestamp(moment, tz, seconds),
         isodate=lambda moment: i18n.iso_date(moment, tz),
         type_name=type_name,
         event_time=event_time,

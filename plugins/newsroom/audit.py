@@ -1,0 +1,86 @@
+"""Scans a built public site for any trace of releases that are not public yet, compressed files included."""
+
+from __future__ import annotations
+
+import gzip
+import html
+import json
+import re
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .model import Release
+
+_PLAIN_RUN = re.compile(r"(?:[^\W\d_][\w’'-]*\s){5,}[^\W\d_][\w’'-]*", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Leak:
+    file: Path
+    release: Release
+    found: str
+
+    def __str__(self) -> str:
+        return (f"{self.file}: contains '{self.found}' from {self.release.source} "
+                f"({self.release.lang}, not public yet)")
+
+
+def body_samples(release: Release, count: int = 3) -> list[str]:
+    """Six plain words from each of the first paragraphs: rendered pages keep them verbatim, whatever the markup."""
+    text = release.source.read_text(encoding="utf-8-sig")
+    body = text.split("\n\n", 1)[1] if "\n\n" in text else ""
+    samples = []
+    for paragraph in body.split("\n\n"):
+        if paragraph.lstrip().startswith(("#", ">", "|", "<", "    ")):
+            continue
+        match = _PLAIN_RUN.search(" ".join(paragraph.split()) + " ")
+        if match:
+            samples.append(" ".join(match.group(0).split()[:6]))
+        if len(samples) == count:
+            break
+    return samples
+
+
+def secrets(release: Release) -> list[str]:
+    """What would give an unpublished version away: its address, its title, a sample of its text."""
+    return [f"/{release.lang}/releases/{release.slug}/", release.title, *body_samples(release)]
+
+
+def _forms(secret: str) -> set[str]:
+    """A secret as it may appear in HTML, XML and JSON output."""
+    return {secret, html.escape(secret, quote=False), html.escape(secret), json.dumps(secret)[1:-1],
+            json.dumps(secret, ensure_ascii=False)[1:-1]}
+
+
+def _decoded(path: Path) -> str:
+    data = path.read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError):
+            pass
+    elif data[:1] == b"\x78":
+        try:
+            data = zlib.decompress(data)
+        except zlib.error:
+            pass
+    return data.decode("utf-8", errors="ignore")
+
+
+def audit(output: Path, hidden: list[Release]) -> list[Leak]:
+    """Every place in `output` where a hidden release shows; an empty list means the build is safe to deploy."""
+    owner: dict[str, tuple[Release, str]] = {}
+    for release in hidden:
+        for secret in secrets(release):
+            for form in _forms(secret):
+                owner.setdefault(form.casefold(), (release, secret))
+    if not owner:
+        return []
+    pattern = re.compile("|".join(re.escape(form) for form in sorted(owner, key=len, reverse=True)))
+    leaks = []
+    for path in sorted(p for p in output.rglob("*") if p.is_file()):
+        for match in set(pattern.findall(_decoded(path).casefold())):
+            release, secret = owner[match]
+            leaks.append(Leak(path, release, secret))
+    return leaks

@@ -1,0 +1,61 @@
+"""The publish pipeline: build fresh, audit, deploy, notify; a run with nothing new stops before building."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+from . import manifest
+from .build import build
+from .clock import build_now
+from .deploy import deploy
+from .embargo import is_public, next_lift
+from .listings import ContentError, catalog_for
+from .model import Release
+
+Notify = Callable[[Path, datetime], None]
+
+
+@dataclass
+class PublishResult:
+    now: datetime
+    deployed_to: str | None = None
+    newly_public: list[dict] = field(default_factory=list)
+    next_lift: Release | None = None
+
+
+def _no_notify(output: Path, now: datetime) -> None:
+    """The notify step's place in the pipeline; the email module plugs in here."""
+
+
+def publish(settings: dict, notify: Notify = _no_notify) -> PublishResult:
+    tz = ZoneInfo(settings["TIMEZONE"])
+    now = build_now(settings["NEWSROOM_NOW"], tz)
+    catalog = catalog_for(settings)
+    if catalog.problems:
+        raise ContentError(catalog.problems)
+    state = Path(settings["NEWSROOM_STATE_DIR"])
+    previous = manifest.read(state) or {"releases": [], "fingerprint": None}
+    result = PublishResult(now=now, next_lift=next_lift(catalog, now))
+    if previous["fingerprint"] and _unchanged(settings, catalog, now, previous["fingerprint"]):
+        return result
+    staging = state / "build"
+    if staging.exists():
+        shutil.rmtree(staging)
+    build({**settings, "OUTPUT_PATH": str(staging), "NEWSROOM_NOW": now, "DELETE_OUTPUT_DIRECTORY": True})
+    current = manifest.read(staging)
+    result.deployed_to = deploy(staging, settings["NEWSROOM_DEPLOY"])
+    shutil.copy2(staging / manifest.MANIFEST, state / manifest.MANIFEST)
+    seen = {(r["release"], r["lang"]) for r in previous["releases"]}
+    result.newly_public = [r for r in current["releases"] if (r["release"], r["lang"]) not in seen]
+    notify(staging, now)
+    return result
+
+
+def _unchanged(settings: dict, catalog, now: datetime, last: str) -> bool:
+    """Whether a build now would read exactly what the last published build read."""
+    return manifest.fingerprint(settings, [r.source for r in catalog.releases if is_public(r, now)]) == last

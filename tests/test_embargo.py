@@ -1,0 +1,211 @@
+"""Embargo and drafts: nothing unpublished in any output file, preview marked, publish audited and atomic."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from newsroom.deploy import DeployError, deploy
+from sitebuilder import ROOT, Site, build_site, release, write_content
+
+BEFORE = "2026-02-15T12:00+02:00"
+AFTER = "2026-03-30T12:00+03:00"
+SECRETS = {"kuukivi": "draft", "tähtisumu": "embargoed", "norrsken": "embargoed sv", "kevätyö": "dst"}
+
+FILES = {
+    "public.fi.md": release("Julkinen aurinkokukka", "2026-02-01 09:00", release_id="shared",
+                            Images="red-square", Keywords="yhteinen",
+                            body="Tässä tekstissä kerrotaan aurinkokukka asiasta kaikille lukijoille."),
+    "public.sv.md": release("Hemlig norrsken", "2026-03-01 09:00", lang="sv", release_id="shared",
+                            Images="red-square", Keywords="gemensam",
+                            body="Denna text berättar om norrsken för alla läsare i staden."),
+    "draft.fi.md": release("Luonnos kuukivi", "2026-01-05 09:00", release_id="draft", Status="draft",
+                           Images="draft-photo", Keywords="yhteinen",
+                           body="Luonnoksen teksti kertoo kuukivi hankkeesta hyvin tarkasti."),
+    "embargo.fi.md": release("Embargo tähtisumu", "2026-03-01 09:00", release_id="embargo",
+                             Images="embargo-photo", Attachments="embargo.pdf", Keywords="yhteinen",
+                             body="Salainen teksti kertoo tähtisumu suunnitelmasta ennen julkaisua."),
+    "dst.fi.md": release("Kevätyö julkaisu", "2026-03-29T04:30+03:00", release_id="dst",
+                         body="Yöllinen teksti kevätyö kertoo kellojen siirrosta kaikille."),
+}
+EXTRA = {"attachments/embargo.pdf": "%PDF-1.4 tähtisumu liite\n"}
+
+
+def _image(content: Path, name: str, colour: str) -> None:
+    Image.new("RGB", (40, 30), colour).save(content / "images" / f"{name}.png")
+    (content / "images" / f"{name}.yaml").write_text(
+        "alt:\n  fi: Kuva\n  sv: Bild\n  en: Picture\nphotographer: X\nlicence: CC0\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def content(tmp_path_factory) -> Path:
+    root = write_content(tmp_path_factory.mktemp("embargo") / "content", FILES, EXTRA)
+    _image(root, "draft-photo", "blue")
+    _image(root, "embargo-photo", "green")
+    return root
+
+
+@pytest.fixture(scope="module")
+def before(content, tmp_path_factory) -> Site:
+    return build_site(content, tmp_path_factory.mktemp("before") / "out", publish=True, now=BEFORE)
+
+
+@pytest.fixture(scope="module")
+def after(content, tmp_path_factory) -> Site:
+    return build_site(content, tmp_path_factory.mktemp("after") / "out", publish=True, now=AFTER)
+
+
+def _found(site: Site, needle: bytes) -> list[Path]:
+    hits = []
+    for path in site.files():
+        data = path.read_bytes()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        if needle in data.lower():
+            hits.append(path)
+    return hits
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("word", SECRETS)
+def test_nothing_unpublished_appears_in_any_file_before_the_embargo(before, word):
+    assert _found(before, word.encode()) == []
+
+
+def test_public_version_is_there_while_its_translation_is_embargoed(before):
+    page = before.html("fi/releases/julkinen-aurinkokukka/")
+    assert [link["hreflang"] for link in page.select("link[rel=alternate][hreflang]")] == ["fi"]
+    assert _found(before, b"aurinkokukka")
+
+
+def test_unpublished_images_attachments_and_sources_are_not_copied(before, content):
+    names = {p.name for p in before.files()}
+    assert "red-square.png" in names
+    assert not {"draft-photo.png", "embargo-photo.png", "embargo.pdf"} & names
+    secret_digests = {_digest(content / "images" / "embargo-photo.png"), _digest(content / "images" / "draft-photo.png")}
+    assert not secret_digests & {_digest(p) for p in before.files()}
+    assert not [p for p in before.files() if p.suffix == ".md"]
+
+
+def test_everything_public_appears_after_the_embargo_but_not_the_draft(after):
+    assert after.html("fi/releases/embargo-tahtisumu/").h1.get_text() == "Embargo tähtisumu"
+    assert (after.output / "images/embargo-photo.png").exists() and (after.output / "attachments/embargo.pdf").exists()
+    assert after.html("sv/releases/hemlig-norrsken/").h1.get_text() == "Hemlig norrsken"
+    keyword = [a.get_text() for a in after.html("fi/keyword/yhteinen/").select(".release-card__title a")]
+    assert keyword == ["Embargo tähtisumu", "Julkinen aurinkokukka"]
+    assert _found(after, "kevätyö".encode())
+    assert _found(after, b"kuukivi") == []
+
+
+@pytest.mark.parametrize("now, public", [
+    ("2026-03-29T04:29+03:00", False),
+    ("2026-03-29T04:30+03:00", True),
+    ("2026-03-29T01:30:00+00:00", True),
+    ("2026-03-29T03:29+02:00", False),
+])
+def test_embargo_on_the_night_clocks_change(content, tmp_path, now, public):
+    site = build_site(content, tmp_path / "out", publish=True, now=now)
+    assert (site.output / "fi/releases/kevatyo-julkaisu/index.html").exists() is public
+
+
+def test_stale_files_of_an_earlier_build_are_removed(content, tmp_path):
+    build_site(content, tmp_path / "out", publish=True, now=AFTER)
+    site = build_site(content, tmp_path / "out", publish=True, now=BEFORE)
+    assert _found(site, "tähtisumu".encode()) == []
+
+
+def _newsroom(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "newsroom.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+
+
+def test_audit_fails_on_a_planted_leak_naming_file_and_release(content, tmp_path):
+    site = build_site(content, tmp_path / "out", publish=True, now=BEFORE)
+    clean = _newsroom("audit", "--content", str(content), "--output", str(site.output), "--now", BEFORE)
+    assert clean.returncode == 0, clean.stdout
+    (site.output / "fi" / "leak.html").write_text("<p>Embargo t&auml;htisumu Embargo tähtisumu</p>", encoding="utf-8")
+    (site.output / "index.pf_fragment").write_bytes(gzip.compress("x Salainen teksti kertoo tähtisumu suunnitelmasta ennen y".encode()))
+    leaked = _newsroom("audit", "--content", str(content), "--output", str(site.output), "--now", BEFORE)
+    assert leaked.returncode == 1
+    lines = [line for line in leaked.stdout.splitlines() if "not public yet" in line]
+    assert any(line.startswith(str(site.output / "fi" / "leak.html")) and "embargo.fi.md" in line for line in lines)
+    assert any(line.startswith(str(site.output / "index.pf_fragment")) for line in lines)
+
+
+def test_preview_shows_everything_marked_noindex_and_cannot_be_deployed(content, tmp_path):
+    result = _newsroom("preview", "--content", str(content), "--output", str(tmp_path / "preview"), "--now", BEFORE)
+    assert result.returncode == 0, result.stderr
+    site = Site(content, tmp_path / "preview")
+    banner = site.html("fi/releases/embargo-tahtisumu/").select_one(".embargo-banner").get_text(strip=True)
+    assert banner == "Embargo päättyy 01.03.2026 09:00 EET"
+    assert site.html("sv/releases/hemlig-norrsken/").select_one(".embargo-banner").get_text(strip=True) == \
+        "Embargo till 01.03.2026 09:00 EET"
+    assert site.html("fi/releases/luonnos-kuukivi/").select_one(".embargo-banner").get_text(strip=True) == "Luonnos"
+    assert site.html("fi/releases/julkinen-aurinkokukka/").select_one(".embargo-banner") is None
+    for page in site.output.rglob("*.html"):
+        soup = site.html(str(page.relative_to(site.output)))
+        assert soup.select_one("meta[name=robots]")["content"].startswith("noindex"), page
+    with pytest.raises(DeployError, match="preview"):
+        deploy(site.output, str(tmp_path / "public"))
+    refused = _newsroom("deploy", "--output", str(site.output), "--target", str(tmp_path / "public"))
+    assert refused.returncode == 1 and "preview" in refused.stderr
+    assert not (tmp_path / "public").exists()
+
+
+def test_publish_deploys_reports_news_and_is_cheap_when_nothing_changed(content, tmp_path):
+    env = {"NEWSROOM_STATE_DIR": str(tmp_path / "state")}
+    target = str(tmp_path / "site")
+    first = _newsroom("publish", "--content", str(content), "--now", BEFORE, "--target", target, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "now public: Julkinen aurinkokukka (fi)" in first.stdout
+    assert "Next embargo lifts 01.03.2026 09:00:00 EET: Embargo tähtisumu" in first.stdout or \
+        "Next embargo lifts 01.03.2026 09:00:00 EET: Hemlig norrsken" in first.stdout
+    assert Path(target).is_symlink() and (Path(target) / "fi/releases/julkinen-aurinkokukka/index.html").exists()
+    again = _newsroom("publish", "--content", str(content), "--now", BEFORE, "--target", target, env=env)
+    assert again.returncode == 0 and "Nothing new to publish" in again.stdout
+    later = _newsroom("publish", "--content", str(content), "--now", AFTER, "--target", target, env=env)
+    assert "now public: Embargo tähtisumu (fi)" in later.stdout and "now public: Hemlig norrsken (sv)" in later.stdout
+    assert "Julkinen aurinkokukka" not in later.stdout
+    assert (Path(target) / "fi/releases/embargo-tahtisumu/index.html").exists()
+    nxt = _newsroom("next-embargo", "--content", str(content), "--now", BEFORE)
+    assert nxt.stdout.strip() == "2026-03-01T09:00:00+02:00"
+
+
+def test_deploy_swaps_atomically_while_a_reader_polls(content, tmp_path, before, after):
+    target = tmp_path / "site"
+    deploy(before.output, str(target))
+    page = target / "fi" / "index.html"
+    problems, stop = [], threading.Event()
+
+    def reader() -> None:
+        while not stop.is_set():
+            try:
+                text = page.read_text(encoding="utf-8")
+            except OSError as exc:
+                problems.append(repr(exc))
+                continue
+            if not text.rstrip().endswith("</html>"):
+                problems.append("partial page")
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for _ in range(6):
+            deploy(after.output, str(target))
+            deploy(before.output, str(target))
+    finally:
+        stop.set()
+        thread.join()
+    assert problems == []
+    assert len(list((tmp_path / ".site.releases").iterdir())) <= 4
