@@ -8,7 +8,7 @@ CATALOGS := $(patsubst %.po,%.mo,$(wildcard theme/translations/*/LC_MESSAGES/mes
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install html serve demo publish check test translations clean distclean
+.PHONY: install html serve preview demo publish check test translations clean distclean
 
 install: $(STAMP) $(CATALOGS)
 
@@ -31,6 +31,11 @@ serve: install
 	$(BIN)/pelican --settings pelicanconf.py --autoreload --listen --bind $(HOST) --port $(PORT)
 
 demo: html serve
+
+# Drafts and embargoed releases too, marked, into preview/ (never deployable), served at $(HOST):$(PORT).
+preview: install
+	$(BIN)/newsroom preview
+	$(BIN)/pelican --settings pelicanconf.py --listen --output preview --bind $(HOST) --port $(PORT)
 
 publish: install
 	$(BIN)/newsroom build --publish
