@@ -97,18 +97,7 @@ class NewsroomGenerator(Generator):
         self._write(writer, f"{lang}/404.html", "404", lang)
 
     def _write(self, writer, url: str, template: str, lang: str, alternate_url=None, **values) -> None:
-        """Write one page; `alternate_url` gives the same page in another language, else the switcher links front pages."""
-        switch = [
-            {"lang": other, "url": (alternate_url or urls.front)(other), "alternate": alternate_url is not None}
-            for other in self.langs
-            if other != lang
-        ]
-        paginated = {"articles": values["articles"]} if "articles" in values else None
-        writer.write_file(
-            urls.save_as(url), self.get_template(template), self.context,
-            paginated=paginated, template_name=template, url=url,
-            page_lang=lang, page_url=url, language_links=switch, **values,
-        )
+        write_page(self, writer, url, template, lang, alternate_url, **values)
 
     def _write_manifest(self) -> None:
         releases = self.context.get(RELEASES_KEY, [])
@@ -133,6 +122,22 @@ class NewsroomGenerator(Generator):
             wanted[out / logo.name] = logo
         for target, source in wanted.items():
             _copy_if_changed(source, target)
+
+
+def write_page(generator: Generator, writer, url: str, template: str, lang: str, alternate_url=None,
+               **values) -> None:
+    """Write one page; `alternate_url` gives the same page in another language, else the switcher links front pages."""
+    switch = [
+        {"lang": other, "url": (alternate_url or urls.front)(other), "alternate": alternate_url is not None}
+        for other in generator.settings["NEWSROOM_LANGUAGES"]
+        if other != lang
+    ]
+    paginated = {"articles": values["articles"]} if "articles" in values else None
+    writer.write_file(
+        urls.save_as(url), generator.get_template(template), generator.context,
+        paginated=paginated, template_name=template, url=url,
+        page_lang=lang, page_url=url, language_links=switch, **values,
+    )
 
 
 def _copy_if_changed(source: Path, target: Path) -> None:

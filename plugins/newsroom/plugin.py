@@ -6,6 +6,7 @@ from pelican import signals
 from pelican.generators import ArticlesGenerator, PagesGenerator
 
 from . import embargo, templating, urls
+from .feeds import FeedsGenerator
 from .listings import CATALOG_KEY, CLOCK_KEY, RELEASES_KEY, NewsroomGenerator
 from .model import LANGS
 from .settings import apply_defaults
@@ -16,7 +17,7 @@ def on_initialized(pelican) -> None:
 
 
 def on_get_generators(pelican):
-    return NewsroomGenerator
+    return [NewsroomGenerator, FeedsGenerator]
 
 
 def on_generator_init(generator) -> None:

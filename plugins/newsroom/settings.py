@@ -18,6 +18,10 @@ DEFAULTS: dict[str, object] = {
     "NEWSROOM_DEPLOY": "var/site",
     # How many other releases "more from the publisher" lists.
     "NEWSROOM_MORE_COUNT": 5,
+    # How many of the newest releases each RSS/Atom feed holds.
+    "NEWSROOM_FEED_MAX_ITEMS": 50,
+    # Feeds need absolute addresses: used instead of SITEURL while SITEURL is empty (`make html`, `make serve`).
+    "NEWSROOM_FEED_SITEURL": "http://127.0.0.1:8000",
 }
 
 

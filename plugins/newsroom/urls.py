@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from pelican.settings import DEFAULT_CONFIG
 from pelican.utils import slugify
 
@@ -19,6 +21,7 @@ def slug(text: str) -> str:
     return slugify(text, regex_subs=DEFAULT_CONFIG["SLUG_REGEX_SUBSTITUTIONS"])
 
 
+@lru_cache(maxsize=4096)  # every listing, feed and release page asks for the same few keywords
 def keyword_slug(keyword: str) -> str:
     return slug(keyword) or "keyword"
 
@@ -33,6 +36,24 @@ def contacts(lang: str) -> str:
 
 def about(lang: str) -> str:
     return f"{lang}/about/"
+
+
+def feeds(lang: str) -> str:
+    """The page that lists every feed of a language."""
+    return f"{lang}/feeds/"
+
+
+def feed(lang: str, fmt: str) -> str:
+    """The whole newsroom in one language; `fmt` is 'rss' or 'atom'."""
+    return f"{lang}/feeds/all.{fmt}.xml"
+
+
+def type_feed(lang: str, kind: str, fmt: str) -> str:
+    return f"{lang}/feeds/type/{kind}.{fmt}.xml"
+
+
+def keyword_feed(lang: str, word: str, fmt: str) -> str:
+    return f"{lang}/feeds/keyword/{keyword_slug(word)}.{fmt}.xml"
 
 
 def image(filename: str) -> str:
