@@ -48,7 +48,7 @@ def test_language_versions_link_each_other_both_ways_with_hreflang(small_site):
         soup = small_site.html(url.lstrip("/"))
         assert soup.html["lang"] == lang
         alternates = {link["hreflang"]: link["href"] for link in soup.select("link[rel=alternate][hreflang]")}
-        assert alternates == TRILINGUAL
+        assert alternates == {**TRILINGUAL, "x-default": TRILINGUAL["fi"]}
         switcher = {a["hreflang"]: a["href"] for a in soup.select(".language-switcher a")}
         assert switcher == {other: u for other, u in TRILINGUAL.items() if other != lang}
 
@@ -91,7 +91,7 @@ def test_type_names_follow_the_page_language(small_site):
     assert small_site.html("en/releases/trilingual-release/").select_one(".release__meta a").get_text() == "Press release"
     nav = [a.get_text() for a in small_site.html("fi/").select(".site-nav a")]
     assert nav == ["Uusimmat", "Tiedotteet", "Uutiset", "Kutsut", "Blogikirjoitukset", "Artikkelit",
-                   "Yhteyshenkilöt", "Tietoa meistä"]
+                   "Yhteyshenkilöt", "Tietoa meistä", "Haku"]
 
 
 def _listing(site, url):
@@ -149,7 +149,7 @@ def test_contacts_about_accessibility_404_and_root(small_site):
     assert "Testila is a made-up city." in about.get_text()
     statement = small_site.html("sv/accessibility/")
     assert statement.h1.get_text() == "Tillgänglighetsutlåtande"
-    assert {a["hreflang"] for a in statement.select("link[rel=alternate][hreflang]")} == {"fi", "sv"}
+    assert {a["hreflang"] for a in statement.select("link[rel=alternate][hreflang]")} == {"fi", "sv", "x-default"}
     for url, heading in (("404.html", "Sivua ei löytynyt"), ("en/404.html", "Page not found")):
         soup = small_site.html(url)
         assert soup.h1.get_text() == heading

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pelican import signals
 from pelican.generators import ArticlesGenerator, PagesGenerator
 
-from . import embargo, templating, urls
+from . import discovery, embargo, structured_data, templating, urls
+from .discovery import DiscoveryGenerator
 from .feeds import FeedsGenerator
 from .listings import CATALOG_KEY, CLOCK_KEY, RELEASES_KEY, NewsroomGenerator
 from .model import LANGS
@@ -17,12 +20,13 @@ def on_initialized(pelican) -> None:
 
 
 def on_get_generators(pelican):
-    return [NewsroomGenerator, FeedsGenerator]
+    return [NewsroomGenerator, FeedsGenerator, DiscoveryGenerator]
 
 
 def on_generator_init(generator) -> None:
     if hasattr(generator, "env"):
         templating.install(generator.env, generator.settings)
+        structured_data.install(generator.env, generator.settings)
 
 
 def on_article_context(generator: ArticlesGenerator, metadata: dict) -> None:
@@ -68,6 +72,10 @@ def language_links(item, langs) -> list[dict]:
     ]
 
 
+def on_finalized(pelican) -> None:
+    discovery.finish(Path(pelican.output_path), pelican.settings)
+
+
 def register() -> None:
     signals.initialized.connect(on_initialized)
     signals.get_generators.connect(on_get_generators)
@@ -75,3 +83,4 @@ def register() -> None:
     signals.article_generator_context.connect(on_article_context)
     signals.article_generator_finalized.connect(on_articles_finalized)
     signals.page_generator_finalized.connect(on_pages_finalized)
+    signals.finalized.connect(on_finalized)

@@ -56,6 +56,32 @@ def keyword_feed(lang: str, word: str, fmt: str) -> str:
     return f"{lang}/feeds/keyword/{keyword_slug(word)}.{fmt}.xml"
 
 
+def search(lang: str) -> str:
+    return f"{lang}/search/"
+
+
+def vcard(lang: str, contact_id: str) -> str:
+    """A contact's card with the title in `lang`."""
+    return f"{lang}/contacts/{contact_id}.vcf"
+
+
+def calendar(release_url: str, slug: str) -> str:
+    """An invitation's event as an iCalendar file, beside its page."""
+    return f"{release_url}{slug}.ics"
+
+
+def api(lang: str | None = None) -> str:
+    """The JSON list of public releases: all languages, or one."""
+    return f"api/{lang}/releases.json" if lang else "api/releases.json"
+
+
+API_SCHEMA = "api/releases.schema.json"
+SEARCH_BUNDLE = "pagefind/"
+SITEMAP = "sitemap.xml"
+NEWS_SITEMAP = "sitemap-news.xml"
+ROBOTS = "robots.txt"
+
+
 def image(filename: str) -> str:
     return f"images/{filename}"
 

@@ -1,0 +1,77 @@
+"""Writes the newsroom for other programs: search pages, contact cards, invitation calendars, the JSON API, the news
+sitemap and robots.txt from the public releases; then, once every page is written, sitemap.xml and the search index."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from pelican.generators import Generator
+
+from . import api, invitation, search, sitemaps, urls, vcard
+from .listings import CLOCK_KEY, RELEASES_KEY, write_page
+
+
+class DiscoveryGenerator(Generator):
+    """Runs after NewsroomGenerator, from the same public releases (context[RELEASES_KEY]) and nothing else."""
+
+    def generate_output(self, writer) -> None:
+        self.out = Path(self.output_path)
+        self.site_url = self.settings["SITEURL"]
+        self.tz = ZoneInfo(self.settings["TIMEZONE"])
+        self.publisher = self.context["publisher"]
+        releases = self.context.get(RELEASES_KEY, [])
+        clock = self.context[CLOCK_KEY]
+        for lang in self.settings["NEWSROOM_LANGUAGES"]:
+            write_page(self, writer, urls.search(lang), "search", lang, alternate_url=urls.search)
+        self._write_vcards()
+        self._write_calendars(releases)
+        self._write_api(releases)
+        self._save(urls.ROBOTS, sitemaps.robots(self.site_url, clock.preview))
+        if not clock.preview and sitemaps.is_absolute(self.site_url):
+            self._save(urls.NEWS_SITEMAP,
+                       sitemaps.news_sitemap(releases, clock.now, self.publisher, self.site_url, self.tz))
+
+    def _save(self, name: str, data: str | bytes) -> None:
+        path = self.out / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        path.write_bytes(data)
+
+    def _namespace(self) -> str:
+        """What makes identifiers (vCard and event UIDs) this newsroom's own: its address, else the publisher's."""
+        return self.site_url if sitemaps.is_absolute(self.site_url) else self.publisher.website
+
+    def _write_vcards(self) -> None:
+        for lang in self.settings["NEWSROOM_LANGUAGES"]:
+            for contact in self.context["all_contacts"]:
+                self._save(urls.vcard(lang, contact.id),
+                           vcard.card(contact, lang, self.publisher.name[lang], self.site_url, self._namespace()))
+
+    def _write_calendars(self, releases: list) -> None:
+        domain = urlsplit(self._namespace()).hostname or "newsroom"
+        for article in releases:
+            record = article.record
+            if record.event:
+                self._save(urls.calendar(article.url, record.slug),
+                           invitation.calendar(record, f"{self.site_url}/{article.url}",
+                                               self.publisher.name[record.lang], domain, self.tz))
+
+    def _write_api(self, releases: list) -> None:
+        for lang in (None, *self.settings["NEWSROOM_LANGUAGES"]):
+            document = api.document(releases, self.publisher, self.context["image_files"], self.site_url, self.tz,
+                                    lang)
+            self._save(urls.api(lang), json.dumps(document, ensure_ascii=False, indent=1) + "\n")
+        shutil.copyfile(api.SCHEMA, self.out / urls.API_SCHEMA)
+
+
+def finish(output: Path, settings: dict) -> None:
+    """After every page is written: sitemap.xml lists them (public builds only), then Pagefind indexes the releases."""
+    site_url = settings["SITEURL"]
+    if not settings["NEWSROOM_PREVIEW"] and sitemaps.is_absolute(site_url):
+        (output / urls.SITEMAP).write_bytes(sitemaps.sitemap(sitemaps.pages(output, site_url)))
+    search.index(output, settings)
