@@ -8,7 +8,7 @@ CATALOGS := $(patsubst %.po,%.mo,$(wildcard theme/translations/*/LC_MESSAGES/mes
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install html serve preview demo publish check test translations clean distclean
+.PHONY: install html serve preview demo publish check test bench-mail translations clean distclean
 
 install: $(STAMP) $(CATALOGS)
 
@@ -30,7 +30,10 @@ html: install
 serve: install
 	$(BIN)/pelican --settings pelicanconf.py --autoreload --listen --bind $(HOST) --port $(PORT)
 
-demo: html serve
+# The site at $(HOST):$(PORT), and beside it a mail sink that saves every email under var/mail/ (stopped with the demo).
+demo: html
+	$(BIN)/newsroom mail-sink & sink=$$!; trap 'kill $$sink 2>/dev/null' EXIT INT TERM; \
+	$(MAKE) --no-print-directory serve
 
 # Drafts and embargoed releases too, marked, into preview/ (never deployable), served at $(HOST):$(PORT).
 preview: install
@@ -46,6 +49,10 @@ $(TEST_STAMP): requirements-test.txt $(STAMP)
 
 test: install $(TEST_STAMP)
 	$(BIN)/pytest
+
+# Email: one release to 10,000 subscribers through a local aiosmtpd sink; messages per second and peak memory.
+bench-mail: install
+	$(BIN)/python tests/bench/bench_mail.py
 
 # Re-extract UI strings from templates and code into the catalogs after changing them.
 translations: $(STAMP)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from sitebuilder import ROOT, Site, build_site, release, write_content
+from smtpsink import smtp_server  # noqa: F401  (the session's SMTP server for the email tests)
 
 
 def _small_releases() -> dict[str, str]:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sqlite3
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pelican.log import init as init_logging
 
-from . import authoring
+from . import authoring, mailsink, store, subscribers
 from .audit import audit
 from .build import BuildError, BuildOptions, LeakError, build, load_settings
 from .clock import build_now, timestamp
@@ -19,7 +21,10 @@ from .deploy import DeployError, deploy
 from .embargo import next_lift, unpublished
 from .listings import ContentError, catalog_for
 from .model import LANGS, TYPES
+from .notify import NotifyConfig, NotifyError, notifier, notify
+from .outbox import Outbox
 from .publish import publish
+from .subscribers import Preferences, SubscriberError, split_list
 
 OK, CONTENT_PROBLEMS, USAGE = 0, 1, 2
 
@@ -113,8 +118,13 @@ def cmd_publish(args: argparse.Namespace) -> int:
     settings = load_settings(_options(args, publish=True))
     if args.target:
         settings["NEWSROOM_DEPLOY"] = args.target
+    try:
+        notify_step = notifier(settings)
+    except NotifyError as exc:
+        print(f"newsroom: {exc}\nNothing was published.", file=sys.stderr)
+        return USAGE
     outcome = []
-    code = _reported(lambda: outcome.append(publish(settings)))
+    code = _reported(lambda: outcome.append(publish(settings, notify_step)))
     if code != OK:
         return code
     result = outcome[0]
@@ -124,7 +134,126 @@ def cmd_publish(args: argparse.Namespace) -> int:
         print(f"Published to {result.deployed_to}.")
         for item in result.newly_public:
             print(f"  now public: {item['title']} ({item['lang']}) {item['url']}")
+    if result.notified:
+        for line in result.notified.lines():
+            print(f"  {line}")
     print(_next_lift_line(settings, result.now))
+    return OK
+
+
+def cmd_notify(args: argparse.Namespace) -> int:
+    settings = load_settings(_options(args, publish=True))
+    try:
+        config = NotifyConfig.from_settings(settings)
+    except NotifyError as exc:
+        print(f"newsroom: {exc}", file=sys.stderr)
+        return USAGE
+    try:
+        report = notify(settings, Path(args.output).resolve() if args.output else None, dry_run=args.dry_run,
+                        digest=args.digest, config=config)
+    except NotifyError as exc:
+        print(f"newsroom: {exc}", file=sys.stderr)
+        return CONTENT_PROBLEMS
+    for line in report.lines():
+        print(line)
+    return OK if report.ok else CONTENT_PROBLEMS
+
+
+def _store(args: argparse.Namespace) -> tuple[dict, sqlite3.Connection, datetime]:
+    """Settings, an open database and the clock (NEWSROOM_NOW or now) for the operator's commands."""
+    settings = load_settings(_options(args))
+    now = build_now(settings["NEWSROOM_NOW"], ZoneInfo(settings["TIMEZONE"]))
+    return settings, store.connect(store.db_path(settings)), now
+
+
+def cmd_subscribers(args: argparse.Namespace) -> int:
+    settings, conn, now = _store(args)
+    langs = tuple(settings["NEWSROOM_LANGUAGES"])
+    try:
+        if args.action == "add":
+            prefs = Preferences(split_list(args.lang or langs[0]), split_list(args.types or ""),
+                                split_list(args.keywords or ""), args.frequency).checked(langs)
+            subscriber, new = subscribers.add(conn, args.address, prefs, now)
+            print(f"{'Added' if new else 'Updated'} {subscriber.email}: confirmed, {','.join(prefs.languages)}, "
+                  f"{prefs.frequency}. Consent recorded as given to the operator.")
+        elif args.action == "list":
+            for subscriber in subscribers.every(conn):
+                prefs = subscriber.preferences
+                filters = " ".join(f"{name}={';'.join(values)}" for name, values in
+                                   (("types", prefs.types), ("keywords", prefs.keywords)) if values)
+                print(f"{subscriber.email} {subscriber.status} {','.join(prefs.languages)} {prefs.frequency} {filters}".rstrip())
+        elif args.action == "remove":
+            if not subscribers.remove(conn, args.address, now):
+                print(f"newsroom: {args.address} is not on the list.", file=sys.stderr)
+                return CONTENT_PROBLEMS
+            print(f"Unsubscribed {args.address}; nothing more is sent to it. Its consent history is kept.")
+        elif args.action == "erase":
+            known = subscribers.erase(conn, args.address, now)
+            print(f"{'Erased' if known else 'There was nothing about'} {args.address}; only a hash of the address "
+                  "is kept, so an import cannot add it again.")
+        elif args.action == "import":
+            return _import(conn, Path(args.file), langs, now)
+        elif args.output:
+            with open(args.output, "w", newline="", encoding="utf-8") as out:
+                count = subscribers.export_csv(conn, out)
+            print(f"Exported {count} confirmed subscriber(s) to {args.output}.")
+        else:
+            count = subscribers.export_csv(conn, sys.stdout)
+            print(f"Exported {count} confirmed subscriber(s).", file=sys.stderr)
+    except SubscriberError as exc:
+        print(f"newsroom: {exc}", file=sys.stderr)
+        return USAGE
+    finally:
+        conn.close()
+    return OK
+
+
+def _import(conn, path: Path, langs: tuple[str, ...], now) -> int:
+    if not path.is_file():
+        print(f"newsroom: cannot find {path}", file=sys.stderr)
+        return USAGE
+    started = time.perf_counter()
+    report = subscribers.import_csv(conn, path, langs, now)
+    for problem in report.problems:
+        print(problem)
+    print(f"Imported {report.added} subscriber(s) in {time.perf_counter() - started:.1f} s; "
+          f"{report.existing} were already on the list and kept as they were; {len(report.problems)} row(s) skipped.")
+    return CONTENT_PROBLEMS if report.problems else OK
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    _, conn, _ = _store(args)
+    box = Outbox(conn)
+    counts = box.counts()
+    if not counts:
+        print("The outbox is empty: nothing has been queued yet.")
+    for (channel, status), count in sorted(counts.items()):
+        print(f"{channel} {status}: {count}")
+    for row in box.problems():
+        when = f", next try after {row['due_at'][:16].replace('T', ' ')} UTC" if row["status"] == "pending" else ""
+        print(f"  {row['status']}: {row['channel']} {row['item']} to {row['recipient']} "
+              f"({row['attempts']} attempt(s){when}): {row['last_error']}")
+    conn.close()
+    return OK
+
+
+def cmd_mail_sink(args: argparse.Namespace) -> int:
+    settings = load_settings(_options(args))
+    folder = Path(args.dir or Path(settings["NEWSROOM_STATE_DIR"]) / "mail")
+    try:
+        controller = mailsink.start(folder, args.host, args.port)
+    except OSError as exc:
+        print(f"newsroom: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return CONTENT_PROBLEMS
+    print(f"Mail sink at smtp://{args.host}:{args.port}: every message is saved in {folder}. Ctrl-C stops it.",
+          flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()
     return OK
 
 
@@ -222,6 +351,41 @@ def parser() -> argparse.ArgumentParser:
     lift.add_argument("--content", metavar="DIR")
     lift.add_argument("--now", metavar="TIME")
     lift.set_defaults(run=cmd_next_embargo)
+
+    notify_cmd = commands.add_parser("notify", help="email subscribers (and post the webhook) about new releases")
+    notify_cmd.add_argument("--output", metavar="DIR",
+                            help="a public build (default: the last one 'newsroom publish' deployed, kept in var/)")
+    notify_cmd.add_argument("--now", metavar="TIME", help="notify as if it were TIME; nothing dated later is sent")
+    notify_cmd.add_argument("--dry-run", action="store_true", help="show what would be sent; send and record nothing")
+    notify_cmd.add_argument("--digest", action="store_true", help="also send today's digest to daily subscribers")
+    notify_cmd.set_defaults(run=cmd_notify)
+
+    subs = commands.add_parser("subscribers", help="add, list, remove, import, export or erase email subscribers")
+    actions = subs.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="add a confirmed subscriber: subscribers add name@example.org --lang fi,sv")
+    add.add_argument("address")
+    add.add_argument("--lang", metavar="LANGS", help="languages, comma-separated (default: the newsroom's first)")
+    add.add_argument("--types", metavar="TYPES", help=f"only these release types, comma-separated: {', '.join(TYPES)}")
+    add.add_argument("--keywords", metavar="WORDS", help="only releases with one of these keywords, comma-separated")
+    add.add_argument("--frequency", choices=("immediate", "daily"), default="immediate")
+    actions.add_parser("list", help="one line each: address, status, languages, frequency")
+    for name, text in (("remove", "unsubscribe an address (its record and consent history stay)"),
+                       ("erase", "delete everything about an address but a hash that keeps it off imports")):
+        actions.add_parser(name, help=text).add_argument("address")
+    actions.add_parser("import", help="add confirmed subscribers from a CSV file (columns email, languages, "
+                                      "types, keywords, frequency; lists separated by ';')").add_argument("file")
+    actions.add_parser("export", help="write the confirmed subscribers as CSV").add_argument(
+        "--output", metavar="FILE", help="default: the screen")
+    subs.set_defaults(run=cmd_subscribers)
+
+    outbox_cmd = commands.add_parser("outbox", help="count deliveries by status; list failures with their last error")
+    outbox_cmd.set_defaults(run=cmd_outbox)
+
+    sink = commands.add_parser("mail-sink", help="a local SMTP server that saves every message under var/mail/")
+    sink.add_argument("--host", default="127.0.0.1")
+    sink.add_argument("--port", type=int, default=1025)
+    sink.add_argument("--dir", metavar="DIR", help="where to save the messages (default: var/mail)")
+    sink.set_defaults(run=cmd_mail_sink)
 
     new = commands.add_parser("new", help="start a new release, language version or contact card")
     kinds = new.add_subparsers(dest="what", required=True, metavar="WHAT")

@@ -102,7 +102,8 @@ class NewsroomGenerator(Generator):
     def _write_manifest(self) -> None:
         releases = self.context.get(RELEASES_KEY, [])
         fingerprint = manifest.fingerprint(self.settings, [a.record.source for a in releases])
-        manifest.write(Path(self.output_path), releases, self.clock.now.isoformat(), self.settings["SITEURL"], fingerprint)
+        manifest.write(Path(self.output_path), releases, self.clock.now.isoformat(), self.settings["SITEURL"], fingerprint,
+                       self.catalog.publisher)
 
     def _copy_assets(self) -> None:
         """Copy what public pages show: their releases' images and attachments, contact photos, the logo."""

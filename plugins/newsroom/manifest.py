@@ -6,6 +6,9 @@ import hashlib
 import json
 from pathlib import Path
 
+from . import urls
+from .model import Publisher
+
 MANIFEST = "newsroom-manifest.json"
 
 
@@ -21,16 +24,29 @@ def entry(article, site_url: str) -> dict:
         "url": f"{site_url}/{article.url}",
         "date": record.date.isoformat(),
         "modified": record.modified.isoformat() if record.modified else None,
+        "images": [{"url": f"{site_url}/{urls.image(image.filename)}", "alt": image.alt.get(record.lang, ""),
+                    "width": image.width, "height": image.height} for image in record.images],
+        "contacts": [{"name": c.name, "title": c.title.get(record.lang, ""), "unit": c.unit.get(record.lang, ""),
+                      "phone": c.phone, "email": c.email} for c in record.contacts],
     }
 
 
-def write(output: Path, articles: list, built_at: str, site_url: str, fingerprint: str) -> None:
+def write(output: Path, articles: list, built_at: str, site_url: str, fingerprint: str,
+          publisher: Publisher | None = None) -> None:
     data = {
         "built_at": built_at,
         "fingerprint": fingerprint,
+        "site_url": site_url,
+        "publisher": _publisher(publisher) if publisher else None,
         "releases": [entry(a, site_url) for a in articles],
     }
     (output / MANIFEST).write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def _publisher(publisher: Publisher) -> dict:
+    """What an email's footer tells about the sender."""
+    return {"name": publisher.name, "address": publisher.address, "phone": publisher.phone,
+            "email": publisher.email, "website": publisher.website, "brand_color": publisher.brand_color}
 
 
 def read(output: Path) -> dict | None:

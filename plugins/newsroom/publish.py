@@ -16,8 +16,9 @@ from .deploy import deploy
 from .embargo import is_public, next_lift
 from .listings import ContentError, catalog_for
 from .model import Release
+from .notify import NotifyReport, notifier
 
-Notify = Callable[[Path, datetime], None]
+Notify = Callable[[Path, datetime], NotifyReport]
 
 
 @dataclass
@@ -26,13 +27,12 @@ class PublishResult:
     deployed_to: str | None = None
     newly_public: list[dict] = field(default_factory=list)
     next_lift: Release | None = None
+    notified: NotifyReport | None = None
 
 
-def _no_notify(output: Path, now: datetime) -> None:
-    """The notify step's place in the pipeline; the email module plugs in here."""
-
-
-def publish(settings: dict, notify: Notify = _no_notify) -> PublishResult:
+def publish(settings: dict, notify: Notify | None = None) -> PublishResult:
+    """The whole pipeline; `notify` defaults to emailing subscribers and posting the webhook (newsroom.notify)."""
+    notify = notify or notifier(settings)
     tz = ZoneInfo(settings["TIMEZONE"])
     now = build_now(settings["NEWSROOM_NOW"], tz)
     catalog = catalog_for(settings)
@@ -42,6 +42,7 @@ def publish(settings: dict, notify: Notify = _no_notify) -> PublishResult:
     previous = manifest.read(state) or {"releases": [], "fingerprint": None}
     result = PublishResult(now=now, next_lift=next_lift(catalog, now))
     if previous["fingerprint"] and _unchanged(settings, catalog, now, previous["fingerprint"]):
+        result.notified = notify(state, now)  # nothing new, but earlier deliveries may be due for a retry
         return result
     staging = state / "build"
     if staging.exists():
@@ -52,7 +53,7 @@ def publish(settings: dict, notify: Notify = _no_notify) -> PublishResult:
     shutil.copy2(staging / manifest.MANIFEST, state / manifest.MANIFEST)
     seen = {(r["release"], r["lang"]) for r in previous["releases"]}
     result.newly_public = [r for r in current["releases"] if (r["release"], r["lang"]) not in seen]
-    notify(staging, now)
+    result.notified = notify(staging, now)
     return result
 
 

@@ -18,6 +18,18 @@ DEFAULTS: dict[str, object] = {
     "NEWSROOM_DEPLOY": "var/site",
     # How many other releases "more from the publisher" lists.
     "NEWSROOM_MORE_COUNT": 5,
+    # The subscriber and outbox database (SQLite); None means newsroom.sqlite3 in NEWSROOM_STATE_DIR.
+    "NEWSROOM_DB": None,
+    # The mail server: smtp://user:pass@host:587 (STARTTLS), smtps://host:465, smtp://127.0.0.1:1025 (local sink).
+    "NEWSROOM_SMTP_URL": "smtp://127.0.0.1:1025",
+    # At most this many emails a second (0: as fast as the mail server takes them).
+    "NEWSROOM_SMTP_RATE": 0,
+    # The sender of release emails; the display name is the publisher's name.
+    "NEWSROOM_MAIL_FROM": "newsroom@localhost",
+    # Public address of the subscription service: emails link to {url}/preferences/..., {url}/unsubscribe/...
+    "NEWSROOM_SUBSCRIBE_URL": "http://127.0.0.1:8001",
+    # Each newly public release version is also POSTed here as signed JSON (secret: NEWSROOM_WEBHOOK_SECRET).
+    "NEWSROOM_PUBLISH_WEBHOOK": None,
     # How many of the newest releases each RSS/Atom feed holds.
     "NEWSROOM_FEED_MAX_ITEMS": 50,
     # Feeds need absolute addresses: used instead of SITEURL while SITEURL is empty (`make html`, `make serve`).
@@ -26,7 +38,8 @@ DEFAULTS: dict[str, object] = {
 
 
 # Read from the environment first: they differ per machine, and secrets never go in a settings file.
-FROM_ENVIRONMENT = ("NEWSROOM_DEPLOY", "NEWSROOM_STATE_DIR")
+FROM_ENVIRONMENT = ("NEWSROOM_DEPLOY", "NEWSROOM_STATE_DIR", "NEWSROOM_DB", "NEWSROOM_SMTP_URL", "NEWSROOM_SMTP_RATE",
+                    "NEWSROOM_MAIL_FROM", "NEWSROOM_SUBSCRIBE_URL", "NEWSROOM_PUBLISH_WEBHOOK")
 
 
 def apply_defaults(settings: dict, base: Path | None = None) -> None:
@@ -40,3 +53,5 @@ def apply_defaults(settings: dict, base: Path | None = None) -> None:
         settings["NEWSROOM_STATE_DIR"] = str(base / settings["NEWSROOM_STATE_DIR"])
         if "://" not in settings["NEWSROOM_DEPLOY"]:
             settings["NEWSROOM_DEPLOY"] = str(base / settings["NEWSROOM_DEPLOY"])
+        if settings["NEWSROOM_DB"]:
+            settings["NEWSROOM_DB"] = str(base / settings["NEWSROOM_DB"])

@@ -1,0 +1,154 @@
+"""The newsroom's SQLite database: where it lives, how it is opened, its versioned schema and its tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+DB_NAME = "newsroom.sqlite3"
+BUSY_TIMEOUT_MS = 30_000
+
+# Each entry moves the schema one version on; PRAGMA user_version records how far a database has come.
+# Never edit an entry once released: add a new one.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE subscribers (
+        id INTEGER PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'confirmed', 'unsubscribed', 'suppressed')),
+        languages TEXT NOT NULL,
+        types TEXT NOT NULL DEFAULT '[]',
+        keywords TEXT NOT NULL DEFAULT '[]',
+        frequency TEXT NOT NULL DEFAULT 'immediate' CHECK (frequency IN ('immediate', 'daily')),
+        created_at TEXT NOT NULL,
+        confirmed_at TEXT,
+        changed_at TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE consents (
+        id INTEGER PRIMARY KEY,
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+        at TEXT NOT NULL,
+        action TEXT NOT NULL CHECK (action IN ('given', 'withdrawn')),
+        source TEXT NOT NULL,
+        text_version TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX consents_subscriber ON consents(subscriber_id);
+    CREATE TABLE tokens (
+        hash TEXT PRIMARY KEY,
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+        purpose TEXT NOT NULL CHECK (purpose IN ('confirm', 'manage')),
+        created_at TEXT NOT NULL,
+        expires_at TEXT
+    );
+    CREATE INDEX tokens_subscriber ON tokens(subscriber_id);
+    CREATE TABLE suppressions (address_hash TEXT PRIMARY KEY, reason TEXT NOT NULL, at TEXT NOT NULL);
+    CREATE TABLE announced (
+        release TEXT NOT NULL,
+        lang TEXT NOT NULL,
+        entry TEXT NOT NULL,
+        announced_at TEXT NOT NULL,
+        first_run INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (release, lang)
+    );
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        channel TEXT NOT NULL CHECK (channel IN ('email', 'webhook')),
+        recipient TEXT NOT NULL,
+        item TEXT NOT NULL,
+        subscriber_id INTEGER REFERENCES subscribers(id) ON DELETE CASCADE,
+        release TEXT,
+        lang TEXT,
+        digest_id INTEGER REFERENCES outbox(id) ON DELETE CASCADE,
+        status TEXT NOT NULL
+            CHECK (status IN ('held', 'pending', 'sending', 'sent', 'failed', 'skipped', 'digested')),
+        message_id TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        due_at TEXT NOT NULL,
+        last_error TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        UNIQUE (channel, recipient, item),
+        FOREIGN KEY (release, lang) REFERENCES announced(release, lang)
+    );
+    CREATE INDEX outbox_due ON outbox(status, due_at);
+    CREATE INDEX outbox_subscriber ON outbox(subscriber_id, status);
+    CREATE INDEX outbox_digest ON outbox(digest_id);
+    """,
+    # The subscription service: sign-ups counted per hashed client and address, and each consent text shown.
+    """
+    CREATE TABLE rate_hits (key TEXT NOT NULL, at TEXT NOT NULL);
+    CREATE INDEX rate_hits_key ON rate_hits(key, at);
+    CREATE TABLE consent_texts (version TEXT PRIMARY KEY, lang TEXT NOT NULL, text TEXT NOT NULL, recorded_at TEXT NOT NULL);
+    """,
+)
+
+
+def db_path(settings: dict) -> Path:
+    """NEWSROOM_DB, else newsroom.sqlite3 in the state folder: state, never inside the site's output."""
+    return Path(settings.get("NEWSROOM_DB") or Path(settings["NEWSROOM_STATE_DIR"]) / DB_NAME)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating and migrating as needed) in autocommit mode: writers take `transaction()` explicitly."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    # WAL with synchronous=NORMAL survives a killed process; only a power cut may lose the latest commits.
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    # Deleted rows are overwritten, so an erased address does not linger in free pages of the file.
+    conn.execute("PRAGMA secure_delete = ON")
+    migrate(conn)
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    with transaction(conn):
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise RuntimeError(f"the database is schema version {version}, newer than this newsroom knows; "
+                               "update the newsroom software")
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            for statement in filter(str.strip, script.split(";")):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A write transaction taken at once (BEGIN IMMEDIATE), so two writers queue instead of failing as busy."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def stamp(moment: datetime) -> str:
+    """UTC in one fixed format, so stored times compare correctly as text."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def unstamp(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def new_token() -> tuple[str, str]:
+    """A random token for a link and the hash that is all the database keeps of it."""
+    token = secrets.token_urlsafe(32)
+    return token, token_hash(token)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
