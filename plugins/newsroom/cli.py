@@ -257,6 +257,26 @@ def cmd_mail_sink(args: argparse.Namespace) -> int:
     return OK
 
 
+def cmd_subscriptions(args: argparse.Namespace) -> int:
+    from . import service  # the web stack loads only for the service
+
+    settings = load_settings(_options(args, publish=True))
+    try:
+        app = service.create_app(settings)
+    except service.ServiceError as exc:
+        print(f"newsroom: {exc}", file=sys.stderr)
+        return USAGE
+    logging.getLogger("newsroom.service").setLevel(logging.INFO)
+    print(f"Subscription service on http://{args.host}:{args.port}, public address {settings['NEWSROOM_SUBSCRIBE_URL']}. "
+          "Ctrl-C stops it.", flush=True)
+    server = service.server(app, args.host, args.port, args.forwarded_allow_ips)
+    try:
+        server.run()
+    except KeyboardInterrupt:  # uvicorn shuts down cleanly, then passes the Ctrl-C on
+        pass
+    return OK if server.started else CONTENT_PROBLEMS
+
+
 def cmd_deploy(args: argparse.Namespace) -> int:
     settings = load_settings(_options(args, publish=True))
     target = args.target or settings["NEWSROOM_DEPLOY"]
@@ -386,6 +406,15 @@ def parser() -> argparse.ArgumentParser:
     sink.add_argument("--port", type=int, default=1025)
     sink.add_argument("--dir", metavar="DIR", help="where to save the messages (default: var/mail)")
     sink.set_defaults(run=cmd_mail_sink)
+
+    subscriptions = commands.add_parser("subscriptions", help="the web service the site's subscription forms post to")
+    subscriptions_actions = subscriptions.add_subparsers(dest="action", required=True, metavar="ACTION")
+    serve = subscriptions_actions.add_parser("serve", help="serve sign-up, confirmation, preferences and unsubscribe")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8001)
+    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1", metavar="IPS",
+                       help="reverse proxies whose X-Forwarded-For names the client (default: 127.0.0.1)")
+    subscriptions.set_defaults(run=cmd_subscriptions)
 
     new = commands.add_parser("new", help="start a new release, language version or contact card")
     kinds = new.add_subparsers(dest="what", required=True, metavar="WHAT")

@@ -8,6 +8,7 @@ from pelican import signals
 from pelican.generators import ArticlesGenerator, PagesGenerator
 
 from . import discovery, embargo, structured_data, templating, urls
+from .consent import SignupPagesGenerator
 from .discovery import DiscoveryGenerator
 from .feeds import FeedsGenerator
 from .listings import CATALOG_KEY, CLOCK_KEY, RELEASES_KEY, NewsroomGenerator
@@ -20,7 +21,7 @@ def on_initialized(pelican) -> None:
 
 
 def on_get_generators(pelican):
-    return [NewsroomGenerator, FeedsGenerator, DiscoveryGenerator]
+    return [NewsroomGenerator, FeedsGenerator, DiscoveryGenerator, SignupPagesGenerator]
 
 
 def on_generator_init(generator) -> None:

@@ -28,6 +28,8 @@ DEFAULTS: dict[str, object] = {
     "NEWSROOM_MAIL_FROM": "newsroom@localhost",
     # Public address of the subscription service: emails link to {url}/preferences/..., {url}/unsubscribe/...
     "NEWSROOM_SUBSCRIBE_URL": "http://127.0.0.1:8001",
+    # Sign-ups the service takes per client address and per email address ('' for none).
+    "NEWSROOM_SUBSCRIBE_LIMITS": "4/minute, 40/hour",
     # Each newly public release version is also POSTed here as signed JSON (secret: NEWSROOM_WEBHOOK_SECRET).
     "NEWSROOM_PUBLISH_WEBHOOK": None,
     # How many of the newest releases each RSS/Atom feed holds.

@@ -60,6 +60,16 @@ def search(lang: str) -> str:
     return f"{lang}/search/"
 
 
+def subscribe(lang: str) -> str:
+    """The full email subscription form (it posts to the subscription service)."""
+    return f"{lang}/subscribe/"
+
+
+def privacy(lang: str) -> str:
+    """The privacy notice every subscription form links to."""
+    return f"{lang}/privacy/"
+
+
 def vcard(lang: str, contact_id: str) -> str:
     """A contact's card with the title in `lang`."""
     return f"{lang}/contacts/{contact_id}.vcf"
