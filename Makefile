@@ -8,7 +8,7 @@ CATALOGS := $(patsubst %.po,%.mo,$(wildcard theme/translations/*/LC_MESSAGES/mes
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install html serve preview demo publish check test bench-mail translations clean distclean
+.PHONY: install html serve preview demo publish check test bench-images bench-mail translations clean distclean
 
 install: $(STAMP) $(CATALOGS)
 
@@ -49,6 +49,10 @@ $(TEST_STAMP): requirements-test.txt $(STAMP)
 
 test: install $(TEST_STAMP)
 	$(BIN)/pytest
+
+# Image derivatives for 200 generated photos of 12 MP: cold, warm (cache) and with one photo changed.
+bench-images: install
+	$(BIN)/python -m bench.images
 
 # Email: one release to 10,000 subscribers through a local aiosmtpd sink; messages per second and peak memory.
 bench-mail: install

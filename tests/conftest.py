@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from sitebuilder import ROOT, Site, build_site, release, write_content
+
+
+@pytest.fixture(scope="session", autouse=True)
+def image_cache(tmp_path_factory) -> Path:
+    """Image derivatives of this test session go to its own cache, never to the working copy's cache/."""
+    cache = tmp_path_factory.mktemp("image-cache")
+    os.environ["NEWSROOM_IMAGE_CACHE"] = str(cache)
+    return cache
 from smtpsink import smtp_server  # noqa: F401  (the session's SMTP server for the email tests)
 
 

@@ -91,7 +91,7 @@ def test_type_names_follow_the_page_language(small_site):
     assert small_site.html("en/releases/trilingual-release/").select_one(".release__meta a").get_text() == "Press release"
     nav = [a.get_text() for a in small_site.html("fi/").select(".site-nav a")]
     assert nav == ["Uusimmat", "Tiedotteet", "Uutiset", "Kutsut", "Blogikirjoitukset", "Artikkelit",
-                   "Yhteyshenkilöt", "Tietoa meistä", "Haku"]
+                   "Yhteyshenkilöt", "Kuvapankki", "Tietoa meistä", "Haku"]
 
 
 def _listing(site, url):

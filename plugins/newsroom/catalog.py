@@ -9,12 +9,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import yaml
-from PIL import Image, UnidentifiedImageError
 from pelican.settings import DEFAULT_CONFIG
 from pelican.utils import slugify
 
 from .clock import DateError, parse_local
 from .header import Field, read_header, split_list
+from .images import BadImage, inspect as inspect_image
 from .model import (
     LANGS,
     STATUSES,
@@ -158,10 +158,9 @@ def _load_images(folder: Path, problems: Problems) -> dict[str, ImageAsset]:
         photographer = card.text("photographer", "Leena Saarinen")
         licence = card.text("licence", "CC BY 4.0")
         try:
-            with Image.open(source) as opened:
-                width, height = opened.size
-        except (UnidentifiedImageError, OSError) as exc:
-            problems.add(source, 0, "", f"is not a readable picture ({exc}); export it again as JPEG, PNG or WebP")
+            width, height = inspect_image(source)
+        except BadImage as exc:
+            problems.add(source, 0, "", str(exc))
             continue
         images[image_id] = ImageAsset(image_id, source, width, height, source.stat().st_size, alt, caption, photographer, licence)
     for image_id, source in files.items():

@@ -1,5 +1,5 @@
 """The Pelican generator for everything beyond single releases: per-language front, type, keyword, contacts,
-about and 404 pages, plus the images and attachments public releases use."""
+about and 404 pages, plus the attachments public releases use."""
 
 from __future__ import annotations
 
@@ -106,18 +106,13 @@ class NewsroomGenerator(Generator):
                        self.catalog.publisher)
 
     def _copy_assets(self) -> None:
-        """Copy what public pages show: their releases' images and attachments, contact photos, the logo."""
+        """Copy what public pages show: their releases' attachments and the logo (images: mediabank.py)."""
         out = Path(self.output_path)
         wanted: dict[Path, Path] = {}
         for items in self.by_lang.values():
             for article in items:
-                for image in article.record.images:
-                    wanted[out / urls.image(image.filename)] = image.path
                 for attachment in article.record.attachments:
                     wanted[out / urls.attachment(attachment.name)] = attachment.path
-        for contact in self.catalog.contacts.values():
-            if contact.photo:
-                wanted[out / urls.image(contact.photo.filename)] = contact.photo.path
         logo = self.catalog.publisher.logo if self.catalog.publisher else None
         if logo:
             wanted[out / logo.name] = logo

@@ -67,7 +67,7 @@ def fingerprint(settings: dict, public_sources: list[Path]) -> str:
     inputs.update(p for p in content.rglob("*") if p.is_file() and releases not in p.parents)
     for root in (Path(settings["THEME"]), Path(__file__).parent):
         inputs.update(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    digest = hashlib.sha256(repr([settings[k] for k in ("SITEURL", "TIMEZONE", "NEWSROOM_LANGUAGES")]).encode())
+    digest = hashlib.sha256(repr([settings[k] for k in ("SITEURL", "TIMEZONE", "NEWSROOM_LANGUAGES", "NEWSROOM_IMAGE_ORIGINAL")]).encode())
     for path in sorted(inputs):
         digest.update(str(path).encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())

@@ -12,6 +12,7 @@ from .consent import SignupPagesGenerator
 from .discovery import DiscoveryGenerator
 from .feeds import FeedsGenerator
 from .listings import CATALOG_KEY, CLOCK_KEY, RELEASES_KEY, NewsroomGenerator
+from .mediabank import MediaBankGenerator
 from .model import LANGS
 from .settings import apply_defaults
 
@@ -21,7 +22,7 @@ def on_initialized(pelican) -> None:
 
 
 def on_get_generators(pelican):
-    return [NewsroomGenerator, FeedsGenerator, DiscoveryGenerator, SignupPagesGenerator]
+    return [NewsroomGenerator, MediaBankGenerator, FeedsGenerator, DiscoveryGenerator, SignupPagesGenerator]
 
 
 def on_generator_init(generator) -> None:

@@ -18,6 +18,11 @@ DEFAULTS: dict[str, object] = {
     "NEWSROOM_DEPLOY": "var/site",
     # How many other releases "more from the publisher" lists.
     "NEWSROOM_MORE_COUNT": 5,
+    # Where image derivatives are kept between builds (content-hashed; safe to delete, never inside the output).
+    "NEWSROOM_IMAGE_CACHE": "cache/images",
+    # The original image file as downloaded: 'stripped' (GPS, camera serial and other metadata removed,
+    # credit added, pixels untouched) or 'as-is' (the file exactly as in content/images).
+    "NEWSROOM_IMAGE_ORIGINAL": "stripped",
     # The subscriber and outbox database (SQLite); None means newsroom.sqlite3 in NEWSROOM_STATE_DIR.
     "NEWSROOM_DB": None,
     # The mail server: smtp://user:pass@host:587 (STARTTLS), smtps://host:465, smtp://127.0.0.1:1025 (local sink).
@@ -41,7 +46,7 @@ DEFAULTS: dict[str, object] = {
 
 # Read from the environment first: they differ per machine, and secrets never go in a settings file.
 FROM_ENVIRONMENT = ("NEWSROOM_DEPLOY", "NEWSROOM_STATE_DIR", "NEWSROOM_DB", "NEWSROOM_SMTP_URL", "NEWSROOM_SMTP_RATE",
-                    "NEWSROOM_MAIL_FROM", "NEWSROOM_SUBSCRIBE_URL", "NEWSROOM_PUBLISH_WEBHOOK")
+                    "NEWSROOM_MAIL_FROM", "NEWSROOM_SUBSCRIBE_URL", "NEWSROOM_PUBLISH_WEBHOOK", "NEWSROOM_IMAGE_CACHE")
 
 
 def apply_defaults(settings: dict, base: Path | None = None) -> None:
@@ -55,5 +60,6 @@ def apply_defaults(settings: dict, base: Path | None = None) -> None:
         settings["NEWSROOM_STATE_DIR"] = str(base / settings["NEWSROOM_STATE_DIR"])
         if "://" not in settings["NEWSROOM_DEPLOY"]:
             settings["NEWSROOM_DEPLOY"] = str(base / settings["NEWSROOM_DEPLOY"])
+        settings["NEWSROOM_IMAGE_CACHE"] = str(base / settings["NEWSROOM_IMAGE_CACHE"])
         if settings["NEWSROOM_DB"]:
             settings["NEWSROOM_DB"] = str(base / settings["NEWSROOM_DB"])

@@ -93,7 +93,23 @@ ROBOTS = "robots.txt"
 
 
 def image(filename: str) -> str:
+    """An image's original file (metadata stripped unless NEWSROOM_IMAGE_ORIGINAL is 'as-is')."""
     return f"images/{filename}"
+
+
+def image_file(image_id: str, name: str) -> str:
+    """A derivative of an image: a width, the thumbnail, the share or print file."""
+    return f"images/{image_id}/{name}"
+
+
+def images_zip(release_url: str, slug: str) -> str:
+    """Every image of a release version in one ZIP, beside its page."""
+    return f"{release_url}{slug}.zip"
+
+
+def media(lang: str) -> str:
+    """The media bank: every public image."""
+    return f"{lang}/media/"
 
 
 def attachment(name: str) -> str:
