@@ -52,7 +52,7 @@ test: install $(TEST_STAMP)
 
 # Image derivatives for 200 generated photos of 12 MP: cold, warm (cache) and with one photo changed.
 bench-images: install
-	$(BIN)/python -m bench.images
+	$(BIN)/python tests/bench/bench_images.py
 
 # Email: one release to 10,000 subscribers through a local aiosmtpd sink; messages per second and peak memory.
 bench-mail: install

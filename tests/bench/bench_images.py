@@ -14,11 +14,11 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter
 
-ROOT = Path(__file__).resolve().parent.parent
+from newsroom import images
+from newsroom.images import inspect
+from newsroom.model import ImageAsset
 
-from newsroom import images  # noqa: E402
-from newsroom.images import inspect  # noqa: E402
-from newsroom.model import ImageAsset  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def base_photo(width: int, height: int, seed: int) -> Image.Image:
