@@ -208,7 +208,7 @@ def cmd_subscribers(args: argparse.Namespace) -> int:
     return OK
 
 
-def _import(conn, path: Path, langs: tuple[str, ...], now) -> int:
+def _import(conn: sqlite3.Connection, path: Path, langs: tuple[str, ...], now: datetime) -> int:
     if not path.is_file():
         print(f"newsroom: cannot find {path}", file=sys.stderr)
         return USAGE

@@ -27,5 +27,9 @@ class MailFolder:
 def start(folder: Path, host: str = "127.0.0.1", port: int = 1025) -> Controller:
     """Serve in a background thread; `stop()` the returned controller to end."""
     controller = Controller(MailFolder(folder), hostname=host, port=port)
-    controller.start()
+    try:
+        controller.start()
+    except BaseException:
+        controller.stop(no_assert=True)  # its event loop thread would otherwise keep the process alive
+        raise
     return controller
