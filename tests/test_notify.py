@@ -24,7 +24,6 @@ from bs4 import BeautifulSoup
 from newsroom import manifest, store, subscribers
 from newsroom.build import BuildOptions, load_settings
 from newsroom.notify import notify
-from newsroom.outbox import Outbox
 from newsroom.subscribers import Preferences
 from sitebuilder import ROOT, build_site, release, write_content
 from smtpsink import Received, free_port, start_server
