@@ -467,6 +467,14 @@ def test_publish_emails_each_newly_public_release_once(smtp_server, tmp_path):
     assert (tmp_path / "state" / "newsroom.sqlite3").exists()
 
 
+def test_a_database_inside_the_published_site_is_refused(tmp_path):
+    result = _newsroom("notify", env={"NEWSROOM_DEPLOY": str(tmp_path / "site"),
+                                      "NEWSROOM_DB": str(tmp_path / "site" / "data" / "newsroom.sqlite3")})
+    assert result.returncode == 2
+    assert "is inside NEWSROOM_DEPLOY" in result.stderr and "would be published with the site" in result.stderr
+    assert not (tmp_path / "site").exists()
+
+
 def test_notify_without_a_published_build_says_what_to_do(tmp_path):
     result = _newsroom("notify", env={"NEWSROOM_STATE_DIR": str(tmp_path / "state")})
     assert result.returncode == 1

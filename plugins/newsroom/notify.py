@@ -61,7 +61,13 @@ class NotifyConfig:
         if webhook and not secret:
             raise NotifyError("NEWSROOM_PUBLISH_WEBHOOK is set but NEWSROOM_WEBHOOK_SECRET is not: set the shared "
                               "secret in the environment, so the receiver can tell the posts are ours")
-        return cls(store.db_path(settings), smtp, rate, sender, webhook, secret)
+        db = store.db_path(settings)
+        for name in ("OUTPUT_PATH", "NEWSROOM_DEPLOY"):
+            folder = str(settings.get(name) or "")
+            if folder and "://" not in folder and Path(folder).resolve() in db.resolve().parents:
+                raise NotifyError(f"NEWSROOM_DB {db} is inside {name} ({folder}), so the subscriber list would be "
+                                  "published with the site; keep it in the state folder (var/)")
+        return cls(db, smtp, rate, sender, webhook, secret)
 
 
 @dataclass
