@@ -8,7 +8,7 @@ CATALOGS := $(patsubst %.po,%.mo,$(wildcard theme/translations/*/LC_MESSAGES/mes
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install html serve preview demo publish check test bench-images bench-mail translations clean distclean
+.PHONY: install html serve preview demo publish check test bench-images bench-mail bench-subscriptions translations clean distclean
 
 install: $(STAMP) $(CATALOGS)
 
@@ -30,9 +30,12 @@ html: install
 serve: install
 	$(BIN)/pelican --settings pelicanconf.py --autoreload --listen --bind $(HOST) --port $(PORT)
 
-# The site at $(HOST):$(PORT), and beside it a mail sink that saves every email under var/mail/ (stopped with the demo).
+# The site at $(HOST):$(PORT), and beside it the subscription service at 127.0.0.1:8001 (the site's forms post
+# there) and a mail sink that saves every email under var/mail/ (both stopped with the demo).
 demo: html
-	$(BIN)/newsroom mail-sink & sink=$$!; trap 'kill $$sink 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/newsroom mail-sink & sink=$$!; \
+	$(BIN)/newsroom --settings pelicanconf.py subscriptions serve & service=$$!; \
+	trap 'kill $$sink $$service 2>/dev/null' EXIT INT TERM; \
 	$(MAKE) --no-print-directory serve
 
 # Drafts and embargoed releases too, marked, into preview/ (never deployable), served at $(HOST):$(PORT).
@@ -57,6 +60,10 @@ bench-images: install
 # Email: one release to 10,000 subscribers through a local aiosmtpd sink; messages per second and peak memory.
 bench-mail: install
 	$(BIN)/python tests/bench/bench_mail.py
+
+# The subscription service under a bounded sign-up load on loopback: requests per second with no errors, p99 latency.
+bench-subscriptions: install $(TEST_STAMP)
+	$(BIN)/python tests/bench/bench_subscriptions.py
 
 # Re-extract UI strings from templates and code into the catalogs after changing them.
 translations: $(STAMP)
