@@ -4,11 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.test-installed
+BROWSER_STAMP := $(VENV)/.browser-tools
+AXE := node_modules/axe-core/axe.min.js
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard theme/translations/*/LC_MESSAGES/messages.po))
 HOST ?= 127.0.0.1
 PORT ?= 8000
+N ?= 2000
+LANGS ?= fi,sv,en
 
-.PHONY: install html serve preview demo publish check test bench-images bench-mail bench-subscriptions translations clean distclean
+.PHONY: install html serve preview demo publish check test bench bench-images bench-mail bench-subscriptions translations clean distclean
 
 install: $(STAMP) $(CATALOGS)
 
@@ -50,8 +54,30 @@ $(TEST_STAMP): requirements-test.txt $(STAMP)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-test.txt
 	touch $@
 
-test: install $(TEST_STAMP)
+# Quality-gate tools: Debian's Chromium (Playwright drives it) and a Java runtime (Nu HTML Checker), installed
+# only when missing; axe-core from the npm registry, exactly as package-lock.json pins it.
+$(BROWSER_STAMP):
+	@missing=""; test -x /usr/bin/chromium || missing="chromium"; \
+	command -v java >/dev/null || missing="$$missing default-jre-headless"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  echo "Installing$$missing with apt-get ..."; \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@mkdir -p $(@D) && touch $@
+
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: install $(TEST_STAMP) $(BROWSER_STAMP) $(AXE)
 	$(BIN)/pytest
+
+# The build benchmark: N synthetic releases built with bare Pelican and with the newsroom, in the first of LANGS,
+# then in all of them; prints the table and where a cold build's time goes (see BENCHMARKS.md).
+bench: install
+	$(BIN)/python tests/bench/bench_build.py --releases $(N) --langs $(LANGS) --profile
 
 # Image derivatives for 200 generated photos of 12 MP: cold, warm (cache) and with one photo changed.
 bench-images: install

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
 
 from sitebuilder import ROOT, Site, build_site, release, write_content
+from smtpsink import smtp_server  # noqa: F401  (the session's SMTP server for the email tests)
+
+_SESSION_STARTED = time.time()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -16,7 +20,6 @@ def image_cache(tmp_path_factory) -> Path:
     cache = tmp_path_factory.mktemp("image-cache")
     os.environ["NEWSROOM_IMAGE_CACHE"] = str(cache)
     return cache
-from smtpsink import smtp_server  # noqa: F401  (the session's SMTP server for the email tests)
 
 
 def _small_releases() -> dict[str, str]:
@@ -64,3 +67,11 @@ def small_site(tmp_path_factory) -> Site:
 def sample_site(tmp_path_factory) -> Site:
     """The sample newsroom in content/, built as `make html` builds it."""
     return build_site(ROOT / "content", tmp_path_factory.mktemp("sample") / "output")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Name the folder where the browser tests (test_browser.py) left this run's screenshots."""
+    folder = ROOT / "test-artifacts" / "screenshots"
+    fresh = [p for p in folder.glob("*") if p.stat().st_mtime >= _SESSION_STARTED] if folder.is_dir() else []
+    if fresh:
+        terminalreporter.write_sep("-", f"{len(fresh)} screenshots of the sample site in {folder}")
