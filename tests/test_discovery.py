@@ -189,6 +189,18 @@ def test_hreflang_alternates_name_the_default_language_as_x_default(public):
     assert [link["hreflang"] for link in single] == ["fi"]
 
 
+def test_listings_name_only_language_versions_that_exist(public, small_site):
+    def versions(site, url):
+        return {link["hreflang"]: link["href"] for link in site.html(url).select("link[rel=alternate][hreflang]")}
+
+    assert versions(public, "fi/type/invitation/") == {
+        "fi": f"{SITE}/fi/type/invitation/", "sv": f"{SITE}/sv/type/invitation/", "x-default": f"{SITE}/fi/type/invitation/"}
+    assert versions(public, "fi/type/news/") == {"fi": f"{SITE}/fi/type/news/"}  # no news in Swedish or English
+    switcher = {a["hreflang"]: a["href"] for a in public.html("fi/type/news/").select(".language-switcher a")}
+    assert switcher == {"sv": f"{SITE}/sv/", "en": f"{SITE}/en/"}
+    assert versions(small_site, "fi/page/2/") == {}  # a later page of a listing is no version of another page
+
+
 # --- sitemaps and robots.txt ---------------------------------------------------------------------------------
 
 

@@ -89,7 +89,8 @@ class NewsroomGenerator(Generator):
         self._write(writer, urls.front(lang), "index", lang, alternate_url=urls.front, articles=self.front[lang])
         for kind, items in self.by_type[lang].items():
             self._write(writer, urls.release_type(lang, kind), "type", lang, articles=items, release_type=kind,
-                        alternate_url=lambda other, k=kind: urls.release_type(other, k))
+                        alternate_url=lambda other, k=kind: (urls.release_type(other, k)
+                                                             if k in self.by_type[other] else None))
         for slug, (word, items) in self.by_keyword[lang].items():
             self._write(writer, urls.keyword(lang, word), "keyword", lang, articles=items, keyword=word)
         self._write(writer, urls.contacts(lang), "contacts", lang, alternate_url=urls.contacts)
@@ -122,12 +123,13 @@ class NewsroomGenerator(Generator):
 
 def write_page(generator: Generator, writer, url: str, template: str, lang: str, alternate_url=None,
                **values) -> None:
-    """Write one page; `alternate_url` gives the same page in another language, else the switcher links front pages."""
-    switch = [
-        {"lang": other, "url": (alternate_url or urls.front)(other), "alternate": alternate_url is not None}
-        for other in generator.settings["NEWSROOM_LANGUAGES"]
-        if other != lang
-    ]
+    """Write one page; `alternate_url` gives the same page in another language (None where that language lacks it),
+    else the switcher links front pages."""
+    switch = []
+    for other in generator.settings["NEWSROOM_LANGUAGES"]:
+        if other != lang:
+            version = alternate_url(other) if alternate_url else None
+            switch.append({"lang": other, "url": version or urls.front(other), "alternate": version is not None})
     paginated = {"articles": values["articles"]} if "articles" in values else None
     writer.write_file(
         urls.save_as(url), generator.get_template(template), generator.context,
