@@ -236,6 +236,21 @@ def test_a_release_email_then_one_click_unsubscribes_at_once(journey: Journey):
     assert journey.after_one_click == "unsubscribed"
 
 
+def test_one_click_takes_the_multipart_post_rfc_8058_prefers(service: Service):
+    conn = service.conn()
+    subscriber, _ = subscribers.add(conn, "multi@one-click.test", Preferences(("fi",)), datetime.now(timezone.utc))
+    token = subscribers.issue_manage_token(conn, subscriber.id, datetime.now(timezone.utc))
+    conn.close()
+    page = service.get(f"/one-click/{token}")  # a mail program that only opens the address shows the button
+    assert page.status_code == 200 and service.subscriber("multi@one-click.test").status == "confirmed"
+    body = (b'--b0undary\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n'
+            b"--b0undary--\r\n")
+    response = service.http.post(f"/one-click/{token}", content=body, headers={
+        "Content-Type": "multipart/form-data; boundary=b0undary", "Origin": "https://mail.example"})
+    assert response.status_code == 200 and not response.history
+    assert service.subscriber("multi@one-click.test").status == "unsubscribed"
+
+
 def test_no_further_email_after_unsubscribing(journey: Journey):
     assert {r.message["Subject"] for r in journey.control_mail} == {f"Tiedote: {FIRST}", f"Tiedote: {SECOND}"}
     assert len(journey.reader_mail) == 2  # the confirmation and the first release, nothing after
