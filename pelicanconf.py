@@ -56,6 +56,12 @@ TRANSLATION_FEED_ATOM = TRANSLATION_FEED_RSS = None
 AUTHOR_FEED_ATOM = AUTHOR_FEED_RSS = None
 TAG_FEED_ATOM = TAG_FEED_RSS = None
 
+# Rebuilds reuse what Pelican read from unchanged files (its reader cache; a build into another folder with
+# `newsroom build --output DIR` keeps its own cache beside that folder, in .DIR-cache).
+CACHE_CONTENT = True
+LOAD_CONTENT_CACHE = True
+CACHE_PATH = "cache/content"
+
 MARKDOWN = {
     "extension_configs": {
         "markdown.extensions.extra": {},

@@ -58,8 +58,10 @@ def site_url(sample_site: Site):
     server.server_close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Browser:
+    """One headless Chromium for this module; closed when the module is done, because Playwright's sync API keeps
+    an asyncio loop running in the main thread that later tests' asyncio.run() would collide with."""
     if not CHROMIUM.exists() or not AXE.exists():
         pytest.fail("Chromium (/usr/bin/chromium) or axe-core (node_modules) is missing: `make test` installs both")
     with sync_playwright() as playwright:

@@ -52,7 +52,9 @@ def load_settings(options: BuildOptions) -> dict:
     if options.content is not None:
         override["PATH"] = str(Path(options.content).resolve())
     if options.output is not None:
-        override["OUTPUT_PATH"] = str(Path(options.output).resolve())
+        output = Path(options.output).resolve()
+        override["OUTPUT_PATH"] = str(output)
+        override["CACHE_PATH"] = str(output.with_name(f".{output.name}-cache"))  # not shared with other builds
     if options.now is not None:
         override["NEWSROOM_NOW"] = options.now
     if options.preview:

@@ -78,6 +78,7 @@ def event_time(start: datetime, end: datetime | None, tz: ZoneInfo, lang: str) -
     return f"{text} – {format_date(end, 'full', locale=lang)} {format_time(end, 'short', locale=lang)}"
 
 
+@lru_cache(maxsize=4096)
 def file_size(size: int, lang: str) -> str:
     """'1,2 Mt' / '1.2 MB': megabytes with one decimal, smaller files in whole kilobytes."""
     if size >= 1_000_000:

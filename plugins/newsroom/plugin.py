@@ -7,7 +7,7 @@ from pathlib import Path
 from pelican import signals
 from pelican.generators import ArticlesGenerator, PagesGenerator
 
-from . import discovery, embargo, structured_data, templating, urls
+from . import discovery, embargo, reading, structured_data, templating, urls
 from .consent import SignupPagesGenerator
 from .discovery import DiscoveryGenerator
 from .feeds import FeedsGenerator
@@ -86,3 +86,4 @@ def register() -> None:
     signals.article_generator_finalized.connect(on_articles_finalized)
     signals.page_generator_finalized.connect(on_pages_finalized)
     signals.finalized.connect(on_finalized)
+    signals.readers_init.connect(reading.on_readers_init)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
+from markupsafe import Markup
 
 from . import clock, i18n, urls
 
@@ -52,14 +54,32 @@ def install(env: Environment, settings: dict) -> None:
     def event_time(context: Context, event) -> str:
         return i18n.event_time(event.start, event.end, tz, page_lang(context))
 
+    cards: dict[tuple, Markup] = {}
+
+    @pass_context
+    def release_card(context: Context, item, heading_level: int, pinned_badge: bool = False, lazy: bool = True) -> Markup:
+        """A release's card in a listing, rendered once per build: a release is listed on its front, type and keyword
+        pages and in "more from the publisher" on every release page, so most cards are shown thousands of times."""
+        key = (item.url, page_lang(context), heading_level, pinned_badge, lazy, getattr(item, "embargo_state", None))
+        if key not in cards:
+            template = context.environment.get_template("partials/_release_card.html")
+            values = {"item": item, "heading_level": heading_level, "pinned_badge": pinned_badge, "lazy": lazy}
+            cards[key] = Markup(template.render(context.get_all(), **values))
+        return cards[key]
+
+    # Each release's date is shown on many pages; format it once.
+    timestamp = lru_cache(maxsize=None)(lambda moment, seconds=True: clock.timestamp(moment, tz, seconds))
+    isodate = lru_cache(maxsize=None)(lambda moment: i18n.iso_date(moment, tz))
+
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(gettext, ngettext, newstyle=True, pgettext=pgettext, npgettext=npgettext)
     env.filters.update(
-        timestamp=lambda moment, seconds=True: clock.timestamp(moment, tz, seconds),
-        isodate=lambda moment: i18n.iso_date(moment, tz),
+        timestamp=timestamp,
+        isodate=isodate,
         type_name=type_name,
         event_time=event_time,
         language_name=i18n.language_name,
         filesize=pass_context(lambda context, size: i18n.file_size(size, page_lang(context))),
     )
-    env.globals.update(current_lang=pass_context(page_lang), urls=urls, NEWSROOM_LANGS=tuple(settings["NEWSROOM_LANGUAGES"]), type_name=type_name)
+    env.globals.update(current_lang=pass_context(page_lang), urls=urls, NEWSROOM_LANGS=tuple(settings["NEWSROOM_LANGUAGES"]), type_name=type_name,
+                       release_card=release_card)
