@@ -31,7 +31,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import consent, optin, ratelimit, store, subscribers, urls
+from . import consent, optin, ratelimit, store, subscribers
 from .feeds import feed_base
 from .listings import catalog_for
 from .mailer import MailerConfigError, SmtpConfig
@@ -201,6 +201,7 @@ class Service:
                                "has problems; run 'newsroom check'")
         self.publisher = catalog.publisher
         self.env = environment(settings)
+        self.env.auto_reload = False  # templates are read once: no file system check on every page
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.limiter = ratelimit.RateLimiter(config.limits)
         self.consent = consent.texts(self.env, config.langs, self.publisher)
