@@ -62,6 +62,9 @@ CACHE_CONTENT = True
 LOAD_CONTENT_CACHE = True
 CACHE_PATH = "cache/content"
 
+# Titles, leads and card texts are escaped; release bodies are HTML from Markdown and marked safe.
+JINJA_ENVIRONMENT = {"trim_blocks": True, "lstrip_blocks": True, "autoescape": True, "extensions": []}
+
 MARKDOWN = {
     "extension_configs": {
         "markdown.extensions.extra": {},

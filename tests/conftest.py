@@ -31,6 +31,7 @@ def _small_releases() -> dict[str, str]:
                              Images="red-square", Keywords="beslutsfattande"),
         "tri.en.md": release("Trilingual release", "2026-01-10 12:00", lang="en", release_id="tri",
                              Images="red-square", Keywords="decision-making"),
+        "escape.en.md": release("Fish & <chips>", "2026-01-11 10:00", lang="en", release_id="escape"),
         "pinned.fi.md": release("Nostettu uutinen", "2026-02-01 08:00", release_id="pinned", kind="news", Pinned="yes"),
         "before-spring.fi.md": release("Ennen kellojen siirtoa", "2026-03-29 02:30", release_id="before-spring"),
         "after-spring.fi.md": release("Kellojen siirron jälkeen", "2026-03-29 05:00", release_id="after-spring",

@@ -161,3 +161,12 @@ def test_contacts_about_accessibility_404_and_root(small_site):
 
 def test_brand_colour_comes_from_newsroom_yaml(small_site):
     assert "--brand: #123456" in small_site.html("fi/").style.string
+
+
+def test_titles_and_leads_are_escaped_while_bodies_stay_html(small_site):
+    raw = (small_site.output / "en/releases/fish/index.html").read_text(encoding="utf-8")
+    assert "Fish &amp; &lt;chips&gt;" in raw and "<chips>" not in raw
+    page = small_site.html("en/releases/fish/")
+    assert page.h1.get_text() == "Fish & <chips>"
+    assert page.select_one(".release__lead").get_text() == "Lead of Fish & <chips>."
+    assert page.select_one(".release__body p").get_text() == "Body text."
