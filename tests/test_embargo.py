@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -136,8 +137,14 @@ def test_audit_fails_on_a_planted_leak_naming_file_and_release(content, tmp_path
     assert clean.returncode == 0, clean.stdout
     (site.output / "fi" / "leak.html").write_text("<p>Embargo t&auml;htisumu Embargo tähtisumu</p>", encoding="utf-8")
     (site.output / "index.pf_fragment").write_bytes(gzip.compress("x Salainen teksti kertoo tähtisumu suunnitelmasta ennen y".encode()))
+    with zipfile.ZipFile(site.output / "fi" / "images.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("credits.txt", "Luonnos kuukivi: kuva X")
+    (site.output / "images" / "draft-photo").mkdir(parents=True)
+    (site.output / "images" / "draft-photo" / "draft-photo-w480.webp").write_bytes(b"RIFF")
     leaked = _newsroom("audit", "--content", str(content), "--output", str(site.output), "--now", BEFORE)
     assert leaked.returncode == 1
+    assert f"{site.output / 'fi' / 'images.zip'}: contains 'Luonnos kuukivi'" in leaked.stdout
+    assert f"{site.output / 'images' / 'draft-photo' / 'draft-photo-w480.webp'}: is image 'draft-photo'" in leaked.stdout
     lines = [line for line in leaked.stdout.splitlines() if "not public yet" in line]
     assert any(line.startswith(str(site.output / "fi" / "leak.html")) and "embargo.fi.md" in line for line in lines)
     assert any(line.startswith(str(site.output / "index.pf_fragment")) for line in lines)

@@ -6,11 +6,16 @@ import gzip
 import html
 import json
 import re
+import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from .model import Release
+
+# Pictures carry no release text (derivatives are stripped, downloads carry only the credit): their
+# names are checked, their pixels are not read. A ZIP is read member by member.
+PICTURES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif"}
 
 _PLAIN_RUN = re.compile(r"(?:[^\W\d_][\w’'-]*\s){5,}[^\W\d_][\w’'-]*", re.UNICODE)
 
@@ -18,10 +23,12 @@ _PLAIN_RUN = re.compile(r"(?:[^\W\d_][\w’'-]*\s){5,}[^\W\d_][\w’'-]*", re.UN
 @dataclass(frozen=True)
 class Leak:
     file: Path
-    release: Release
+    release: Release | None
     found: str
 
     def __str__(self) -> str:
+        if self.release is None:
+            return f"{self.file}: is image '{self.found}', which only unpublished releases use"
         return (f"{self.file}: contains '{self.found}' from {self.release.source} "
                 f"({self.release.lang}, not public yet)")
 
@@ -53,8 +60,20 @@ def _forms(secret: str) -> set[str]:
             json.dumps(secret, ensure_ascii=False)[1:-1]}
 
 
-def _decoded(path: Path) -> str:
-    data = path.read_bytes()
+def _texts(path: Path):
+    """The text a file could give a secret away in: zip members one by one, compressed data unpacked."""
+    if path.suffix.lower() in PICTURES:
+        return
+    if path.suffix.lower() == ".zip":
+        with zipfile.ZipFile(path) as archive:
+            for member in archive.infolist():
+                yield member.filename
+                yield _decoded(archive.read(member))
+        return
+    yield _decoded(path.read_bytes())
+
+
+def _decoded(data: bytes) -> str:
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
@@ -68,19 +87,24 @@ def _decoded(path: Path) -> str:
     return data.decode("utf-8", errors="ignore")
 
 
-def audit(output: Path, hidden: list[Release]) -> list[Leak]:
-    """Every place in `output` where a hidden release shows; an empty list means the build is safe to deploy."""
+def audit(output: Path, hidden: list[Release], hidden_images: set[str] = frozenset()) -> list[Leak]:
+    """Every place in `output` where a hidden release or an image only it uses shows; empty means safe to deploy."""
     owner: dict[str, tuple[Release, str]] = {}
     for release in hidden:
         for secret in secrets(release):
             for form in _forms(secret):
                 owner.setdefault(form.casefold(), (release, secret))
-    if not owner:
-        return []
     pattern = re.compile("|".join(re.escape(form) for form in sorted(owner, key=len, reverse=True)))
     leaks = []
     for path in sorted(p for p in output.rglob("*") if p.is_file()):
-        for match in set(pattern.findall(_decoded(path).casefold())):
-            release, secret = owner[match]
-            leaks.append(Leak(path, release, secret))
+        named = hidden_images & {path.stem, *path.relative_to(output).parts[:-1]}
+        leaks += [Leak(path, None, image_id) for image_id in sorted(named)]
+        if not owner:
+            continue
+        found = {}
+        for text in _texts(path):
+            for match in pattern.findall(text.casefold()):
+                release, secret = owner[match]
+                found[(release.source, secret)] = Leak(path, release, secret)
+        leaks += found.values()
     return leaks

@@ -12,7 +12,7 @@ from pelican.settings import read_settings
 
 from .audit import Leak, audit
 from .clock import build_now
-from .embargo import unpublished
+from .embargo import hidden_images, unpublished
 from .listings import CATALOG_KEY, ContentError, catalog_for
 from .settings import apply_defaults
 
@@ -81,7 +81,7 @@ def build(settings: dict) -> Pelican:
     if collector.messages:
         raise BuildError("\n".join(collector.messages))
     if not settings["NEWSROOM_PREVIEW"]:
-        leaks = audit(Path(settings["OUTPUT_PATH"]), unpublished(catalog, now))
+        leaks = audit(Path(settings["OUTPUT_PATH"]), unpublished(catalog, now), hidden_images(catalog, now))
         if leaks:
             raise LeakError(leaks)
     return pelican

@@ -18,7 +18,7 @@ from .audit import audit
 from .build import BuildError, BuildOptions, LeakError, build, load_settings
 from .clock import build_now, timestamp
 from .deploy import DeployError, deploy
-from .embargo import next_lift, unpublished
+from .embargo import hidden_images, next_lift, unpublished
 from .listings import ContentError, catalog_for
 from .model import LANGS, TYPES
 from .notify import NotifyConfig, NotifyError, notifier, notify
@@ -300,7 +300,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     settings = load_settings(_options(args, publish=True))
     tz = ZoneInfo(settings["TIMEZONE"])
     output = Path(args.output or settings["OUTPUT_PATH"])
-    leaks = audit(output, unpublished(catalog_for(settings), build_now(settings["NEWSROOM_NOW"], tz)))
+    catalog, now = catalog_for(settings), build_now(settings["NEWSROOM_NOW"], tz)
+    leaks = audit(output, unpublished(catalog, now), hidden_images(catalog, now))
     for leak in leaks:
         print(leak)
     print(f"{len(leaks)} leak(s) found in {output}." if leaks else f"No unpublished release shows in {output}.")

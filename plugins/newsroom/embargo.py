@@ -31,6 +31,13 @@ def unpublished(catalog: Catalog, now: datetime) -> list[Release]:
     return [r for r in catalog.releases if not is_public(r, now)]
 
 
+def hidden_images(catalog: Catalog, now: datetime) -> set[str]:
+    """Images that only unpublished releases use: a public build must not carry them in any form."""
+    shown = {image.id for r in catalog.releases if is_public(r, now) for image in r.images}
+    shown |= {c.photo.id for c in catalog.contacts.values() if c.photo}
+    return {image.id for r in unpublished(catalog, now) for image in r.images} - shown
+
+
 def next_lift(catalog: Catalog, now: datetime) -> Release | None:
     """The embargoed release that becomes public first after `now` (drafts never lift by themselves)."""
     waiting = [r for r in catalog.releases if r.status == "published" and r.date > now]
