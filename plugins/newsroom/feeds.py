@@ -20,7 +20,7 @@ from lxml import etree
 from pelican.generators import Generator
 
 from . import i18n, urls
-from .listings import CLOCK_KEY, RELEASES_KEY, _keyword_groups, _types_in, write_page
+from .listings import CLOCK_KEY, RELEASES_KEY, keyword_groups, types_in, write_page
 from .model import ImageAsset, Publisher
 
 FEEDS_KEY = "feeds"
@@ -275,7 +275,7 @@ def _language_feeds(lang: str, releases: list, limit: int, translations, publish
                  _("Releases from %(publisher)s, newest first") % {"publisher": publisher},
                  urls.front(lang), lambda fmt: urls.feed(lang, fmt), releases)
     types = {}
-    for kind in _types_in(releases):
+    for kind in types_in(releases):
         name = translations.upgettext(i18n.LISTING, i18n.TYPE_PLURALS[kind])
         types[kind] = feed(name, name,
                            _("%(kind)s from %(publisher)s, newest first") % {"kind": name, "publisher": publisher},
@@ -286,6 +286,6 @@ def _language_feeds(lang: str, releases: list, limit: int, translations, publish
                    _("Releases from %(publisher)s with the keyword %(keyword)s, newest first")
                    % {"publisher": publisher, "keyword": word},
                    urls.keyword(lang, word), lambda fmt, w=word: urls.keyword_feed(lang, w, fmt), items)
-        for slug, (word, items) in _keyword_groups(releases).items()
+        for slug, (word, items) in keyword_groups(releases).items()
     }
     return LanguageFeeds(whole, types, keywords)

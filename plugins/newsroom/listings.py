@@ -64,10 +64,10 @@ class NewsroomGenerator(Generator):
         self.by_lang = {lang: [a for a in releases if a.lang == lang] for lang in self.langs}
         self.front = {lang: _pinned_first(items) for lang, items in self.by_lang.items()}
         self.by_type = {
-            lang: {kind: [a for a in items if a.record.type == kind] for kind in _types_in(items)}
+            lang: {kind: [a for a in items if a.record.type == kind] for kind in types_in(items)}
             for lang, items in self.by_lang.items()
         }
-        self.by_keyword = {lang: _keyword_groups(items) for lang, items in self.by_lang.items()}
+        self.by_keyword = {lang: keyword_groups(items) for lang, items in self.by_lang.items()}
         contacts = sorted(self.catalog.contacts.values(), key=lambda c: c.name.split()[-1:] + [c.name])
         self.context["all_contacts"] = contacts
         self.context["release_types"] = {lang: list(kinds) for lang, kinds in self.by_type.items()}
@@ -152,12 +152,12 @@ def _pinned_first(items: list) -> list:
     return [a for a in items if a.record.pinned] + [a for a in items if not a.record.pinned]
 
 
-def _types_in(items: list) -> list[str]:
+def types_in(items: list) -> list[str]:
     present = {a.record.type for a in items}
     return [kind for kind in TYPES if kind in present]
 
 
-def _keyword_groups(items: list) -> dict[str, tuple[str, list]]:
+def keyword_groups(items: list) -> dict[str, tuple[str, list]]:
     """Releases per keyword slug, so 'Kirjastot' and 'kirjastot' share one page."""
     groups: dict[str, tuple[str, list]] = {}
     members: dict[str, list] = defaultdict(list)

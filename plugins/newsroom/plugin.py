@@ -42,7 +42,9 @@ def _lang_order(item) -> int:
 def on_articles_finalized(generator: ArticlesGenerator) -> None:
     """Attach each release's resolved record, its language versions and "more from the publisher"."""
     catalog = generator.context[CATALOG_KEY]
-    releases = sorted(generator.articles + generator.translations, key=lambda a: a.date, reverse=True)
+    # Newest first; versions published at the same moment in a fixed order, so every build lists them alike.
+    releases = sorted(generator.articles + generator.translations,
+                      key=lambda a: (a.date, a.release, -_lang_order(a)), reverse=True)
     more_count = generator.settings["NEWSROOM_MORE_COUNT"]
     latest: dict[str, list] = {}
     for article in releases:
