@@ -329,31 +329,41 @@ def cmd_new(args: argparse.Namespace) -> int:
     return OK
 
 
+COMMON_OPTIONS = {
+    "--content": {"metavar": "DIR", "help": "content folder (default: 'content' from the settings)"},
+    "--output": {"metavar": "DIR", "help": "built site folder (default: 'output' from the settings)"},
+    "--now": {"metavar": "TIME", "help": "act as if it were TIME, e.g. 2026-03-01T09:00+02:00 (or NEWSROOM_NOW)"},
+}
+
+
+def _common(sub: argparse.ArgumentParser, *names: str) -> argparse.ArgumentParser:
+    for name in names:
+        sub.add_argument(name, **COMMON_OPTIONS[name])
+    return sub
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="newsroom", description="Write, check and publish a press-release newsroom.")
     top.add_argument("--settings", help="settings file (default: pelicanconf.py, or publishconf.py with --publish)")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = commands.add_parser("check", help="report every problem in the content, one per line")
-    check.add_argument("--content", metavar="DIR", help="content folder (default: from the settings, 'content')")
+    _common(check, "--content")
     check.set_defaults(run=cmd_check)
 
     build_cmd = commands.add_parser("build", help="check the content and build the site")
-    build_cmd.add_argument("--content", metavar="DIR")
-    build_cmd.add_argument("--output", metavar="DIR")
+    _common(build_cmd, "--content", "--output")
     build_cmd.add_argument("--publish", action="store_true", help="build the public site with publishconf.py")
-    build_cmd.add_argument("--now", metavar="TIME", help="build as if it were TIME, e.g. 2026-03-01T09:00+02:00")
+    _common(build_cmd, "--now")
     build_cmd.set_defaults(run=cmd_build)
 
     preview = commands.add_parser("preview", help="build everything, drafts and embargoed too, into preview/")
-    preview.add_argument("--content", metavar="DIR")
+    _common(preview, "--content", "--now")
     preview.add_argument("--output", metavar="DIR", help="default: preview")
-    preview.add_argument("--now", metavar="TIME")
     preview.set_defaults(run=cmd_preview)
 
     publish_cmd = commands.add_parser("publish", help="build the public site fresh, audit it, deploy it, notify")
-    publish_cmd.add_argument("--content", metavar="DIR")
-    publish_cmd.add_argument("--now", metavar="TIME")
+    _common(publish_cmd, "--content", "--now")
     publish_cmd.add_argument("--target", help="folder or rsync://host/path (default: NEWSROOM_DEPLOY)")
     publish_cmd.set_defaults(run=cmd_publish)
 
@@ -363,14 +373,11 @@ def parser() -> argparse.ArgumentParser:
     deploy_cmd.set_defaults(run=cmd_deploy)
 
     audit_cmd = commands.add_parser("audit", help="look for unpublished releases in a built site")
-    audit_cmd.add_argument("--content", metavar="DIR")
-    audit_cmd.add_argument("--output", metavar="DIR")
-    audit_cmd.add_argument("--now", metavar="TIME")
+    _common(audit_cmd, "--content", "--output", "--now")
     audit_cmd.set_defaults(run=cmd_audit)
 
     lift = commands.add_parser("next-embargo", help="print when the next embargoed release becomes public")
-    lift.add_argument("--content", metavar="DIR")
-    lift.add_argument("--now", metavar="TIME")
+    _common(lift, "--content", "--now")
     lift.set_defaults(run=cmd_next_embargo)
 
     notify_cmd = commands.add_parser("notify", help="email subscribers (and post the webhook) about new releases")
@@ -429,7 +436,7 @@ def parser() -> argparse.ArgumentParser:
     contact = kinds.add_parser("contact", help="start a contact card: newsroom new contact \"Aino Lehtonen\"")
     contact.add_argument("name")
     for sub in (release, translation, contact):
-        sub.add_argument("--content", metavar="DIR")
+        _common(sub, "--content")
     new.set_defaults(run=cmd_new)
     return top
 
