@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from newsroom.catalog import load_catalog
+from newsroom.embargo import is_public
 from newsroom.model import TYPES
-from sitebuilder import ROOT
+from sitebuilder import ROOT, build_site
+
+HELSINKI = ZoneInfo("Europe/Helsinki")
 
 
 @pytest.fixture(scope="module")
 def catalog():
-    return load_catalog(ROOT / "content", ZoneInfo("Europe/Helsinki"))
+    return load_catalog(ROOT / "content", HELSINKI)
 
 
 def test_sample_covers_every_feature(catalog):
@@ -30,13 +34,30 @@ def test_sample_covers_every_feature(catalog):
     assert any(r.event for r in catalog.releases)
     assert len(catalog.contacts) >= 4 and len(catalog.images) >= 6
     assert all(image.photographer and image.licence for image in catalog.images.values())
+    assert any(r.status == "draft" for r in catalog.releases)
+    assert any(r.status == "published" and r.date > datetime(2026, 12, 1, tzinfo=HELSINKI) for r in catalog.releases)
 
 
-def test_sample_builds_with_every_release_page(sample_site, catalog):
+def test_sample_builds_with_every_public_release_page(sample_site, catalog):
+    now = datetime.now(HELSINKI)
     for release in catalog.releases:
+        path = sample_site.output / release.lang / "releases" / release.slug / "index.html"
+        assert path.exists() is is_public(release, now), release.source
+        if not path.exists():
+            continue
         page = sample_site.html(f"{release.lang}/releases/{release.slug}/")
         assert page.h1.get_text() == release.title
         assert page.select_one(".release__lead").get_text() == release.lead
     front = sample_site.html("fi/")
     pinned = [r for r in catalog.releases if r.pinned and r.lang == "fi"]
     assert front.select_one(".release-card__title a").get_text() == pinned[0].title
+
+
+def test_sample_embargo_and_draft_stay_out_of_a_public_build(catalog, tmp_path):
+    now = datetime(2026, 12, 1, 12, tzinfo=HELSINKI)
+    site = build_site(ROOT / "content", tmp_path / "public", publish=True, now=now.isoformat())
+    hidden = [r for r in catalog.releases if not is_public(r, now)]
+    assert {r.release_id for r in hidden} == {"ice-rink-season-2027", "city-strategy-survey"}
+    text = "\n".join(p.read_text(encoding="utf-8") for p in site.output.rglob("*") if p.suffix in (".html", ".xml", ".json"))
+    for release in hidden:
+        assert release.title not in text and f"/releases/{release.slug}/" not in text
