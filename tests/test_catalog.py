@@ -143,3 +143,10 @@ def test_second_newsroom_builds_from_the_same_checkout(tmp_path):
     site = Site(content, tmp_path / "out")
     assert site.html("en/releases/other-newsroom/").h1.get_text() == "Other newsroom"
     assert "City of Testila" in site.html("en/").title.get_text()
+
+
+def test_a_mistyped_build_time_is_a_usage_error_without_traceback(tmp_path):
+    result = _newsroom("build", "--now", "yesterday", "--output", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "--now or NEWSROOM_NOW" in result.stderr and "'yesterday' is not a date" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()

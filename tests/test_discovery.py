@@ -514,6 +514,6 @@ def test_leak_audit_reads_the_search_index(preview):
     settings = load_settings(BuildOptions(ROOT / "pelicanconf.py", preview.content))
     now = build_now(NOW, HELSINKI)
     assert "/fi/releases/salainen-kvasaarikutsu/" in search(preview, "fi", "kvasaarikutsun")
-    leaks = audit(preview.output / urls.SEARCH_BUNDLE, unpublished(catalog_for(settings), now))
+    leaks = audit(preview.output / urls.SEARCH_BUNDLE, settings, unpublished(catalog_for(settings), now))
     assert {leak.release.release_id for leak in leaks} == {"secret", "draft"}
     assert all(leak.file.suffix == ".pf_fragment" for leak in leaks)

@@ -216,3 +216,16 @@ def test_deploy_swaps_atomically_while_a_reader_polls(content, tmp_path, before,
         thread.join()
     assert problems == []
     assert len(list((tmp_path / ".site.releases").iterdir())) <= 4
+
+
+def test_a_second_publish_while_one_runs_does_nothing(content, tmp_path):
+    import fcntl
+
+    state = tmp_path / "state"
+    state.mkdir()
+    with (state / "publish.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        busy = _newsroom("publish", "--content", str(content), "--now", BEFORE, "--target", str(tmp_path / "site"),
+                         env={"NEWSROOM_STATE_DIR": str(state)})
+    assert busy.returncode == 1 and "another 'newsroom publish' is running" in busy.stderr
+    assert not (tmp_path / "site").exists() and not (state / "build").exists()

@@ -241,3 +241,33 @@ def test_erasing_leaves_only_a_hash_of_the_address(tmp_path, newsroom):
     conn.close()
     stored = b"".join(path.read_bytes() for path in tmp_path.iterdir() if path.name.startswith("newsroom.sqlite3"))
     assert b"private.person" not in stored
+
+
+def test_a_message_that_cannot_be_built_is_retried_later_and_does_not_stall_the_others(conn):
+    ids = {name: str(subscribers.add(conn, f"{name}@example.org", Preferences(("fi",)), NOW)[0].id)
+           for name in ("first", "second", "third")}
+    box = Outbox(conn)
+    box.announce([], NOW)
+    entry = {"release": "r", "lang": "fi", "type": "news", "title": "T", "lead": "L", "keywords": [],
+             "url": "https://x.example/fi/releases/t/", "date": NOW.isoformat(), "modified": None}
+    box.announce([entry], NOW + timedelta(minutes=1))
+    sent = []
+
+    def send(delivery) -> None:
+        if delivery.recipient == ids["second"]:
+            raise RuntimeError("template broke")
+        sent.append(delivery.recipient)
+
+    tally = box.deliver("email", send, NOW + timedelta(minutes=2))
+    assert sorted(sent) == sorted([ids["first"], ids["third"]])
+    assert (tally.sent, tally.retrying) == (2, 1)
+    row = conn.execute("SELECT status, attempts, last_error FROM outbox WHERE recipient = ?", (ids["second"],)).fetchone()
+    assert (row["status"], row["attempts"]) == ("pending", 1) and "RuntimeError: template broke" in row["last_error"]
+
+
+def test_signing_up_again_keeps_a_bounced_address_suppressed_until_the_link_is_used(conn):
+    bounced, _ = subscribers.add(conn, "bounced@example.org", Preferences(("fi",)), NOW)
+    subscribers.suppress(conn, bounced.id, "550 no such user", NOW)
+    token = subscribers.create_pending(conn, "bounced@example.org", Preferences(("sv",)), NOW, "form", "v1")
+    assert subscribers.get(conn, bounced.id).status == "suppressed"
+    assert subscribers.confirm(conn, token, NOW + timedelta(minutes=5)).status == "confirmed"

@@ -11,6 +11,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import urls
 from .model import Release
 
 # Pictures carry no release text (derivatives are stripped, downloads carry only the credit): their
@@ -49,9 +50,9 @@ def body_samples(release: Release, count: int = 3) -> list[str]:
     return samples
 
 
-def secrets(release: Release) -> list[str]:
-    """What would give an unpublished version away: its address, its title, a sample of its text."""
-    return [f"/{release.lang}/releases/{release.slug}/", release.title, *body_samples(release)]
+def secrets(release: Release, address: str) -> list[str]:
+    """What would give an unpublished version away: its address, its title, samples of its text."""
+    return [f"/{address}", release.title, *body_samples(release)]
 
 
 def _forms(secret: str) -> set[str]:
@@ -87,11 +88,11 @@ def _decoded(data: bytes) -> str:
     return data.decode("utf-8", errors="ignore")
 
 
-def audit(output: Path, hidden: list[Release], hidden_images: set[str] = frozenset()) -> list[Leak]:
+def audit(output: Path, settings: dict, hidden: list[Release], hidden_images: set[str] = frozenset()) -> list[Leak]:
     """Every place in `output` where a hidden release or an image only it uses shows; empty means safe to deploy."""
     owner: dict[str, tuple[Release, str]] = {}
     for release in hidden:
-        for secret in secrets(release):
+        for secret in secrets(release, urls.release_page(settings, release)):
             for form in _forms(secret):
                 owner.setdefault(form.casefold(), (release, secret))
     pattern = re.compile("|".join(re.escape(form) for form in sorted(owner, key=len, reverse=True)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -61,6 +62,9 @@ def load_settings(options: BuildOptions) -> dict:
         override.update(NEWSROOM_PREVIEW=True, DELETE_OUTPUT_DIRECTORY=True)
     settings = read_settings(str(options.settings_file), override=override)
     apply_defaults(settings, Path(options.settings_file).resolve().parent)
+    if settings["NEWSROOM_NOW"] or os.environ.get("NEWSROOM_NOW"):
+        # Read once, here: a mistyped time stops the command before it does anything.
+        settings["NEWSROOM_NOW"] = build_now(settings["NEWSROOM_NOW"], ZoneInfo(settings["TIMEZONE"]))
     return settings
 
 
@@ -81,7 +85,7 @@ def build(settings: dict) -> Pelican:
     if collector.messages:
         raise BuildError("\n".join(collector.messages))
     if not settings["NEWSROOM_PREVIEW"]:
-        leaks = audit(Path(settings["OUTPUT_PATH"]), unpublished(catalog, now), hidden_images(catalog, now))
+        leaks = audit(Path(settings["OUTPUT_PATH"]), settings, unpublished(catalog, now), hidden_images(catalog, now))
         if leaks:
             raise LeakError(leaks)
     return pelican

@@ -16,14 +16,14 @@ from pelican.log import init as init_logging
 from . import authoring, mailsink, store, subscribers
 from .audit import audit
 from .build import BuildError, BuildOptions, LeakError, build, load_settings
-from .clock import build_now, timestamp
+from .clock import DateError, build_now, timestamp
 from .deploy import DeployError, deploy
 from .embargo import hidden_images, next_lift, unpublished
 from .listings import ContentError, catalog_for
 from .model import LANGS, TYPES
 from .notify import NotifyConfig, NotifyError, notifier, notify
 from .outbox import Outbox
-from .publish import publish
+from .publish import PublishBusy, publish
 from .subscribers import Preferences, SubscriberError, split_list
 
 OK, CONTENT_PROBLEMS, USAGE = 0, 1, 2
@@ -80,7 +80,7 @@ def _reported(action) -> int:
               "Nothing was deployed. Find what links to them (a template or another release) and build again.",
               file=sys.stderr)
         return CONTENT_PROBLEMS
-    except DeployError as exc:
+    except (DeployError, PublishBusy) as exc:
         print(f"newsroom: {exc}", file=sys.stderr)
         return CONTENT_PROBLEMS
     return OK
@@ -301,7 +301,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     tz = ZoneInfo(settings["TIMEZONE"])
     output = Path(args.output or settings["OUTPUT_PATH"])
     catalog, now = catalog_for(settings), build_now(settings["NEWSROOM_NOW"], tz)
-    leaks = audit(output, unpublished(catalog, now), hidden_images(catalog, now))
+    leaks = audit(output, settings, unpublished(catalog, now), hidden_images(catalog, now))
     for leak in leaks:
         print(leak)
     print(f"{len(leaks)} leak(s) found in {output}." if leaks else f"No unpublished release shows in {output}.")
@@ -444,7 +444,11 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     init_logging(level=logging.WARNING)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except DateError as exc:
+        print(f"newsroom: the time to act at (--now or NEWSROOM_NOW): {exc}", file=sys.stderr)
+        return USAGE
 
 
 if __name__ == "__main__":

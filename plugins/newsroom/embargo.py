@@ -17,7 +17,7 @@ class Clock:
 
 
 def is_public(release: Release, now: datetime) -> bool:
-    return release.status == "published" and release.date <= now
+    return state(release, now) is None
 
 
 def state(release: Release, now: datetime) -> str | None:

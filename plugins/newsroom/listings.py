@@ -80,7 +80,7 @@ class NewsroomGenerator(Generator):
         self._copy_assets()
         if not self.clock.preview:
             self._write_manifest()
-        if self.clock.preview:
+        else:
             (Path(self.output_path) / PREVIEW_MARKER).write_text(
                 f"Preview built at {self.clock.now.isoformat()}; shows drafts and embargoed releases. Never deploy it.\n"
             )

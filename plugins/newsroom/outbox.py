@@ -246,14 +246,7 @@ class Outbox:
                     self._mark(delivery.id, "skipped", now, str(exc), attempt=0)
                     tally.skipped += 1
                 except TemporaryFailure as exc:
-                    attempts = self.conn.execute("SELECT attempts FROM outbox WHERE id = ?",
-                                                 (delivery.id,)).fetchone()[0] + 1
-                    if attempts >= MAX_ATTEMPTS:
-                        self._mark(delivery.id, "failed", now, f"gave up after {attempts} attempts: {exc}")
-                        tally.failed += 1
-                    else:
-                        self._mark(delivery.id, "pending", now, str(exc), due=now + retry_delay(attempts))
-                        tally.retrying += 1
+                    self._retry_later(delivery, now, str(exc), tally)
                 except PermanentFailure as exc:
                     self._mark(delivery.id, "failed", now, str(exc))
                     tally.failed += 1
@@ -262,10 +255,22 @@ class Outbox:
                                           [(d.id,) for d in batch[position:]])
                     tally.down = str(exc)
                     return tally
+                except Exception as exc:  # noqa: BLE001 - one broken message must not stall the rest
+                    self._retry_later(delivery, now, f"could not build or send it: {type(exc).__name__}: {exc}", tally)
                 else:
                     self._mark(delivery.id, "sent", now)
                     tally.sent += 1
         return tally
+
+    def _retry_later(self, delivery: Delivery, now: datetime, error: str, tally: Tally) -> None:
+        """Count an attempt and try again after a back-off; give up after MAX_ATTEMPTS."""
+        attempts = self.conn.execute("SELECT attempts FROM outbox WHERE id = ?", (delivery.id,)).fetchone()[0] + 1
+        if attempts >= MAX_ATTEMPTS:
+            self._mark(delivery.id, "failed", now, f"gave up after {attempts} attempts: {error}")
+            tally.failed += 1
+        else:
+            self._mark(delivery.id, "pending", now, error, due=now + retry_delay(attempts))
+            tally.retrying += 1
 
     def recover(self) -> int:
         """Requeue rows left 'sending' by a run that died; call only while holding `sending_lock`."""

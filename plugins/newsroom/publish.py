@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,9 +31,24 @@ class PublishResult:
     notified: NotifyReport | None = None
 
 
+class PublishBusy(Exception):
+    """Another publish holds the lock (an overlapping cron run, say); this one did nothing."""
+
+
 def publish(settings: dict, notify: Notify | None = None) -> PublishResult:
-    """The whole pipeline; `notify` defaults to emailing subscribers and posting the webhook (newsroom.notify)."""
-    notify = notify or notifier(settings)
+    """The whole pipeline, one run at a time; `notify` defaults to email and the webhook (newsroom.notify)."""
+    state = Path(settings["NEWSROOM_STATE_DIR"])
+    state.mkdir(parents=True, exist_ok=True)
+    with (state / "publish.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PublishBusy(f"another 'newsroom publish' is running (lock {state / 'publish.lock'}); "
+                              "this run did nothing, the next one will catch up") from None
+        return _publish(settings, notify or notifier(settings))
+
+
+def _publish(settings: dict, notify: Notify) -> PublishResult:
     tz = ZoneInfo(settings["TIMEZONE"])
     now = build_now(settings["NEWSROOM_NOW"], tz)
     catalog = catalog_for(settings)

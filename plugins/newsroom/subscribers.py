@@ -196,8 +196,11 @@ def create_pending(conn: sqlite3.Connection, email: str, prefs: Preferences, now
                 "changed_at) VALUES (?, 'pending', ?, ?, ?, ?, ?, ?)", (address, *_columns(prefs), stamp, stamp)).lastrowid
         else:
             subscriber_id = row["id"]
-            conn.execute("UPDATE subscribers SET status = 'pending', languages = ?, types = ?, keywords = ?, "
-                         "frequency = ?, changed_at = ? WHERE id = ?", (*_columns(prefs), stamp, subscriber_id))
+            # A bounced (suppressed) address stays suppressed until its link is used: an unconfirmed
+            # sign-up must not turn a known-bad address into one the purge then calls merely unsubscribed.
+            conn.execute("UPDATE subscribers SET status = CASE WHEN status = 'suppressed' THEN status ELSE 'pending' "
+                         "END, languages = ?, types = ?, keywords = ?, frequency = ?, changed_at = ? WHERE id = ?",
+                         (*_columns(prefs), stamp, subscriber_id))
             conn.execute("DELETE FROM tokens WHERE subscriber_id = ? AND purpose = 'confirm'", (subscriber_id,))
         _consent(conn, subscriber_id, "given", source, now, text_version)
         conn.execute("INSERT INTO tokens (hash, subscriber_id, purpose, created_at, expires_at) "

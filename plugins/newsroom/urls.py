@@ -119,3 +119,10 @@ def attachment(name: str) -> str:
 def save_as(url: str) -> str:
     """The file a directory-style URL is written to."""
     return f"{url}index.html" if url.endswith("/") else url
+
+
+def release_page(settings: dict, release) -> str:
+    """A release version's address as the settings file spells it (ARTICLE_URL, or ARTICLE_LANG_URL)."""
+    key = "ARTICLE_URL" if release.lang == settings["DEFAULT_LANG"] else "ARTICLE_LANG_URL"
+    return settings[key].format(lang=release.lang, slug=release.slug, date=release.date,
+                                release=release.release_id, type=release.type)
