@@ -240,7 +240,7 @@ def test_media_bank_lists_every_public_image_with_credit_uses_and_downloads(site
     assert [a["href"] for a in first.select(".media-bank__uses a")] == ["/fi/releases/kuvatiedote/"]
     assert first.select("a.download") and "px" in first.select_one(".file-info").get_text()
     assert "Kaisa Kuvaaja" in items[-1].get_text()
-    assert site.html("fi/").select_one(f'.site-nav a[href="/fi/media/"]').get_text() == "Kuvapankki"
+    assert site.html("fi/").select_one('.site-nav a[href="/fi/media/"]').get_text() == "Kuvapankki"
     assert site.html("en/media/").select_one("h1").get_text() == "Media bank"
 
 

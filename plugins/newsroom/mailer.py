@@ -13,6 +13,9 @@ import time
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from email.utils import parseaddr
+
+from . import subscribers
 from .outbox import ChannelDown, PermanentFailure, TemporaryFailure
 
 TIMEOUT = 30.0
@@ -20,7 +23,7 @@ TLS_MODES = ("starttls", "none")
 
 
 class MailerConfigError(ValueError):
-    """NEWSROOM_SMTP_URL cannot be used as written."""
+    """A mail setting (NEWSROOM_SMTP_URL, _MAIL_FROM, _SMTP_RATE) cannot be used as written."""
 
 
 @dataclass(frozen=True)
@@ -175,3 +178,17 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, smtplib.SMTPResponseException):
         return _said(exc.smtp_code, exc.smtp_error)
     return str(exc) or type(exc).__name__
+
+
+def mail_settings(settings: dict) -> tuple[SmtpConfig, str, float]:
+    """The relay, the sender address and the send rate, checked: what notify and the service both need."""
+    smtp = SmtpConfig.parse(str(settings["NEWSROOM_SMTP_URL"]))
+    try:
+        sender = subscribers.normalize_address(parseaddr(str(settings["NEWSROOM_MAIL_FROM"]))[1], dotless=True)
+    except subscribers.SubscriberError as exc:
+        raise MailerConfigError(f"NEWSROOM_MAIL_FROM: {exc}") from None
+    try:
+        rate = float(settings["NEWSROOM_SMTP_RATE"] or 0)
+    except ValueError:
+        raise MailerConfigError("NEWSROOM_SMTP_RATE must be a number of emails a second, such as 10 (0: no limit)") from None
+    return smtp, sender, rate

@@ -7,7 +7,6 @@ import re
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Callable
 from zoneinfo import ZoneInfo
@@ -15,10 +14,9 @@ from zoneinfo import ZoneInfo
 from . import manifest, store, subscribers
 from .clock import build_now
 from .listings import PREVIEW_MARKER
-from .mailer import Mailer, MailerConfigError, SmtpConfig
+from .mailer import Mailer, MailerConfigError, SmtpConfig, mail_settings
 from .messages import Composer
 from .outbox import Announcement, Delivery, NotWanted, Outbox, PermanentFailure, Tally, sending_lock
-from .subscribers import SubscriberError
 from .webhook import Poster
 
 
@@ -40,16 +38,9 @@ class NotifyConfig:
     @classmethod
     def from_settings(cls, settings: dict) -> NotifyConfig:
         try:
-            smtp = SmtpConfig.parse(str(settings["NEWSROOM_SMTP_URL"]))
-            sender = subscribers.normalize_address(parseaddr(str(settings["NEWSROOM_MAIL_FROM"]))[1], dotless=True)
+            smtp, sender, rate = mail_settings(settings)
         except MailerConfigError as exc:
             raise NotifyError(str(exc)) from None
-        except SubscriberError as exc:
-            raise NotifyError(f"NEWSROOM_MAIL_FROM: {exc}") from None
-        try:
-            rate = float(settings["NEWSROOM_SMTP_RATE"] or 0)
-        except ValueError:
-            raise NotifyError("NEWSROOM_SMTP_RATE must be a number of emails a second, such as 10 (0: no limit)") from None
         if not re.fullmatch(r"https?://[\x21-\x7e]+", str(settings["NEWSROOM_SUBSCRIBE_URL"])):
             raise NotifyError("NEWSROOM_SUBSCRIBE_URL must be the subscription service's http:// or https:// address, "
                               "such as https://subscribe.example.org (no spaces; a domain with letters like ä in "

@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -34,7 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from . import consent, optin, ratelimit, store, subscribers
 from .feeds import feed_base
 from .listings import catalog_for
-from .mailer import MailerConfigError, SmtpConfig
+from .mailer import MailerConfigError, SmtpConfig, mail_settings
 from .messages import environment
 from .model import TYPES
 from .subscribers import FREQUENCIES, Preferences, SubscriberError, masked, split_list
@@ -101,16 +100,10 @@ class ServiceConfig:
                                "https://newsroom.example.org/subscriptions")
         site_url = feed_base(settings)
         try:
-            smtp = SmtpConfig.parse(str(settings["NEWSROOM_SMTP_URL"]))
-            sender = subscribers.normalize_address(parseaddr(str(settings["NEWSROOM_MAIL_FROM"]))[1], dotless=True)
+            smtp, sender, rate = mail_settings(settings)
             limits = ratelimit.parse(settings["NEWSROOM_SUBSCRIBE_LIMITS"])
-            rate = float(settings["NEWSROOM_SMTP_RATE"] or 0)
         except (MailerConfigError, ratelimit.LimitSettingError) as exc:
             raise ServiceError(str(exc)) from None
-        except SubscriberError as exc:
-            raise ServiceError(f"NEWSROOM_MAIL_FROM: {exc}") from None
-        except ValueError:
-            raise ServiceError("NEWSROOM_SMTP_RATE must be a number of emails a second, such as 10") from None
         return cls(store.db_path(settings), base_url, site_url, tuple(settings["NEWSROOM_LANGUAGES"]),
                    frozenset(filter(None, (origin_of(base_url), origin_of(site_url)))), limits, smtp, sender, rate)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import importlib
-import json
 import os
 import pstats
 import random
