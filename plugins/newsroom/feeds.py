@@ -164,7 +164,7 @@ class FeedsGenerator(Generator):
         self.base = feed_base(self.settings)
         self.host = urlsplit(self.base).hostname or "localhost"
         self.publisher: Publisher = self.context["publisher"]
-        self.catalogs = Path(self.settings["THEME"]) / "translations"
+        self.catalogs = i18n.catalog_dir(self.settings)
         self.entries: dict[str, FeedEntry] = {}
         limit = self.settings["NEWSROOM_FEED_MAX_ITEMS"]
         releases = self.context.get(RELEASES_KEY, [])

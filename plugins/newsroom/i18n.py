@@ -45,6 +45,11 @@ class MissingCatalog(RuntimeError):
     """The theme's compiled catalogs are not there: `make install` compiles them."""
 
 
+def catalog_dir(settings: dict) -> Path:
+    """Where the theme keeps its gettext catalogs."""
+    return Path(settings["THEME"]) / "translations"
+
+
 @lru_cache(maxsize=None)
 def translations(folder: Path, lang: str) -> NullTranslations:
     if lang == "en":

@@ -80,7 +80,7 @@ class MediaBankGenerator(Generator):
         self.files = ImageFiles(derived)
         self.context["image_files"] = self.files
         self.context["media_bank"] = [Entry(derived[key], uses, people) for key, (_, uses, people) in used.items()]
-        catalogs = Path(self.settings["THEME"]) / "translations"
+        catalogs = i18n.catalog_dir(self.settings)
         self.zips = {}
         for article in articles:
             if article.record.images:

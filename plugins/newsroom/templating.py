@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, pass_context
@@ -26,7 +25,7 @@ def page_lang(context: Context) -> str:
 
 def install(env: Environment, settings: dict) -> None:
     tz = ZoneInfo(settings["TIMEZONE"])
-    catalogs = Path(settings["THEME"]) / "translations"
+    catalogs = i18n.catalog_dir(settings)
 
     @pass_context
     def gettext(context: Context, message: str) -> str:
