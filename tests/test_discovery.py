@@ -22,7 +22,7 @@ from newsroom.audit import audit
 from newsroom.build import BuildOptions, build, load_settings
 from newsroom.clock import build_now
 from newsroom.embargo import unpublished
-from newsroom.listings import catalog_for
+from newsroom.catalog import catalog_for
 from sitebuilder import ROOT, Site, build_site, release, write_content
 
 HELSINKI = ZoneInfo("Europe/Helsinki")

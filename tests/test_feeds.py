@@ -12,7 +12,7 @@ from lxml import etree
 from newsroom import urls
 from newsroom.build import BuildOptions, build, load_settings
 from newsroom.embargo import is_public
-from newsroom.listings import catalog_for
+from newsroom.catalog import catalog_for
 from sitebuilder import ROOT, Site, release, write_content
 
 TZ = ZoneInfo("Europe/Helsinki")

@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw
 from newsroom import images
 from newsroom.build import build, BuildOptions, load_settings
 from newsroom.catalog import load_catalog
-from newsroom.listings import ContentError
+from newsroom.catalog import ContentError
 from sitebuilder import ROOT, Site, build_site, release, write_content
 
 TZ = ZoneInfo("Europe/Helsinki")

@@ -14,7 +14,9 @@ from pelican.settings import read_settings
 from .audit import Leak, audit
 from .clock import build_now
 from .embargo import hidden_images, unpublished
-from .listings import CATALOG_KEY, ContentError, catalog_for
+from .catalog import ContentError, catalog_for
+from .listings import CATALOG_KEY
+from .model import Catalog
 from .settings import apply_defaults
 
 
@@ -68,9 +70,12 @@ def load_settings(options: BuildOptions) -> dict:
     return settings
 
 
-def build(settings: dict) -> Pelican:
-    """Check, build, audit: raises ContentError, BuildError or LeakError rather than leave a site that must not go out."""
-    catalog = catalog_for(settings)
+def build(settings: dict, catalog: Catalog | None = None) -> Pelican:
+    """Check, build, audit: raises ContentError, BuildError or LeakError rather than leave a site that must not go out.
+
+    A caller that has already loaded the catalog (publish) passes it in, so the content is read once.
+    """
+    catalog = catalog or catalog_for(settings)
     if catalog.problems:
         raise ContentError(catalog.problems)
     now = build_now(settings["NEWSROOM_NOW"], ZoneInfo(settings["TIMEZONE"]))

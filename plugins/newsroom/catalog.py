@@ -408,3 +408,24 @@ def _check_slugs(releases: list[Release], problems: Problems) -> None:
             )
         else:
             seen[key] = release
+
+
+class ContentError(Exception):
+    """The content has problems; the message lists every one, one per line."""
+
+    def __init__(self, problems: tuple[Problem, ...]):
+        self.problems = problems
+        count = len(problems)
+        super().__init__(
+            f"{count} problem{'s' if count != 1 else ''} in the content:\n" + "\n".join(map(str, problems))
+        )
+
+
+def catalog_for(settings: dict) -> Catalog:
+    """The catalog of the content folder a build's settings name."""
+    return load_catalog(
+        Path(settings["PATH"]),
+        ZoneInfo(settings["TIMEZONE"]),
+        tuple(settings["NEWSROOM_LANGUAGES"]),
+        settings["SLUG_REGEX_SUBSTITUTIONS"],
+    )

@@ -19,7 +19,7 @@ from .build import BuildError, BuildOptions, LeakError, build, load_settings
 from .clock import DateError, build_now, timestamp
 from .deploy import DeployError, deploy
 from .embargo import hidden_images, next_lift, unpublished
-from .listings import ContentError, catalog_for
+from .catalog import ContentError, catalog_for
 from .model import LANGS, TYPES
 from .notify import NotifyConfig, NotifyError, notifier, notify
 from .outbox import Outbox

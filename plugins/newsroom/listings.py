@@ -11,36 +11,16 @@ from zoneinfo import ZoneInfo
 from pelican.generators import Generator
 
 from . import manifest, urls
-from .catalog import load_catalog
+from .catalog import ContentError, catalog_for
 from .clock import build_now
 from .embargo import Clock
-from .model import TYPES, Catalog, Problem
-
-
-class ContentError(Exception):
-    """The content has problems; the message lists every one, one per line."""
-
-    def __init__(self, problems: tuple[Problem, ...]):
-        self.problems = problems
-        count = len(problems)
-        super().__init__(
-            f"{count} problem{'s' if count != 1 else ''} in the content:\n" + "\n".join(map(str, problems))
-        )
+from .model import TYPES
 
 
 CATALOG_KEY = "NEWSROOM_CATALOG"
 CLOCK_KEY = "NEWSROOM_CLOCK"
 PREVIEW_MARKER = ".newsroom-preview"
 RELEASES_KEY = "NEWSROOM_RELEASES"
-
-
-def catalog_for(settings: dict) -> Catalog:
-    return load_catalog(
-        Path(settings["PATH"]),
-        ZoneInfo(settings["TIMEZONE"]),
-        tuple(settings["NEWSROOM_LANGUAGES"]),
-        settings["SLUG_REGEX_SUBSTITUTIONS"],
-    )
 
 
 class NewsroomGenerator(Generator):

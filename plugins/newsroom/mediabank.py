@@ -15,7 +15,8 @@ from pelican.generators import Generator
 
 from . import i18n, images, urls
 from .images import Derived, File
-from .listings import RELEASES_KEY, ContentError, write_page
+from .catalog import ContentError
+from .listings import RELEASES_KEY, write_page
 from .model import Contact, ImageAsset
 
 

@@ -15,7 +15,7 @@ from .build import build
 from .clock import build_now
 from .deploy import deploy
 from .embargo import is_public, next_lift
-from .listings import ContentError, catalog_for
+from .catalog import ContentError, catalog_for
 from .model import Release
 from .notify import NotifyReport, notifier
 
@@ -63,7 +63,7 @@ def _publish(settings: dict, notify: Notify) -> PublishResult:
     staging = state / "build"
     if staging.exists():
         shutil.rmtree(staging)
-    build({**settings, "OUTPUT_PATH": str(staging), "NEWSROOM_NOW": now, "DELETE_OUTPUT_DIRECTORY": True})
+    build({**settings, "OUTPUT_PATH": str(staging), "NEWSROOM_NOW": now, "DELETE_OUTPUT_DIRECTORY": True}, catalog)
     current = manifest.read(staging)
     result.deployed_to = deploy(staging, settings["NEWSROOM_DEPLOY"])
     shutil.copy2(staging / manifest.MANIFEST, state / manifest.MANIFEST)

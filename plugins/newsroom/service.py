@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import consent, optin, ratelimit, store, subscribers
 from .feeds import feed_base
-from .listings import catalog_for
+from .catalog import catalog_for
 from .mailer import MailerConfigError, SmtpConfig, mail_settings
 from .messages import environment
 from .model import TYPES
