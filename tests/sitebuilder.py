@@ -107,7 +107,9 @@ class Site:
         return sorted(p for p in self.output.rglob("*") if p.is_file())
 
 
-def build_site(content: Path, output: Path, publish: bool = False, now: str | None = None) -> Site:
+def build_site(content: Path, output: Path, publish: bool = False, now: str | None = None,
+               settings: dict | None = None) -> Site:
+    """Build as `newsroom build` does; `settings` overrides what the settings file says."""
     options = BuildOptions(ROOT / ("publishconf.py" if publish else "pelicanconf.py"), content, output, now)
-    build(load_settings(options))
+    build({**load_settings(options), **(settings or {})})
     return Site(content, output)

@@ -3,11 +3,12 @@ WCAG 2.0/2.1 A or AA violation on any kind of page, everything works from the ke
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,7 +16,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from newsroom import urls
 from newsroom.catalog import load_catalog
-from sitebuilder import ROOT, Site
+from sitebuilder import ROOT, Site, build_site
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless on a closed network: no GPU, no sandbox (root), and none of Chromium's own calls home.
@@ -47,15 +48,32 @@ class _QuietHandler(SimpleHTTPRequestHandler):
             pass  # the browser moved on before a response finished
 
 
-@pytest.fixture(scope="session")
-def site_url(sample_site: Site):
-    """The sample site's output served over HTTP on 127.0.0.1, as a web server would serve it."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(sample_site.output)))
+@contextlib.contextmanager
+def _served(folder: Path):
+    """A built site served over HTTP on 127.0.0.1, as a web server would serve it; yields its address."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(folder)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/"
-    server.shutdown()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def site_url(sample_site: Site):
+    with _served(sample_site.output) as address:
+        yield address
+
+
+@pytest.fixture(scope="module")
+def sharded_site(tmp_path_factory):
+    """The sample newsroom with its search index in shards of twelve pages, served; (address, output folder)."""
+    output = tmp_path_factory.mktemp("sharded-sample") / "output"
+    build_site(ROOT / "content", output, settings={"NEWSROOM_SEARCH_SHARD_SIZE": 12})
+    with _served(output) as address:
+        yield address, output
 
 
 @pytest.fixture(scope="module")
@@ -314,4 +332,19 @@ def test_printed_release_has_no_navigation_and_shows_link_addresses(browser, sit
         page.emulate_media(media="screen")
         assert page.evaluate("getComputedStyle(document.querySelector('.site-nav')).display") != "none"
     finally:
+        page.close()
+
+
+def test_search_finds_the_oldest_and_the_newest_release_across_the_shards_of_the_index(browser, sharded_site):
+    address, output = sharded_site
+    assert {p.name for p in output.glob("pagefind*")} >= {"pagefind", "pagefind-2", "pagefind-3"}
+    catalog = load_catalog(ROOT / "content", ZoneInfo("Europe/Helsinki"))
+    public = sorted((r for r in catalog.releases if r.lang == "fi"
+                     and (output / "fi" / "releases" / r.slug / "index.html").is_file()), key=lambda r: r.date)
+    for wanted in (public[0], public[-1]):
+        page = browser.new_page()
+        page.goto(f"{address}fi/search/?q={quote(wanted.title)}")
+        page.wait_for_selector(".pagefind-ui__result-link", timeout=15_000)
+        found = page.eval_on_selector_all(".pagefind-ui__result-link", "links => links.map(a => a.getAttribute('href'))")
+        assert f"/fi/releases/{wanted.slug}/" in found, (wanted.title, found)
         page.close()

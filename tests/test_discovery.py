@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 import unicodedata
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -423,13 +424,13 @@ def _fold(word: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c))
 
 
-def search(site: Site, lang: str, word: str) -> set[str]:
-    """The pages Pagefind's index gives for one word, read without a browser.
+def search(site: Site, lang: str, word: str, bundle_name: str = urls.SEARCH_BUNDLE) -> set[str]:
+    """The pages Pagefind's index (one bundle of it) gives for one word, read without a browser.
 
     The index holds stems with diacritics folded ('läsesalar' -> 'lasesal'; the pages of a word written with
     diacritics are under its variants), so a page matches when one of its stems begins the word.
     """
-    bundle = site.output / urls.SEARCH_BUNDLE
+    bundle = site.output / bundle_name
     entry = json.loads((bundle / "pagefind-entry.json").read_text())
     meta = cbor2.loads(_unpack(bundle / f"pagefind.{entry['languages'][lang]['hash']}.pf_meta"))
     pages, chunks = meta[1], meta[2]
@@ -443,8 +444,8 @@ def search(site: Site, lang: str, word: str) -> set[str]:
     return {fragment["url"] for fragment in fragments}
 
 
-def _fragments(site: Site) -> list[dict]:
-    return [json.loads(_unpack(path)) for path in (site.output / urls.SEARCH_BUNDLE / "fragment").iterdir()]
+def _fragments(site: Site, bundle_name: str = urls.SEARCH_BUNDLE) -> list[dict]:
+    return [json.loads(_unpack(path)) for path in (site.output / bundle_name / "fragment").iterdir()]
 
 
 def test_search_index_has_one_index_per_language(public):
@@ -492,6 +493,63 @@ def test_search_page_per_language(public):
         assert page.select_one("noscript")
         assert page.select_one(f".site-nav a[href='{SITE}/{urls.search(lang)}']")
     assert (public.output / "theme/js/search.js").is_file()
+
+
+def _bundles(site: Site) -> dict[str, set[str]]:
+    """Each search bundle in the output and the release addresses it holds."""
+    return {folder.name + "/": {fragment["url"] for fragment in _fragments(site, folder.name)}
+            for folder in sorted(site.output.glob("pagefind*"))}
+
+
+def test_search_index_in_shards_oldest_first(discovery_content, tmp_path_factory):
+    site = build_site(discovery_content, tmp_path_factory.mktemp("sharded") / "out", publish=True, now=NOW,
+                      settings={"NEWSROOM_SEARCH_SHARD_SIZE": 3})
+    # Oldest first: both invitations (20.2.), the old news (1.3.); both edge releases and the English library
+    # release (9.3., languages in alphabetical order); then the Finnish and Swedish ones.
+    assert _bundles(site) == {
+        "pagefind/": {f"/{INVITE['fi']}", f"/{INVITE['sv']}", "/fi/releases/vanha-uutinen/"},
+        "pagefind-2/": {"/fi/releases/juuri-ikkunan-ulkopuolella/", "/fi/releases/juuri-ikkunassa/", f"/{TRI['en']}"},
+        "pagefind-3/": {f"/{TRI['fi']}", f"/{TRI['sv']}"},
+    }
+    assert search(site, "fi", "hopeakuoro", "pagefind-3/") == {f"/{TRI['fi']}"}
+    assert search(site, "fi", "avajaisiin", "pagefind/") == {f"/{INVITE['fi']}"}
+    box = site.html(urls.search("sv")).select_one("#search")
+    assert box["data-bundle"] == f"{SITE}/pagefind/"
+    assert box["data-merge"].split() == [f"{SITE}/pagefind-2/", f"{SITE}/pagefind-3/"]
+
+
+def test_a_rebuild_indexes_again_only_the_shards_whose_releases_changed(discovery_content, tmp_path):
+    content = tmp_path / "content"
+    shutil.copytree(discovery_content, content)
+    output = tmp_path / "out"
+    shards = {"NEWSROOM_SEARCH_SHARD_SIZE": 3}
+
+    def built() -> dict[str, int]:
+        build_site(content, output, now=NOW, settings=shards)
+        return {name: (output / name / "pagefind-entry.json").stat().st_mtime_ns for name in _bundles(Site(content, output))}
+
+    first = built()
+    assert set(first) == {"pagefind/", "pagefind-2/", "pagefind-3/"}
+    (content / "releases" / "new.fi.md").write_text(
+        release("Uusi satamatiedote", "2026-03-09 11:00", release_id="new", body="Satama saa uuden laiturin."))
+    second = built()
+    assert second["pagefind/"] == first["pagefind/"] and second["pagefind-2/"] == first["pagefind-2/"]
+    assert second["pagefind-3/"] != first["pagefind-3/"]
+    assert "/fi/releases/uusi-satamatiedote/" in _bundles(Site(content, output))["pagefind-3/"]
+    (content / "releases" / "newer.fi.md").write_text(release("Toinen satamatiedote", "2026-03-09 12:00",
+                                                              release_id="newer"))
+    third = built()
+    assert {k: v for k, v in third.items() if k != "pagefind-4/"} == second
+    assert _bundles(Site(content, output))["pagefind-4/"] == {"/fi/releases/toinen-satamatiedote/"}
+    old = content / "releases" / "old.fi.md"
+    old.write_text(old.read_text().replace("Body text.", "Uusi sana merikotka."))
+    fourth = built()
+    assert fourth["pagefind/"] != third["pagefind/"] and fourth["pagefind-4/"] == third["pagefind-4/"]
+    assert search(Site(content, output), "fi", "merikotka") == {"/fi/releases/vanha-uutinen/"}
+    (content / "releases" / "new.fi.md").unlink()
+    (content / "releases" / "newer.fi.md").unlink()
+    assert set(built()) == {"pagefind/", "pagefind-2/", "pagefind-3/"}  # the fourth bundle is gone
+    assert _bundles(Site(content, output))["pagefind-3/"] == {f"/{TRI['fi']}", f"/{TRI['sv']}"}
 
 
 # --- embargo -------------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""Writes the newsroom for other programs: search pages, contact cards, invitation calendars, the JSON API, the news
-sitemap and robots.txt from the public releases; then, once every page is written, sitemap.xml and the search index."""
+"""Writes the newsroom for other programs: the search index and pages, contact cards, invitation calendars, the JSON
+API, the news sitemap and robots.txt from the public releases; then, once every page is written, sitemap.xml."""
 
 from __future__ import annotations
 
@@ -25,8 +25,11 @@ class DiscoveryGenerator(Generator):
         self.publisher = self.context["publisher"]
         releases = self.context.get(RELEASES_KEY, [])
         clock = self.context[CLOCK_KEY]
+        shards = search.plan(releases, self.settings)  # the release pages are written by now
+        search.index(self.out, self.settings, shards)
         for lang in self.settings["NEWSROOM_LANGUAGES"]:
-            write_page(self, writer, urls.search(lang), "search", lang, alternate_url=urls.search)
+            write_page(self, writer, urls.search(lang), "search", lang, alternate_url=urls.search,
+                       search_bundles=[shard.bundle for shard in shards] or [urls.SEARCH_BUNDLE])
         self._write_vcards()
         self._write_calendars(releases)
         self._write_api(releases)
@@ -70,8 +73,7 @@ class DiscoveryGenerator(Generator):
 
 
 def finish(output: Path, settings: dict) -> None:
-    """After every page is written: sitemap.xml lists them (public builds only), then Pagefind indexes the releases."""
+    """After every page is written: sitemap.xml lists them (public builds only)."""
     site_url = settings["SITEURL"]
     if not settings["NEWSROOM_PREVIEW"] and sitemaps.is_absolute(site_url):
         (output / urls.SITEMAP).write_bytes(sitemaps.sitemap(sitemaps.pages(output, site_url)))
-    search.index(output, settings)

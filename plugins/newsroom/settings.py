@@ -39,6 +39,9 @@ DEFAULTS: dict[str, object] = {
     "NEWSROOM_PUBLISH_WEBHOOK": None,
     # How many of the newest releases each RSS/Atom feed holds.
     "NEWSROOM_FEED_MAX_ITEMS": 50,
+    # The search index is written in shards of this many release pages (Pagefind holds a shard in memory, about
+    # 0.1 MB a page); the search page searches them all.
+    "NEWSROOM_SEARCH_SHARD_SIZE": 2000,
     # Feeds need absolute addresses: used instead of SITEURL while SITEURL is empty (`make html`, `make serve`).
     "NEWSROOM_FEED_SITEURL": "http://127.0.0.1:8000",
 }
