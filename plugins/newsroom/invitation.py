@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress
@@ -35,8 +36,14 @@ def vtimezone(tz: ZoneInfo, first: datetime, last: datetime) -> Timezone:
     Written here rather than by icalendar: its onset of daylight time is given in the new offset, an hour late,
     where RFC 5545 wants the local time before the change (03:00 in Helsinki, not 04:00).
     """
-    start = datetime(first.year - 1, 1, 1, tzinfo=timezone.utc)
-    end = datetime(last.year + 2, 1, 1, tzinfo=timezone.utc)
+    return _vtimezone(tz, first.year - 1, last.year + 2)
+
+
+@lru_cache(maxsize=64)
+def _vtimezone(tz: ZoneInfo, first_year: int, end_year: int) -> Timezone:
+    """Most invitations of a newsroom fall in the same few years: each span is worked out once per build."""
+    start = datetime(first_year, 1, 1, tzinfo=timezone.utc)
+    end = datetime(end_year, 1, 1, tzinfo=timezone.utc)
     zone = Timezone()
     zone.add("tzid", tz.key)
     initial = start.astimezone(tz)

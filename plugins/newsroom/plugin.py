@@ -7,7 +7,7 @@ from pathlib import Path
 from pelican import signals
 from pelican.generators import ArticlesGenerator, PagesGenerator
 
-from . import discovery, embargo, reading, structured_data, templating, urls
+from . import discovery, embargo, reading, rendering, structured_data, templating, urls
 from .consent import SignupPagesGenerator
 from .discovery import DiscoveryGenerator
 from .feeds import FeedsGenerator
@@ -76,6 +76,15 @@ def language_links(item, langs) -> list[dict]:
     ]
 
 
+def on_get_writer(pelican):
+    return rendering.ReleasePageWriter
+
+
+def on_article_writer_finalized(generator, writer) -> None:
+    if isinstance(writer, rendering.ReleasePageWriter):
+        writer.flush()
+
+
 def on_finalized(pelican) -> None:
     discovery.finish(Path(pelican.output_path), pelican.settings)
 
@@ -87,5 +96,8 @@ def register() -> None:
     signals.article_generator_context.connect(on_article_context)
     signals.article_generator_finalized.connect(on_articles_finalized)
     signals.page_generator_finalized.connect(on_pages_finalized)
+    signals.get_writer.connect(on_get_writer)
+    signals.article_writer_finalized.connect(on_article_writer_finalized)
     signals.finalized.connect(on_finalized)
     signals.readers_init.connect(reading.on_readers_init)
+    signals.article_generator_preread.connect(reading.on_article_preread)

@@ -42,6 +42,8 @@ DEFAULTS: dict[str, object] = {
     # The search index is written in shards of this many release pages (Pagefind holds a shard in memory, about
     # 0.1 MB a page); the search page searches them all.
     "NEWSROOM_SEARCH_SHARD_SIZE": 2000,
+    # Processes that read and render the release pages: 0 is one per core, 1 does it all in the build's process.
+    "NEWSROOM_PROCESSES": 0,
     # Feeds need absolute addresses: used instead of SITEURL while SITEURL is empty (`make html`, `make serve`).
     "NEWSROOM_FEED_SITEURL": "http://127.0.0.1:8000",
 }

@@ -59,7 +59,8 @@ def install(env: Environment, settings: dict) -> None:
     def release_card(context: Context, item, heading_level: int, pinned_badge: bool = False, lazy: bool = True) -> Markup:
         """A release's card in a listing, rendered once per build: a release is listed on its front, type and keyword
         pages and in "more from the publisher" on every release page, so most cards are shown thousands of times."""
-        key = (item.url, page_lang(context), heading_level, pinned_badge, lazy, getattr(item, "embargo_state", None))
+        key = (item.source_path, page_lang(context), heading_level, pinned_badge, lazy,
+               getattr(item, "embargo_state", None))
         if key not in cards:
             template = context.environment.get_template("partials/_release_card.html")
             values = {"item": item, "heading_level": heading_level, "pinned_badge": pinned_badge, "lazy": lazy}
