@@ -11,11 +11,11 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import urls
+from . import urls, workers
 from .model import Release
 
 # Pictures carry no release text (derivatives are stripped, downloads carry only the credit): their
-# names are checked, their pixels are not read. A ZIP is read member by member.
+# names are checked, their pixels are not read. A ZIP is read member by member, by the same rule.
 PICTURES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif"}
 
 _PLAIN_RUN = re.compile(r"(?:[^\W\d_][\w’'-]*\s){5,}[^\W\d_][\w’'-]*", re.UNICODE)
@@ -69,7 +69,8 @@ def _texts(path: Path):
         with zipfile.ZipFile(path) as archive:
             for member in archive.infolist():
                 yield member.filename
-                yield _decoded(archive.read(member))
+                if Path(member.filename).suffix.lower() not in PICTURES:
+                    yield _decoded(archive.read(member))
         return
     yield _decoded(path.read_bytes())
 
@@ -96,16 +97,19 @@ def audit(output: Path, settings: dict, hidden: list[Release], hidden_images: se
             for form in _forms(secret):
                 owner.setdefault(form.casefold(), (release, secret))
     pattern = re.compile("|".join(re.escape(form) for form in sorted(owner, key=len, reverse=True)))
-    leaks = []
-    for path in sorted(p for p in output.rglob("*") if p.is_file()):
+
+    def scan(path: Path) -> list[Leak]:
         named = hidden_images & {path.stem, *path.relative_to(output).parts[:-1]}
-        leaks += [Leak(path, None, image_id) for image_id in sorted(named)]
-        if not owner:
-            continue
-        found = {}
-        for text in _texts(path):
-            for match in pattern.findall(text.casefold()):
-                release, secret = owner[match]
-                found[(release.source, secret)] = Leak(path, release, secret)
-        leaks += found.values()
-    return leaks
+        leaks = [Leak(path, None, image_id) for image_id in sorted(named)]
+        if owner:
+            found = {}
+            for text in _texts(path):
+                for match in pattern.findall(text.casefold()):
+                    release, secret = owner[match]
+                    found[(release.source, secret)] = Leak(path, release, secret)
+            leaks += found.values()
+        return leaks
+
+    files = sorted(p for p in output.rglob("*") if p.is_file())
+    count = workers.processes(settings.get("NEWSROOM_PROCESSES", 0), len(files))
+    return [leak for leaks in workers.map_shares(scan, files, count) for leak in leaks]

@@ -1,5 +1,6 @@
-"""Writes the newsroom for other programs: the search index and pages, contact cards, invitation calendars, the JSON
-API, the news sitemap and robots.txt from the public releases; then, once every page is written, sitemap.xml."""
+"""Writes the newsroom for other programs: the search index as soon as the release pages are written, then search
+pages, contact cards, invitation calendars, the JSON API, the news sitemap and robots.txt from the public releases;
+once every page is written, sitemap.xml."""
 
 from __future__ import annotations
 
@@ -25,11 +26,8 @@ class DiscoveryGenerator(Generator):
         self.publisher = self.context["publisher"]
         releases = self.context.get(RELEASES_KEY, [])
         clock = self.context[CLOCK_KEY]
-        shards = search.plan(releases, self.settings)  # the release pages are written by now
-        search.index(self.out, self.settings, shards)
         for lang in self.settings["NEWSROOM_LANGUAGES"]:
-            write_page(self, writer, urls.search(lang), "search", lang, alternate_url=urls.search,
-                       search_bundles=[shard.bundle for shard in shards] or [urls.SEARCH_BUNDLE])
+            write_page(self, writer, urls.search(lang), "search", lang, alternate_url=urls.search)
         self._write_vcards()
         self._write_calendars(releases)
         self._write_api(releases)
@@ -72,8 +70,17 @@ class DiscoveryGenerator(Generator):
         shutil.copyfile(api.SCHEMA, self.out / urls.API_SCHEMA)
 
 
+def index_releases(generator, output: Path) -> None:
+    """Start Pagefind on the release pages as soon as they are written, so it works while the rest is built; the
+    search pages name its bundles."""
+    shards = search.plan(generator.context.get(RELEASES_KEY, []), generator.settings)
+    generator.context["search_bundles"] = [shard.bundle for shard in shards] or [urls.SEARCH_BUNDLE]
+    search.start(output, generator.settings, shards)
+
+
 def finish(output: Path, settings: dict) -> None:
-    """After every page is written: sitemap.xml lists them (public builds only)."""
+    """After every page is written: the search index is complete, sitemap.xml lists the pages (public builds only)."""
+    search.finish()
     site_url = settings["SITEURL"]
     if not settings["NEWSROOM_PREVIEW"] and sitemaps.is_absolute(site_url):
         (output / urls.SITEMAP).write_bytes(sitemaps.sitemap(sitemaps.pages(output, site_url)))

@@ -77,15 +77,18 @@ def language_links(item, langs) -> list[dict]:
 
 
 def on_get_writer(pelican):
-    return rendering.ReleasePageWriter
+    return rendering.QueueingWriter
 
 
-def on_article_writer_finalized(generator, writer) -> None:
-    if isinstance(writer, rendering.ReleasePageWriter):
+def on_article_writer_finalized(generator: ArticlesGenerator, writer) -> None:
+    """The release pages are written now (the search index reads them), the other pages once the build is done."""
+    if isinstance(writer, rendering.QueueingWriter):
         writer.flush()
+    discovery.index_releases(generator, Path(generator.output_path))
 
 
 def on_finalized(pelican) -> None:
+    rendering.flush_current()
     discovery.finish(Path(pelican.output_path), pelican.settings)
 
 

@@ -1,8 +1,9 @@
-"""Renders the release pages on every core: Pelican renders every page in one process, and the release pages are
-the largest share of a build.
+"""Renders the pages on every core: Pelican renders every page in one process, and rendering is the largest share of
+a build.
 
-Pelican's writer is kept; release pages are queued as Pelican hands them over and, once the articles are done
-(article_writer_finalized), rendered by forked copies of the build, which see exactly the context the build sees.
+Pelican's writer is kept; the pages are queued as the generators hand them over and rendered by forked copies of the
+build, which see exactly the context the build sees: the release pages once the articles are done (the search index
+reads them, article_writer_finalized), every other page once all generators are done (finalized).
 """
 
 from __future__ import annotations
@@ -16,35 +17,45 @@ from . import workers
 
 logger = logging.getLogger(__name__)
 
+_current: QueueingWriter | None = None  # the writer of the build under way (one build at a time in a process)
 
-class ReleasePageWriter(Writer):
-    """Pelican's writer, with release pages (written with an `article`) queued until `flush`."""
+
+class QueueingWriter(Writer):
+    """Pelican's writer, with every page queued until `flush`."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.queued: list[tuple] = []
+        global _current
+        _current = self  # what a failed earlier build left queued is dropped with its writer
 
     def write_file(self, name, template, context, relative_urls=False, paginated=None, template_name=None,
                    override_output=False, url=None, **kwargs):
-        if "article" in kwargs and not paginated and name:
-            self.queued.append((name, template, context, relative_urls, override_output, url, kwargs))
-            return
-        super().write_file(name, template, context, relative_urls, paginated, template_name, override_output,
-                           url, **kwargs)
+        if name:
+            self.queued.append((name, template, context, relative_urls, paginated, template_name, override_output,
+                                url, kwargs))
 
     def flush(self) -> None:
         """Render the queued pages: in worker processes when there are enough of them, else here."""
         jobs, self.queued = self.queued, []
+        # Listings are one job of many pages each: the largest first, so that the processes share the work evenly.
+        jobs.sort(key=lambda job: -len(next(iter((job[4] or {}).values()), ())))
         count = workers.processes(self.settings["NEWSROOM_PROCESSES"], len(jobs))
-        if count == 1:
-            for job in jobs:
-                self._render(job)
-            return
-        logger.info("Rendering %d release pages in %d processes", len(jobs), count)
+        logger.info("Rendering %d pages in %d process(es)", len(jobs), count)
         workers.map_shares(self._render, jobs, count)
-        # What the workers wrote counts as written here, so Pelican still refuses to write a page twice.
-        self._written_files.update(sanitised_join(self.output_path, job[0]) for job in jobs)
+        if count > 1:
+            # What the workers wrote counts as written here, so Pelican still refuses to write a page twice.
+            self._written_files.update(sanitised_join(self.output_path, job[0]) for job in jobs if not job[4])
 
     def _render(self, job: tuple) -> None:
-        name, template, context, relative_urls, override_output, url, kwargs = job
-        super().write_file(name, template, context, relative_urls, None, None, override_output, url, **kwargs)
+        name, template, context, relative_urls, paginated, template_name, override_output, url, kwargs = job
+        super().write_file(name, template, context, relative_urls, paginated, template_name, override_output, url,
+                           **kwargs)
+
+
+def flush_current() -> None:
+    """Render what the build's writer still holds."""
+    global _current
+    writer, _current = _current, None
+    if writer is not None:
+        writer.flush()

@@ -12,8 +12,8 @@ import hashlib
 import json
 import os
 import shutil
+import shlex
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -63,47 +63,83 @@ def plan(releases: list, settings: dict) -> list[Shard]:
     return shards
 
 
-def index(output: Path, settings: dict, shards: list[Shard]) -> None:
-    """Write a bundle for each shard that changed, and remove the bundles of shards that are no more, so nothing of a
-    page that is no longer in the output stays searchable."""
-    record = Path(settings["CACHE_PATH"]) / DIGESTS
-    try:
-        built = json.loads(record.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        built = {}
-    wanted = {output / shard.bundle for shard in shards}
-    prefix = urls.SEARCH_BUNDLE.rstrip("/")
-    for folder in [output / prefix, *output.glob(f"{prefix}-*")]:
-        if folder not in wanted:
-            shutil.rmtree(folder, ignore_errors=True)
-            built.pop(str(folder), None)
-    for shard in shards:
-        target = output / shard.bundle
-        if built.get(str(target)) != shard.digest or not (target / "pagefind-entry.json").is_file():
-            built.pop(str(target), None)
-            _run_pagefind(output, shard, target)
-            built[str(target)] = shard.digest
-            record.parent.mkdir(parents=True, exist_ok=True)
-            record.write_text(json.dumps(built, indent=1), encoding="utf-8")
+class Indexing:
+    """Pagefind at work on the shards that changed, one after another, in the background: the build goes on with its
+    other steps and waits (`wait`) before anything reads the output as a whole. Bundles of shards that are no more
+    are removed first, so nothing of a page that is no longer in the output stays searchable."""
+
+    def __init__(self, output: Path, settings: dict, shards: list[Shard]):
+        self.output = output
+        self.record = Path(settings["CACHE_PATH"]) / DIGESTS
+        try:
+            self.built = json.loads(self.record.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.built = {}
+        wanted = {output / shard.bundle for shard in shards}
+        prefix = urls.SEARCH_BUNDLE.rstrip("/")
+        for folder in [output / prefix, *output.glob(f"{prefix}-*")]:
+            if folder not in wanted:
+                shutil.rmtree(folder, ignore_errors=True)
+                self.built.pop(str(folder), None)
+        self.changed = [shard for shard in shards if self.built.get(str(output / shard.bundle)) != shard.digest
+                        or not (output / shard.bundle / "pagefind-entry.json").is_file()]
+        # Pagefind indexes a whole folder, so each shard's pages are linked into a folder of their own (same
+        # relative paths, so the same addresses).
+        self.work = output.parent / f".{output.name}-search"
+        shutil.rmtree(self.work, ignore_errors=True)
+        commands = []
+        for number, shard in enumerate(self.changed):
+            site = self.work / str(number)
+            for page in shard.pages:
+                _link(output / page, site / page)
+            target = output / shard.bundle
+            shutil.rmtree(target, ignore_errors=True)
+            self.built.pop(str(target), None)
+            commands.append(shlex.join([_executable(), "--site", str(site), "--output-path", str(target), "--silent"]))
+        self.process = None
+        if commands:
+            self.log = self.work / "pagefind.log"
+            with self.log.open("w") as log:
+                self.process = subprocess.Popen(["sh", "-c", " && ".join(commands)], stdout=log, stderr=subprocess.STDOUT)
+
+    def wait(self) -> None:
+        if self.process is not None:
+            failed = self.process.wait() != 0
+            message = self.log.read_text(errors="replace").strip()
+            shutil.rmtree(self.work, ignore_errors=True)
+            if failed:
+                raise SearchIndexError(f"Pagefind could not index {self.output}: {message}")
+            self.built.update({str(self.output / shard.bundle): shard.digest for shard in self.changed})
+        self.record.parent.mkdir(parents=True, exist_ok=True)
+        self.record.write_text(json.dumps(self.built, indent=1), encoding="utf-8")
 
 
-def _run_pagefind(output: Path, shard: Shard, target: Path) -> None:
-    """Pagefind indexes a whole folder, so the shard's pages are linked into a folder of their own first (same
-    relative paths, so the same addresses)."""
+def _executable() -> str:
     try:
-        executable = pagefind_bin.get_executable()
+        return str(pagefind_bin.get_executable())
     except FileNotFoundError:
         raise SearchIndexError("Pagefind is not installed in this environment; run 'make install'") from None
-    shutil.rmtree(target, ignore_errors=True)
-    with tempfile.TemporaryDirectory(prefix=".search-", dir=output.parent) as site:
-        for page in shard.pages:
-            link = Path(site, page)
-            link.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.link(output / page, link)
-            except OSError:  # a file system without hard links
-                shutil.copyfile(output / page, link)
-        command = [str(executable), "--site", site, "--output-path", str(target), "--silent"]
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise SearchIndexError(f"Pagefind could not index {output}: {(result.stderr or result.stdout).strip()}")
+
+
+def _link(source: Path, link: Path) -> None:
+    link.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, link)
+    except OSError:  # a file system without hard links
+        shutil.copyfile(source, link)
+
+
+_running: Indexing | None = None  # the build's indexing, from `start` to `finish`
+
+
+def start(output: Path, settings: dict, shards: list[Shard]) -> None:
+    global _running
+    _running = Indexing(output, settings, shards)
+
+
+def finish() -> None:
+    """Wait for the indexing `start` began (if any); raises SearchIndexError if Pagefind failed."""
+    global _running
+    running, _running = _running, None
+    if running is not None:
+        running.wait()

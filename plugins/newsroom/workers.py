@@ -29,8 +29,10 @@ def processes(setting: int, items: int) -> int:
 
 
 def map_shares(function: Callable, items: list, count: int) -> list:
-    """`function(item)` for every item, in `count` forked processes; the results (pickled back) in item order."""
+    """`function(item)` for every item, in `count` forked processes (one: here); the results in item order."""
     global _work
+    if count == 1:
+        return [function(item) for item in items]
     _work = (function, items)
     try:
         with multiprocessing.get_context("fork").Pool(count) as pool:
