@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import feedparser
 import pytest
 from lxml import etree
+from PIL import Image
 
 from newsroom import urls
 from newsroom.build import BuildOptions, build, load_settings
@@ -123,7 +124,8 @@ def test_channel_is_described_in_its_language(small_site, lang, title, descripti
         assert feed.language == lang
         links = {link.rel: link.href for link in feed.links}
         assert links == {"self": f"{DEV_BASE}/{urls.feed(lang, fmt)}", "alternate": f"{DEV_BASE}/{lang}/"}
-        assert (feed.get("image", {}).get("href") or feed.get("logo")) == f"{DEV_BASE}/logo.svg"
+        # The logo is an SVG: Atom's icon, and no RSS image (RSS 2.0 takes GIF, JPEG or PNG only).
+        assert "image" not in feed and feed.get("icon") == (f"{DEV_BASE}/logo.svg" if fmt == "atom" else None)
         assert tuple(feed.updated_parsed) == max(tuple(e.updated_parsed) for e in parsed.entries)
     rss = etree.parse(str(small_site.output / urls.feed("fi", "rss"))).getroot()
     assert rss.findtext("channel/lastBuildDate") == "Sun, 25 Oct 2026 05:00:00 +0200"
@@ -229,8 +231,22 @@ def edits(tmp_path_factory) -> tuple[Site, Site, str]:
     story = content / "releases" / "story.fi.md"
     story.write_text(story.read_text(encoding="utf-8").replace("Alkuperäinen otsikko", "Korjattu otsikko")
                      .replace("Type:", "Modified: 2026-03-02 10:00\nType:"), encoding="utf-8")
+    # The second build also has a PNG logo instead of the SVG one.
+    Image.new("RGB", (144, 48), "navy").save(content / "logo.png")
+    card = content / "newsroom.yaml"
+    card.write_text(card.read_text(encoding="utf-8").replace("logo: logo.svg", "logo: logo.png"), encoding="utf-8")
     second = build_into("second")
     return first, second, load_settings(BuildOptions(root / "settings.py", content))["SITEURL"]
+
+
+def test_a_png_logo_is_also_the_rss_channel_image_and_the_atom_logo(edits):
+    first, second, base = edits
+    rss = etree.parse(str(second.output / urls.feed("fi", "rss"))).getroot()
+    assert rss.findtext("channel/image/url") == f"{base}/logo.png"
+    assert rss.findtext("channel/image/link") == f"{base}/fi/"
+    atom = _parse(second, urls.feed("fi", "atom")).feed
+    assert (atom.logo, atom.icon) == (f"{base}/logo.png", f"{base}/logo.png")
+    assert etree.parse(str(first.output / urls.feed("fi", "rss"))).getroot().find("channel/image") is None
 
 
 def test_editing_a_release_keeps_its_guid(edits):

@@ -26,6 +26,8 @@ from .model import ImageAsset, Publisher
 FEEDS_KEY = "feeds"
 FORMATS = ("rss", "atom")
 MEDIA_NS = "http://search.yahoo.com/mrss/"
+# RSS 2.0 shows a channel image only as GIF, JPEG or PNG; a logo in another format (SVG) is Atom's icon alone.
+RSS_IMAGE_TYPES = {".gif", ".jpg", ".jpeg", ".png"}
 DC_NS = "http://purl.org/dc/elements/1.1/"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -194,8 +196,10 @@ class FeedsGenerator(Generator):
         generator.language(feed.lang)
         generator.author(_author(self.publisher, feed.lang))
         if self.publisher.logo:
-            generator.icon(self._absolute(self.publisher.logo.name))
-            generator.image(self._absolute(self.publisher.logo.name), feed.title, self._absolute(feed.page))
+            logo = self._absolute(self.publisher.logo.name)
+            generator.icon(logo)
+            if self.publisher.logo.suffix.lower() in RSS_IMAGE_TYPES:  # also Atom's logo
+                generator.image(logo, feed.title, self._absolute(feed.page))
         generator.updated(max((entry.updated() for entry in items), default=self.context[CLOCK_KEY].now))
         for entry in items:
             generator.add_entry(entry, order="append")

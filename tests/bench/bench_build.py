@@ -30,17 +30,16 @@ PROFILE_PARTS = (
     ("catalog: load and check the content", "newsroom.catalog:load_catalog"),
     ("reading (Markdown, metadata)", "pelican.readers:Readers.read_file"),
     ("  of which Markdown conversion", "markdown.core:Markdown.convert"),
-    ("  of which Markdown objects created", "markdown.core:Markdown.__init__"),
-    ("writing pages (Pelican's writer: templates + files)", "pelican.writers:Writer.write_file"),
+    ("rendering and writing pages (Pelican's writer)", "pelican.writers:Writer.write_file"),
     ("  of which Jinja rendering", "jinja2.environment:Template.render"),
-    ("  of which release pages", "pelican.generators:ArticlesGenerator.generate_articles"),
-    ("  of which listings, contacts, about, 404", "newsroom.listings:NewsroomGenerator.generate_output"),
+    ("  of which release pages", "newsroom.plugin:on_article_writer_finalized"),
+    ("  of which listings and the other pages", "newsroom.rendering:flush_current"),
     ("Pelican's own feeds", "pelican.writers:Writer.write_feed"),
     ("feeds (RSS, Atom)", "newsroom.feeds:FeedsGenerator.generate_output"),
     ("media bank: image derivatives, ZIPs", "newsroom.mediabank:MediaBankGenerator.generate_context"),
     ("media bank pages and files", "newsroom.mediabank:MediaBankGenerator.generate_output"),
     ("discovery: vCards, calendars, API, sitemaps", "newsroom.discovery:DiscoveryGenerator.generate_output"),
-    ("search index (Pagefind, a subprocess)", "newsroom.search:index"),
+    ("search index: waiting for Pagefind (it runs alongside)", "newsroom.search:Indexing.wait"),
     ("static files", "pelican.generators:StaticGenerator.generate_output"),
     ("manifest fingerprint", "newsroom.manifest:fingerprint"),
     ("leak audit of every output file", "newsroom.audit:audit"),
@@ -49,22 +48,25 @@ PROFILE_PARTS = (
 
 @dataclass(frozen=True)
 class Variant:
-    """One column group of the table: which builder, over a corpus in how many languages."""
+    """One row of the table: which builder, over a corpus in how many languages, in how many processes."""
 
     builder: str  # "bare" or "newsroom"
     langs: tuple[str, ...]
+    processes: int = 0  # NEWSROOM_PROCESSES: 0 is one per core
 
     @property
     def name(self) -> str:
         who = "bare Pelican" if self.builder == "bare" else "newsroom"
-        return f"{who}, {len(self.langs)} language{'s' if len(self.langs) > 1 else ''}"
+        alone = ", one process" if self.processes == 1 else ""
+        return f"{who}, {len(self.langs)} language{'s' if len(self.langs) > 1 else ''}{alone}"
 
     @property
     def folder(self) -> str:
-        return f"{self.builder}-{len(self.langs)}"
+        return f"{self.builder}-{len(self.langs)}-{self.processes}"
 
 
-def build_once(builder: str, content: Path, output: Path, cache: Path, langs: tuple[str, ...]) -> None:
+def build_once(builder: str, content: Path, output: Path, cache: Path, langs: tuple[str, ...],
+               processes: int = 0) -> None:
     """One build in this process, as the user would run it: bare `pelican` defaults, or `newsroom build`."""
     from pelican import Pelican
     from pelican.settings import read_settings
@@ -79,14 +81,15 @@ def build_once(builder: str, content: Path, output: Path, cache: Path, langs: tu
     from newsroom.build import BuildOptions, build, load_settings
 
     settings = load_settings(BuildOptions(ROOT / "pelicanconf.py", content, output, NOW.isoformat()))
-    settings.update(NEWSROOM_LANGUAGES=langs, CACHE_PATH=str(cache))
+    settings.update(NEWSROOM_LANGUAGES=langs, CACHE_PATH=str(cache), NEWSROOM_PROCESSES=processes)
     build(settings)
 
 
 def measure(variant: Variant, work: Path) -> dict:
     """Seconds and peak memory of a build in a fresh process."""
     folder = work / variant.folder
-    command = [sys.executable, __file__, "_build", variant.builder, str(folder), ",".join(variant.langs)]
+    command = [sys.executable, __file__, "_build", variant.builder, str(folder), ",".join(variant.langs),
+               str(variant.processes)]
     log = folder / "build.log"
     with log.open("w") as sink:
         started = time.perf_counter()
@@ -133,7 +136,8 @@ def table(results: dict[Variant, dict[str, dict]], releases: int) -> str:
 
 
 def profile(work: Path, langs: tuple[str, ...], releases: int) -> str:
-    """A cold newsroom build under cProfile, summarised by step; the full stats are kept for pstats/snakeviz."""
+    """A cold newsroom build in one process under cProfile, summarised by step; the full stats are kept for
+    pstats/snakeviz."""
     folder = work / "profile"
     if folder.exists():
         shutil.rmtree(folder)
@@ -148,8 +152,8 @@ def summarize(stats_file: Path, title: str) -> str:
     """The profile as a table of the steps above, each with its share of the whole build."""
     stats = pstats.Stats(str(stats_file))
     total = max(entry[3] for entry in stats.stats.values())
-    lines = [f"{title} under cProfile: {total:.2f} s (profiling slows Python code down, the subprocess not; the "
-             f"shares are what matter). Stats: {stats_file}", "", "| step | seconds | share |", "|---|---:|---:|"]
+    lines = [f"{title} in one process under cProfile: {total:.2f} s (profiling slows Python code down, Pagefind not; "
+             f"the shares are what matter). Stats: {stats_file}", "", "| step | seconds | share |", "|---|---:|---:|"]
     for label, target in PROFILE_PARTS:
         seconds = _cumulative(stats, target)
         if seconds:
@@ -174,15 +178,17 @@ def _cumulative(stats: pstats.Stats, target: str) -> float:
 def _child(argv: list[str]) -> None:
     mode, rest = argv[0], argv[1:]
     if mode == "_build":
-        builder, folder, langs = rest
+        builder, folder, langs, processes = rest
         folder = Path(folder)
-        build_once(builder, folder / "content", folder / "output", folder / "cache", tuple(langs.split(",")))
+        build_once(builder, folder / "content", folder / "output", folder / "cache", tuple(langs.split(",")),
+                   int(processes))
     elif mode == "_profile":
         folder, langs, stats_file = rest
         folder = Path(folder)
         profiler = cProfile.Profile()
+        # In one process: cProfile sees only its own process, and the shares are what is asked of it.
         profiler.runcall(build_once, "newsroom", folder / "content", folder / "output", folder / "cache",
-                         tuple(langs.split(",")))
+                         tuple(langs.split(",")), 1)
         profiler.dump_stats(stats_file)
 
 
@@ -198,7 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="also profile a cold newsroom build")
     args = parser.parse_args(argv)
     langs = tuple(lang.strip() for lang in args.langs.split(",") if lang.strip())
-    variants = [Variant(builder, chosen) for chosen in dict.fromkeys((langs[:1], langs)) for builder in ("bare", "newsroom")]
+    # The newsroom also in one process (NEWSROOM_PROCESSES=1), to show what the other cores add.
+    variants = [Variant(builder, chosen, processes) for chosen in dict.fromkeys((langs[:1], langs))
+                for builder, processes in (("bare", 0), ("newsroom", 0), ("newsroom", 1))]
     results = {}
     for variant in variants:
         print(f"building {variant.name} ...", file=sys.stderr, flush=True)
