@@ -229,3 +229,36 @@ def test_a_second_publish_while_one_runs_does_nothing(content, tmp_path):
                          env={"NEWSROOM_STATE_DIR": str(state)})
     assert busy.returncode == 1 and "another 'newsroom publish' is running" in busy.stderr
     assert not (tmp_path / "site").exists() and not (state / "build").exists()
+
+
+def test_a_builds_audit_reads_again_only_files_changed_since_it_found_them_clean(content, tmp_path):
+    from newsroom.audit import audit
+    from newsroom.build import AUDITED, BuildOptions, load_settings
+    from newsroom.catalog import catalog_for
+    from newsroom.embargo import hidden_images, unpublished
+
+    site = build_site(content, tmp_path / "out", publish=True, now=BEFORE)
+    settings = load_settings(BuildOptions(ROOT / "publishconf.py", content, site.output, BEFORE))
+    record = Path(settings["CACHE_PATH"]) / AUDITED
+    catalog, now = catalog_for(settings), settings["NEWSROOM_NOW"]
+    hidden = unpublished(catalog, now)
+    assert record.is_file()  # the build's audit found the output clean and noted its files
+    page = site.output / "fi" / "index.html"
+    text = page.read_text(encoding="utf-8")
+    leak = "Embargo tähtisumu"  # the embargoed release's title
+    # A new file, and a page whose size changed, are read again: the leak is found.
+    (site.output / "fi" / "planted.html").write_text(f"<p>{leak}</p>", encoding="utf-8")
+    found = audit(site.output, settings, hidden, hidden_images(catalog, now), record)
+    assert {leak_.file.name for leak_ in found} == {"planted.html"}
+    (site.output / "fi" / "planted.html").unlink()
+    stamp = page.stat()
+    # Same size, same time: taken as the clean file it was (a build never writes a file that way);
+    # an audit without the record, or for other secrets, reads it.
+    planted = text.replace(text[100:100 + len(leak.encode())], leak, 1)
+    assert len(planted.encode()) == len(text.encode())
+    page.write_text(planted, encoding="utf-8")
+    os.utime(page, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    assert audit(site.output, settings, hidden, hidden_images(catalog, now), record) == []
+    assert [leak_.file for leak_ in audit(site.output, settings, hidden, hidden_images(catalog, now))] == [page]
+    other_secrets = hidden_images(catalog, now) | {"another-image"}
+    assert [leak_.file for leak_ in audit(site.output, settings, hidden, other_secrets, record)] == [page]

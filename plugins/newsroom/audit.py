@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import html
 import json
 import re
@@ -89,8 +90,13 @@ def _decoded(data: bytes) -> str:
     return data.decode("utf-8", errors="ignore")
 
 
-def audit(output: Path, settings: dict, hidden: list[Release], hidden_images: set[str] = frozenset()) -> list[Leak]:
-    """Every place in `output` where a hidden release or an image only it uses shows; empty means safe to deploy."""
+def audit(output: Path, settings: dict, hidden: list[Release], hidden_images: set[str] = frozenset(),
+          record: Path | None = None) -> list[Leak]:
+    """Every place in `output` where a hidden release or an image only it uses shows; empty means safe to deploy.
+
+    With `record` (a build's), a file an earlier audit found clean of the same secrets, and unchanged since (size and
+    modification time), is not read again: a rebuild rewrites only the pages that changed.
+    """
     owner: dict[str, tuple[Release, str]] = {}
     for release in hidden:
         for secret in secrets(release, urls.release_page(settings, release)):
@@ -110,6 +116,28 @@ def audit(output: Path, settings: dict, hidden: list[Release], hidden_images: se
             leaks += found.values()
         return leaks
 
-    files = sorted(p for p in output.rglob("*") if p.is_file())
+    stats = {path: _stat(path) for path in sorted(p for p in output.rglob("*") if p.is_file())}
+    checked_for = hashlib.sha256(repr((str(output), sorted(owner), sorted(hidden_images))).encode()).hexdigest()
+    clean = _clean_files(record, checked_for)
+    files = [path for path, stat in stats.items() if clean.get(str(path.relative_to(output))) != stat]
     count = workers.processes(settings.get("NEWSROOM_PROCESSES", 0), len(files))
-    return [leak for leaks in workers.map_shares(scan, files, count) for leak in leaks]
+    leaks = [leak for found in workers.map_shares(scan, files, count) for leak in found]
+    if record is not None:
+        leaked = {leak.file for leak in leaks}
+        files = {str(path.relative_to(output)): stat for path, stat in stats.items() if path not in leaked}
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps({"checked_for": checked_for, "clean": files}), encoding="utf-8")
+    return leaks
+
+
+def _clean_files(record: Path | None, checked_for: str) -> dict[str, list[int]]:
+    try:
+        known = json.loads(record.read_text(encoding="utf-8")) if record else {}
+    except (OSError, ValueError):
+        return {}
+    return known.get("clean", {}) if known.get("checked_for") == checked_for else {}
+
+
+def _stat(path: Path) -> list[int]:
+    stat = path.stat()
+    return [stat.st_size, stat.st_mtime_ns]

@@ -20,6 +20,9 @@ from .model import Catalog
 from .settings import apply_defaults
 
 
+AUDITED = "newsroom-audit.json"  # in CACHE_PATH: the output files the last audit found clean
+
+
 class BuildError(Exception):
     """Pelican reported errors while building: some content was not turned into pages."""
 
@@ -90,7 +93,8 @@ def build(settings: dict, catalog: Catalog | None = None) -> Pelican:
     if collector.messages:
         raise BuildError("\n".join(collector.messages))
     if not settings["NEWSROOM_PREVIEW"]:
-        leaks = audit(Path(settings["OUTPUT_PATH"]), settings, unpublished(catalog, now), hidden_images(catalog, now))
+        leaks = audit(Path(settings["OUTPUT_PATH"]), settings, unpublished(catalog, now), hidden_images(catalog, now),
+                      Path(settings["CACHE_PATH"]) / AUDITED)
         if leaks:
             raise LeakError(leaks)
     return pelican

@@ -14,6 +14,7 @@ from pelican.utils import sanitised_join
 from pelican.writers import Writer
 
 from . import workers
+from .pagecache import PageCache
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ class QueueingWriter(Writer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.queued: list[tuple] = []
+        self.cache: PageCache | None = None
         global _current
         _current = self  # what a failed earlier build left queued is dropped with its writer
 
@@ -36,13 +38,22 @@ class QueueingWriter(Writer):
                                 url, kwargs))
 
     def flush(self) -> None:
-        """Render the queued pages: in worker processes when there are enough of them, else here."""
+        """Render the queued pages the page cache cannot keep: in worker processes when there are enough of them,
+        else here."""
         jobs, self.queued = self.queued, []
+        if self.cache is None and jobs:
+            self.cache = PageCache(self.settings, jobs[0][2])
+        keys = {id(job): self.cache.key(job) for job in jobs} if jobs else {}
+        kept = {id(job) for job in jobs if keys[id(job)] and self.cache.keep(job, keys[id(job)], _more_section)}
+        jobs = [job for job in jobs if id(job) not in kept]
         # Listings are one job of many pages each: the largest first, so that the processes share the work evenly.
         jobs.sort(key=lambda job: -len(next(iter((job[4] or {}).values()), ())))
         count = workers.processes(self.settings["NEWSROOM_PROCESSES"], len(jobs))
-        logger.info("Rendering %d pages in %d process(es)", len(jobs), count)
+        logger.info("Rendering %d pages in %d process(es); %d kept from the last build", len(jobs), count, len(kept))
         workers.map_shares(self._render, jobs, count)
+        for job in jobs:
+            if keys[id(job)]:
+                self.cache.written(job, keys[id(job)])
         if count > 1:
             # What the workers wrote counts as written here, so Pelican still refuses to write a page twice.
             self._written_files.update(sanitised_join(self.output_path, job[0]) for job in jobs if not job[4])
@@ -54,8 +65,18 @@ class QueueingWriter(Writer):
 
 
 def flush_current() -> None:
-    """Render what the build's writer still holds."""
+    """Render what the build's writer still holds, and note for the next build what the output holds."""
     global _current
     writer, _current = _current, None
     if writer is not None:
         writer.flush()
+        if writer.cache is not None:
+            writer.cache.save()
+
+
+def _more_section(job: tuple) -> str:
+    """A release page's "more from the publisher", made as the page itself makes it (templating.more_section)."""
+    name, template, context, _, _, _, _, _, kwargs = job
+    article = kwargs["article"]
+    page = template.new_context({**context, **kwargs, "output_file": name, "lang": article.lang})
+    return template.environment.globals["more_section"](page, article)

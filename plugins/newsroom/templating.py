@@ -11,6 +11,9 @@ from markupsafe import Markup
 
 from . import clock, i18n, urls
 
+# Where a release page's "more from the publisher" begins and ends.
+MORE_SECTION = ("<!-- newsroom:more -->", "<!-- /newsroom:more -->")
+
 
 def page_lang(context: Context) -> str:
     """The language a page is written in: set by our listings, else that of the release or page shown."""
@@ -67,6 +70,18 @@ def install(env: Environment, settings: dict) -> None:
             cards[key] = Markup(template.render(context.get_all(), **values))
         return cards[key]
 
+    sections: dict[tuple, Markup] = {}
+
+    @pass_context
+    def more_section(context: Context, article) -> Markup:
+        """A release page's "more from the publisher", rendered once for each list: most pages of a language show the
+        same newest releases. Marked (MORE_SECTION), so a rebuild can put a new list into a page it keeps."""
+        key = (page_lang(context), tuple(item.source_path for item in article.more))
+        if key not in sections:
+            template = context.environment.get_template("release/_more.html")
+            sections[key] = Markup(MORE_SECTION[0] + template.render(context.get_all()) + MORE_SECTION[1])
+        return sections[key]
+
     # Each release's date is shown on many pages; format it once.
     timestamp = lru_cache(maxsize=None)(lambda moment, seconds=True: clock.timestamp(moment, tz, seconds))
     isodate = lru_cache(maxsize=None)(lambda moment: i18n.iso_date(moment, tz))
@@ -82,4 +97,4 @@ def install(env: Environment, settings: dict) -> None:
         filesize=pass_context(lambda context, size: i18n.file_size(size, page_lang(context))),
     )
     env.globals.update(current_lang=pass_context(page_lang), urls=urls, NEWSROOM_LANGS=tuple(settings["NEWSROOM_LANGUAGES"]), type_name=type_name,
-                       release_card=release_card)
+                       release_card=release_card, more_section=more_section)

@@ -1,0 +1,148 @@
+"""Keeps the release and listing pages of the last build into the same folder whose inputs have not changed, so a
+rebuild after one new release renders that release and the listings it joins, and only puts the new "more from the
+publisher" into the other release pages.
+
+A page's key is a digest of what it is made from: what every page shares (code, theme, settings, the content beside
+the releases, the release types and consent texts in use) and its own data (a release's record, body and language
+versions; a listing's releases). A page is kept when its key, and its file in the output, are as the last build
+left them (size and modification time). A preview, whose banners follow the clock, keeps nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from pelican.paginator import Paginator
+
+from . import manifest
+from .templating import MORE_SECTION
+
+INDEX = "newsroom-pages.json"  # in Pelican's CACHE_PATH
+LISTINGS = ("index", "type", "keyword")
+_SHARED_CONTEXT = ("release_types", "consent_versions")  # what pages read from the context beyond settings
+_NOT_SHOWN = {"NEWSROOM_PROCESSES"}  # settings no page shows anything of
+
+
+def _plain(value) -> bool:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_plain(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _plain(item) for key, item in value.items())
+    return False
+
+
+def shared_key(settings: dict, context: dict) -> str:
+    digest = hashlib.sha256(manifest.fingerprint(settings, []).encode())
+    plain = {key: value for key, value in settings.items() if _plain(value) and key not in _NOT_SHOWN}
+    digest.update(json.dumps(plain, sort_keys=True).encode())
+    for name in _SHARED_CONTEXT:
+        digest.update(f"\n{name}={context.get(name)!r}".encode())
+    return digest.hexdigest()
+
+
+def _release(article) -> str:
+    """What a release page shows of its own ("more from the publisher" aside)."""
+    versions = [(t.lang, t.url, t.title) for t in article.translations]
+    zip_file = getattr(article, "images_zip", None)
+    return repr((article.record, hashlib.sha256(article.content.encode()).hexdigest(),
+                 sorted(article.metadata.items()), versions, article.language_links,
+                 zip_file and (zip_file.url, zip_file.size)))
+
+
+def page_key(shared: str, job: tuple, cards: dict[int, str]) -> str | None:
+    """The key of a release page or a listing; None for any other page (rendered every time, they are few) and for
+    one whose data cannot be told apart from another build's (an object without a readable repr)."""
+    name, template, context, relative_urls, paginated, template_name, override_output, url, kwargs = job
+    if "article" in kwargs and not paginated:
+        parts = [_release(kwargs["article"]), repr(kwargs.get("category"))]
+    elif paginated and template_name in LISTINGS:
+        parts = [repr(sorted((k, v) for k, v in kwargs.items() if k != "articles"))]
+        parts += [_card(article, cards) for article in kwargs["articles"]]
+    else:
+        return None
+    if any(" at 0x" in part for part in parts):
+        return None
+    digest = hashlib.sha256(f"{shared}\n{template.name}\n{name}\n{url}\n{relative_urls}\n".encode())
+    for part in parts:
+        digest.update(part.encode())
+    return digest.hexdigest()
+
+
+def _card(article, cards: dict[int, str]) -> str:
+    """What a listing shows of a release; a release is in several listings, so worked out once a build."""
+    if id(article) not in cards:
+        cards[id(article)] = repr((article.url, article.title, article.record))
+    return cards[id(article)]
+
+
+class PageCache:
+    """What the last build into this folder left, and what this one keeps or writes."""
+
+    def __init__(self, settings: dict, context: dict):
+        self.settings = settings
+        self.output = Path(settings["OUTPUT_PATH"])
+        self.index = Path(settings["CACHE_PATH"]) / INDEX
+        self.enabled = not settings["NEWSROOM_PREVIEW"]
+        self.shared = shared_key(settings, context) if self.enabled else ""
+        try:
+            stored = json.loads(self.index.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            stored = {}
+        self.last = stored.get("pages", {}) if stored.get("shared") == self.shared else {}
+        self.now: dict[str, dict] = {}
+        self.cards: dict[int, str] = {}
+
+    def key(self, job: tuple) -> str | None:
+        return page_key(self.shared, job, self.cards) if self.enabled else None
+
+    def keep(self, job: tuple, key: str, more_section) -> bool:
+        """Whether the page (or listing) is in the output as the last build left it; a kept release page gets the
+        current "more from the publisher" from `more_section(job)`."""
+        entry = self.last.get(job[0])
+        if entry is None or entry["key"] != key or not all(_stat(self.output / f) == s for f, s in entry["files"].items()):
+            return False
+        if "article" in job[8] and not job[4]:
+            path = self.output / job[0]
+            text = path.read_text(encoding="utf-8")
+            start, end = text.find(MORE_SECTION[0]), text.find(MORE_SECTION[1])
+            if start < 0 or end < start:
+                return False
+            section = str(more_section(job))  # a Markup would escape the text it is added to
+            end += len(MORE_SECTION[1])
+            if text[start:end] != section:
+                path.write_text(text[:start] + section + text[end:], encoding="utf-8")
+                entry = {"key": key, "files": {job[0]: _stat(path)}}
+        self.now[job[0]] = entry
+        return True
+
+    def written(self, job: tuple, key: str) -> None:
+        self.now[job[0]] = {"key": key, "files": {f: _stat(self.output / f) for f in self._files(job)}}
+
+    def _files(self, job: tuple) -> list[str]:
+        name, _, _, _, paginated, template_name, _, url, _ = job
+        if not paginated:
+            return [name]
+        per_page = self.settings["PAGINATED_TEMPLATES"][template_name] or self.settings["DEFAULT_PAGINATION"]
+        paginator = Paginator(name, url, next(iter(paginated.values())), self.settings, per_page)
+        return [paginator.page(number).save_as for number in range(1, paginator.num_pages + 1)]
+
+    def save(self) -> None:
+        if not self.enabled:
+            return
+        self.index.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.index.with_name(f"{self.index.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps({"shared": self.shared, "pages": self.now}), encoding="utf-8")
+        os.replace(temporary, self.index)
+
+
+def _stat(path: Path) -> list[int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return [stat.st_size, stat.st_mtime_ns]
