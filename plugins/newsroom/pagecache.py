@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from pelican.paginator import Paginator
 
@@ -24,6 +25,20 @@ INDEX = "newsroom-pages.json"  # in Pelican's CACHE_PATH
 LISTINGS = ("index", "type", "keyword")
 _SHARED_CONTEXT = ("release_types", "consent_versions")  # what pages read from the context beyond settings
 _NOT_SHOWN = {"NEWSROOM_PROCESSES"}  # settings no page shows anything of
+
+
+class Page(NamedTuple):
+    """A page (or a paginated listing) as Pelican's writer is asked to write it."""
+
+    name: str
+    template: Any
+    context: dict
+    relative_urls: bool
+    paginated: dict | None
+    template_name: str | None
+    override_output: bool
+    url: str | None
+    kwargs: dict
 
 
 def _plain(value) -> bool:
@@ -54,20 +69,23 @@ def _release(article) -> str:
                  zip_file and (zip_file.url, zip_file.size)))
 
 
-def page_key(shared: str, job: tuple, cards: dict[int, str]) -> str | None:
+def is_release(page: Page) -> bool:
+    return "article" in page.kwargs and not page.paginated
+
+
+def page_key(shared: str, page: Page, cards: dict[int, str]) -> str | None:
     """The key of a release page or a listing; None for any other page (rendered every time, they are few) and for
     one whose data cannot be told apart from another build's (an object without a readable repr)."""
-    name, template, context, relative_urls, paginated, template_name, override_output, url, kwargs = job
-    if "article" in kwargs and not paginated:
-        parts = [_release(kwargs["article"]), repr(kwargs.get("category"))]
-    elif paginated and template_name in LISTINGS:
-        parts = [repr(sorted((k, v) for k, v in kwargs.items() if k != "articles"))]
-        parts += [_card(article, cards) for article in kwargs["articles"]]
+    if is_release(page):
+        parts = [_release(page.kwargs["article"]), repr(page.kwargs.get("category"))]
+    elif page.paginated and page.template_name in LISTINGS:
+        parts = [repr(sorted((k, v) for k, v in page.kwargs.items() if k != "articles"))]
+        parts += [_card(article, cards) for article in page.kwargs["articles"]]
     else:
         return None
     if any(" at 0x" in part for part in parts):
         return None
-    digest = hashlib.sha256(f"{shared}\n{template.name}\n{name}\n{url}\n{relative_urls}\n".encode())
+    digest = hashlib.sha256(f"{shared}\n{page.template.name}\n{page.name}\n{page.url}\n{page.relative_urls}\n".encode())
     for part in parts:
         digest.update(part.encode())
     return digest.hexdigest()
@@ -97,38 +115,39 @@ class PageCache:
         self.now: dict[str, dict] = {}
         self.cards: dict[int, str] = {}
 
-    def key(self, job: tuple) -> str | None:
-        return page_key(self.shared, job, self.cards) if self.enabled else None
+    def key(self, page: Page) -> str | None:
+        return page_key(self.shared, page, self.cards) if self.enabled else None
 
-    def keep(self, job: tuple, key: str, more_section) -> bool:
+    def keep(self, page: Page, key: str, more_section) -> bool:
         """Whether the page (or listing) is in the output as the last build left it; a kept release page gets the
-        current "more from the publisher" from `more_section(job)`."""
-        entry = self.last.get(job[0])
-        if entry is None or entry["key"] != key or not all(_stat(self.output / f) == s for f, s in entry["files"].items()):
+        current "more from the publisher" from `more_section(page)`."""
+        entry = self.last.get(page.name)
+        if entry is None or entry["key"] != key:
             return False
-        if "article" in job[8] and not job[4]:
-            path = self.output / job[0]
+        if any(_stat(self.output / name) != stat for name, stat in entry["files"].items()):
+            return False
+        if is_release(page):
+            path = self.output / page.name
             text = path.read_text(encoding="utf-8")
             start, end = text.find(MORE_SECTION[0]), text.find(MORE_SECTION[1])
             if start < 0 or end < start:
                 return False
-            section = str(more_section(job))  # a Markup would escape the text it is added to
+            section = str(more_section(page))  # a Markup would escape the text it is added to
             end += len(MORE_SECTION[1])
             if text[start:end] != section:
                 path.write_text(text[:start] + section + text[end:], encoding="utf-8")
-                entry = {"key": key, "files": {job[0]: _stat(path)}}
-        self.now[job[0]] = entry
+                entry = {"key": key, "files": {page.name: _stat(path)}}
+        self.now[page.name] = entry
         return True
 
-    def written(self, job: tuple, key: str) -> None:
-        self.now[job[0]] = {"key": key, "files": {f: _stat(self.output / f) for f in self._files(job)}}
+    def written(self, page: Page, key: str) -> None:
+        self.now[page.name] = {"key": key, "files": {f: _stat(self.output / f) for f in self._files(page)}}
 
-    def _files(self, job: tuple) -> list[str]:
-        name, _, _, _, paginated, template_name, _, url, _ = job
-        if not paginated:
-            return [name]
-        per_page = self.settings["PAGINATED_TEMPLATES"][template_name] or self.settings["DEFAULT_PAGINATION"]
-        paginator = Paginator(name, url, next(iter(paginated.values())), self.settings, per_page)
+    def _files(self, page: Page) -> list[str]:
+        if not page.paginated:
+            return [page.name]
+        per_page = self.settings["PAGINATED_TEMPLATES"][page.template_name] or self.settings["DEFAULT_PAGINATION"]
+        paginator = Paginator(page.name, page.url, next(iter(page.paginated.values())), self.settings, per_page)
         return [paginator.page(number).save_as for number in range(1, paginator.num_pages + 1)]
 
     def save(self) -> None:

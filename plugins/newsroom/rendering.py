@@ -14,7 +14,7 @@ from pelican.utils import sanitised_join
 from pelican.writers import Writer
 
 from . import workers
-from .pagecache import PageCache
+from .pagecache import Page, PageCache
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ class QueueingWriter(Writer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.queued: list[tuple] = []
+        self.queued: list[Page] = []
         self.cache: PageCache | None = None
         global _current
         _current = self  # what a failed earlier build left queued is dropped with its writer
@@ -34,34 +34,33 @@ class QueueingWriter(Writer):
     def write_file(self, name, template, context, relative_urls=False, paginated=None, template_name=None,
                    override_output=False, url=None, **kwargs):
         if name:
-            self.queued.append((name, template, context, relative_urls, paginated, template_name, override_output,
-                                url, kwargs))
+            self.queued.append(Page(name, template, context, relative_urls, paginated, template_name,
+                                    override_output, url, kwargs))
 
     def flush(self) -> None:
         """Render the queued pages the page cache cannot keep: in worker processes when there are enough of them,
         else here."""
-        jobs, self.queued = self.queued, []
-        if self.cache is None and jobs:
-            self.cache = PageCache(self.settings, jobs[0][2])
-        keys = {id(job): self.cache.key(job) for job in jobs} if jobs else {}
-        kept = {id(job) for job in jobs if keys[id(job)] and self.cache.keep(job, keys[id(job)], _more_section)}
-        jobs = [job for job in jobs if id(job) not in kept]
-        # Listings are one job of many pages each: the largest first, so that the processes share the work evenly.
-        jobs.sort(key=lambda job: -len(next(iter((job[4] or {}).values()), ())))
-        count = workers.processes(self.settings["NEWSROOM_PROCESSES"], len(jobs))
-        logger.info("Rendering %d pages in %d process(es); %d kept from the last build", len(jobs), count, len(kept))
-        workers.map_shares(self._render, jobs, count)
-        for job in jobs:
-            if keys[id(job)]:
-                self.cache.written(job, keys[id(job)])
+        pages, self.queued = self.queued, []
+        if self.cache is None and pages:
+            self.cache = PageCache(self.settings, pages[0].context)
+        keys = {id(page): self.cache.key(page) for page in pages}
+        kept = {id(page) for page in pages if keys[id(page)] and self.cache.keep(page, keys[id(page)], _more_section)}
+        pages = [page for page in pages if id(page) not in kept]
+        # A listing is one job of many pages: the largest first, so that the processes share the work evenly.
+        pages.sort(key=lambda page: -len(next(iter((page.paginated or {}).values()), ())))
+        count = workers.processes(self.settings["NEWSROOM_PROCESSES"], len(pages))
+        logger.info("Rendering %d pages in %d process(es); %d kept from the last build", len(pages), count, len(kept))
+        workers.map_shares(self._render, pages, count)
+        for page in pages:
+            if keys[id(page)]:
+                self.cache.written(page, keys[id(page)])
         if count > 1:
             # What the workers wrote counts as written here, so Pelican still refuses to write a page twice.
-            self._written_files.update(sanitised_join(self.output_path, job[0]) for job in jobs if not job[4])
+            self._written_files.update(sanitised_join(self.output_path, p.name) for p in pages if not p.paginated)
 
-    def _render(self, job: tuple) -> None:
-        name, template, context, relative_urls, paginated, template_name, override_output, url, kwargs = job
-        super().write_file(name, template, context, relative_urls, paginated, template_name, override_output, url,
-                           **kwargs)
+    def _render(self, page: Page) -> None:
+        super().write_file(page.name, page.template, page.context, page.relative_urls, page.paginated,
+                           page.template_name, page.override_output, page.url, **page.kwargs)
 
 
 def flush_current() -> None:
@@ -74,9 +73,8 @@ def flush_current() -> None:
             writer.cache.save()
 
 
-def _more_section(job: tuple) -> str:
+def _more_section(page: Page) -> str:
     """A release page's "more from the publisher", made as the page itself makes it (templating.more_section)."""
-    name, template, context, _, _, _, _, _, kwargs = job
-    article = kwargs["article"]
-    page = template.new_context({**context, **kwargs, "output_file": name, "lang": article.lang})
-    return template.environment.globals["more_section"](page, article)
+    article = page.kwargs["article"]
+    values = {**page.context, **page.kwargs, "output_file": page.name, "lang": article.lang}
+    return page.template.environment.globals["more_section"](page.template.new_context(values), article)
