@@ -150,3 +150,14 @@ def test_a_mistyped_build_time_is_a_usage_error_without_traceback(tmp_path):
     assert result.returncode == 2
     assert "--now or NEWSROOM_NOW" in result.stderr and "'yesterday' is not a date" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_a_newsroom_setting_of_the_wrong_kind_is_a_usage_error_without_traceback(tmp_path):
+    settings = tmp_path / "settings.py"
+    settings.write_text(f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nfrom pelicanconf import *\n"
+                        f"PATH = {str(ROOT / 'content')!r}\nTHEME = {str(ROOT / 'theme')!r}\n"
+                        f"PLUGIN_PATHS = [{str(ROOT / 'plugins')!r}]\nNEWSROOM_SEARCH_SHARD_SIZE = '2000'\n")
+    result = _newsroom("--settings", str(settings), "build", "--output", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "NEWSROOM_SEARCH_SHARD_SIZE is '2000' in the settings file; write a whole number" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()

@@ -24,6 +24,7 @@ from .model import LANGS, TYPES
 from .notify import NotifyConfig, NotifyError, notifier, notify
 from .outbox import Outbox
 from .publish import PublishBusy, publish
+from .settings import SettingsError
 from .subscribers import Preferences, SubscriberError, split_list
 
 OK, CONTENT_PROBLEMS, USAGE = 0, 1, 2
@@ -448,6 +449,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except DateError as exc:
         print(f"newsroom: the time to act at (--now or NEWSROOM_NOW): {exc}", file=sys.stderr)
+        return USAGE
+    except SettingsError as exc:
+        print(f"newsroom: {exc}", file=sys.stderr)
         return USAGE
 
 

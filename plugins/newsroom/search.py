@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pagefind_bin
 
-from . import manifest, urls
+from . import pagecache, urls
 
 DIGESTS = "newsroom-search.json"  # in Pelican's CACHE_PATH: what each bundle (by its path) was built from
 
@@ -48,10 +48,8 @@ def plan(releases: list, settings: dict) -> list[Shard]:
     which changes on every page whenever a release is added, lies outside it.
     """
     size = settings["NEWSROOM_SEARCH_SHARD_SIZE"]
-    if not isinstance(size, int) or size < 1:
-        raise ValueError(f"NEWSROOM_SEARCH_SHARD_SIZE is {size!r}; use a whole number of pages, such as 2000")
     oldest_first = sorted(releases, key=lambda a: (a.date, a.release, a.lang))
-    shared = f"{version('pagefind_bin')}\n{manifest.fingerprint(settings, [])}"
+    shared = f"{version('pagefind_bin')}\n{pagecache.shared_key(settings, {})}"
     shards = []
     for number, start in enumerate(range(0, len(oldest_first), size)):
         members = oldest_first[start:start + size]

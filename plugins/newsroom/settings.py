@@ -54,10 +54,25 @@ FROM_ENVIRONMENT = ("NEWSROOM_DEPLOY", "NEWSROOM_STATE_DIR", "NEWSROOM_DB", "NEW
                     "NEWSROOM_MAIL_FROM", "NEWSROOM_SUBSCRIBE_URL", "NEWSROOM_PUBLISH_WEBHOOK", "NEWSROOM_IMAGE_CACHE")
 
 
+class SettingsError(ValueError):
+    """A NEWSROOM_ setting has a value the newsroom cannot use; the message names it and says what to write."""
+
+
+# Settings that must be whole numbers, and the smallest each may be.
+WHOLE_NUMBERS = {"NEWSROOM_MORE_COUNT": 0, "NEWSROOM_FEED_MAX_ITEMS": 1, "NEWSROOM_SEARCH_SHARD_SIZE": 1,
+                 "NEWSROOM_PROCESSES": 0}
+
+
 def apply_defaults(settings: dict, base: Path | None = None) -> None:
-    """Fill in defaults; relative state paths are taken from the settings file's folder, like Pelican's PATH."""
+    """Fill in defaults and check the numbers; relative state paths are taken from the settings file's folder, like
+    Pelican's PATH."""
     for key, value in DEFAULTS.items():
         settings.setdefault(key, value)
+    for key, least in WHOLE_NUMBERS.items():
+        value = settings[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise SettingsError(f"{key} is {value!r} in the settings file; write a whole number of at least {least}, "
+                                f"such as {DEFAULTS[key]}")
     for key in FROM_ENVIRONMENT:
         if os.environ.get(key):
             settings[key] = os.environ[key]
