@@ -24,6 +24,7 @@ from .model import LANGS, TYPES
 from .notify import NotifyConfig, NotifyError, notifier, notify
 from .outbox import Outbox
 from .publish import PublishBusy, publish
+from .search import SearchIndexError
 from .settings import SettingsError
 from .subscribers import Preferences, SubscriberError, split_list
 
@@ -81,7 +82,7 @@ def _reported(action) -> int:
               "Nothing was deployed. Find what links to them (a template or another release) and build again.",
               file=sys.stderr)
         return CONTENT_PROBLEMS
-    except (DeployError, PublishBusy) as exc:
+    except (DeployError, PublishBusy, SearchIndexError) as exc:
         print(f"newsroom: {exc}", file=sys.stderr)
         return CONTENT_PROBLEMS
     return OK
