@@ -56,17 +56,22 @@ def read(output: Path) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def shared_inputs(settings: dict) -> set[Path]:
+    """What every page is made from besides the releases: the rest of the content folder, the theme, this package."""
+    content = Path(settings["PATH"])
+    releases = content / "releases"
+    inputs = {p for p in content.rglob("*") if p.is_file() and releases not in p.parents}
+    for root in (Path(settings["THEME"]), Path(__file__).parent):
+        inputs.update(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    return inputs
+
+
 def fingerprint(settings: dict, public_sources: list[Path]) -> str:
     """A digest of every input a public build reads, so a publish with nothing new can stop early.
 
     Unpublished release files are left out on purpose: editing an embargoed text changes nothing public.
     """
-    content = Path(settings["PATH"])
-    releases = content / "releases"
-    inputs = set(public_sources)
-    inputs.update(p for p in content.rglob("*") if p.is_file() and releases not in p.parents)
-    for root in (Path(settings["THEME"]), Path(__file__).parent):
-        inputs.update(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    inputs = set(public_sources) | shared_inputs(settings)
     digest = hashlib.sha256(repr([settings[k] for k in ("SITEURL", "TIMEZONE", "NEWSROOM_LANGUAGES", "NEWSROOM_IMAGE_ORIGINAL")]).encode())
     for path in sorted(inputs):
         digest.update(str(path).encode())

@@ -52,7 +52,12 @@ def _plain(value) -> bool:
 
 
 def shared_key(settings: dict, context: dict) -> str:
-    digest = hashlib.sha256(manifest.fingerprint(settings, []).encode())
+    """What every page shares. Files are taken by name, size and modification time, like Pelican's reader cache:
+    reading every picture of the content folder on every build would cost more than it saves."""
+    digest = hashlib.sha256()
+    for path in sorted(manifest.shared_inputs(settings)):
+        stat = path.stat()
+        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     plain = {key: value for key, value in settings.items() if _plain(value) and key not in _NOT_SHOWN}
     digest.update(json.dumps(plain, sort_keys=True).encode())
     for name in _SHARED_CONTEXT:
