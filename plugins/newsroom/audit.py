@@ -12,7 +12,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import urls, workers
+from . import records, urls, workers
 from .model import Release
 
 # Pictures carry no release text (derivatives are stripped, downloads carry only the credit): their
@@ -116,28 +116,16 @@ def audit(output: Path, settings: dict, hidden: list[Release], hidden_images: se
             leaks += found.values()
         return leaks
 
-    stats = {path: _stat(path) for path in sorted(p for p in output.rglob("*") if p.is_file())}
+    stats = {path: records.stamp(path) for path in sorted(p for p in output.rglob("*") if p.is_file())}
     checked_for = hashlib.sha256(repr((str(output), sorted(owner), sorted(hidden_images))).encode()).hexdigest()
-    clean = _clean_files(record, checked_for)
+    known = records.read(record) if record else {}
+    clean = known.get("clean", {}) if known.get("checked_for") == checked_for else {}
     files = [path for path, stat in stats.items() if clean.get(str(path.relative_to(output))) != stat]
     count = workers.processes(settings.get("NEWSROOM_PROCESSES", 0), len(files))
     leaks = [leak for found in workers.map_shares(scan, files, count) for leak in found]
     if record is not None:
         leaked = {leak.file for leak in leaks}
         files = {str(path.relative_to(output)): stat for path, stat in stats.items() if path not in leaked}
-        record.parent.mkdir(parents=True, exist_ok=True)
-        record.write_text(json.dumps({"checked_for": checked_for, "clean": files}), encoding="utf-8")
+        records.write(record, {"checked_for": checked_for, "clean": files})
     return leaks
 
-
-def _clean_files(record: Path | None, checked_for: str) -> dict[str, list[int]]:
-    try:
-        known = json.loads(record.read_text(encoding="utf-8")) if record else {}
-    except (OSError, ValueError):
-        return {}
-    return known.get("clean", {}) if known.get("checked_for") == checked_for else {}
-
-
-def _stat(path: Path) -> list[int]:
-    stat = path.stat()
-    return [stat.st_size, stat.st_mtime_ns]

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from pelican.paginator import Paginator
 
-from . import manifest
+from . import manifest, records
 from .templating import MORE_SECTION
 
 INDEX = "newsroom-pages.json"  # in Pelican's CACHE_PATH
@@ -112,10 +111,7 @@ class PageCache:
         self.index = Path(settings["CACHE_PATH"]) / INDEX
         self.enabled = not settings["NEWSROOM_PREVIEW"]
         self.shared = shared_key(settings, context) if self.enabled else ""
-        try:
-            stored = json.loads(self.index.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            stored = {}
+        stored = records.read(self.index)
         self.last = stored.get("pages", {}) if stored.get("shared") == self.shared else {}
         self.now: dict[str, dict] = {}
         self.cards: dict[int, str] = {}
@@ -129,7 +125,7 @@ class PageCache:
         entry = self.last.get(page.name)
         if entry is None or entry["key"] != key:
             return False
-        if any(_stat(self.output / name) != stat for name, stat in entry["files"].items()):
+        if any(records.stamp(self.output / name) != stat for name, stat in entry["files"].items()):
             return False
         if is_release(page):
             path = self.output / page.name
@@ -141,12 +137,12 @@ class PageCache:
             end += len(MORE_SECTION[1])
             if text[start:end] != section:
                 path.write_text(text[:start] + section + text[end:], encoding="utf-8")
-                entry = {"key": key, "files": {page.name: _stat(path)}}
+                entry = {"key": key, "files": {page.name: records.stamp(path)}}
         self.now[page.name] = entry
         return True
 
     def written(self, page: Page, key: str) -> None:
-        self.now[page.name] = {"key": key, "files": {f: _stat(self.output / f) for f in self._files(page)}}
+        self.now[page.name] = {"key": key, "files": {f: records.stamp(self.output / f) for f in self._files(page)}}
 
     def _files(self, page: Page) -> list[str]:
         if not page.paginated:
@@ -158,15 +154,5 @@ class PageCache:
     def save(self) -> None:
         if not self.enabled:
             return
-        self.index.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.index.with_name(f"{self.index.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps({"shared": self.shared, "pages": self.now}), encoding="utf-8")
-        os.replace(temporary, self.index)
+        records.write(self.index, {"shared": self.shared, "pages": self.now})
 
-
-def _stat(path: Path) -> list[int] | None:
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return [stat.st_size, stat.st_mtime_ns]

@@ -9,7 +9,6 @@ whose pages would index the same as last time is kept, so adding a release re-in
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import shlex
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pagefind_bin
 
-from . import pagecache, urls
+from . import pagecache, records, urls
 
 DIGESTS = "newsroom-search.json"  # in Pelican's CACHE_PATH: what each bundle (by its path) was built from
 
@@ -69,10 +68,7 @@ class Indexing:
     def __init__(self, output: Path, settings: dict, shards: list[Shard]):
         self.output = output
         self.record = Path(settings["CACHE_PATH"]) / DIGESTS
-        try:
-            self.built = json.loads(self.record.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            self.built = {}
+        self.built = records.read(self.record)
         wanted = {output / shard.bundle for shard in shards}
         prefix = urls.SEARCH_BUNDLE.rstrip("/")
         for folder in [output / prefix, *output.glob(f"{prefix}-*")]:
@@ -108,8 +104,7 @@ class Indexing:
             if failed:
                 raise SearchIndexError(f"Pagefind could not index {self.output}: {message}")
             self.built.update({str(self.output / shard.bundle): shard.digest for shard in self.changed})
-        self.record.parent.mkdir(parents=True, exist_ok=True)
-        self.record.write_text(json.dumps(self.built, indent=1), encoding="utf-8")
+        records.write(self.record, self.built)
 
 
 def _executable() -> str:

@@ -1,0 +1,33 @@
+"""The small JSON records a build keeps beside its output between runs (kept pages, search shards, audited files),
+and the stamp by which a file is taken to be unchanged."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+
+def read(path: Path) -> dict:
+    """The record, or an empty one when it is missing or damaged (the build then does everything afresh)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def write(path: Path, data: dict) -> None:
+    """Replace the record in one step, so a build stopped halfway leaves the old one or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def stamp(path: Path) -> list[int] | None:
+    """Size and modification time, as Pelican's reader cache takes them; None for a missing file."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return [stat.st_size, stat.st_mtime_ns]
