@@ -9,7 +9,7 @@ from pathlib import Path
 from bs4 import BeautifulSoup
 from PIL import Image, ImageDraw
 
-from newsroom.build import BuildOptions, build, load_settings
+from newsroom.build.run import BuildOptions, build, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

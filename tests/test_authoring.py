@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from newsroom.authoring import next_full_hour
-from newsroom.catalog import load_catalog
-from newsroom.header import read_header
+from newsroom.content.authoring import next_full_hour
+from newsroom.content.catalog import load_catalog
+from newsroom.content.header import read_header
 from sitebuilder import write_content
 from test_catalog import _newsroom
 

@@ -6,9 +6,9 @@ import sys
 from collections import Counter
 from zoneinfo import ZoneInfo
 
-from newsroom.catalog import load_catalog
-from newsroom.embargo import unpublished
-from newsroom.model import TYPES
+from newsroom.content.catalog import load_catalog
+from newsroom.core.embargo import unpublished
+from newsroom.core.model import TYPES
 from sitebuilder import ROOT
 
 sys.path.insert(0, str(ROOT / "tests" / "bench"))

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from newsroom import urls
-from newsroom.catalog import load_catalog
+from newsroom.core import urls
+from newsroom.content.catalog import load_catalog
 from sitebuilder import ROOT, Site, build_site
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from newsroom.catalog import load_catalog
+from newsroom.content.catalog import load_catalog
 from sitebuilder import ROOT, Site, release, write_content
 
 TZ = ZoneInfo("Europe/Helsinki")

@@ -18,12 +18,14 @@ import vobject
 from lxml import etree
 from PIL import Image
 
-from newsroom import api, urls
-from newsroom.audit import audit
-from newsroom.build import BuildOptions, build, load_settings
-from newsroom.clock import build_now
-from newsroom.embargo import unpublished
-from newsroom.catalog import catalog_for
+from newsroom.site import api
+
+from newsroom.core import urls
+from newsroom.build.audit import audit
+from newsroom.build.run import BuildOptions, build, load_settings
+from newsroom.core.clock import build_now
+from newsroom.core.embargo import unpublished
+from newsroom.content.catalog import catalog_for
 from sitebuilder import ROOT, Site, build_site, release, write_content
 
 HELSINKI = ZoneInfo("Europe/Helsinki")

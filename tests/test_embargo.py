@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from newsroom.deploy import DeployError, deploy
+from newsroom.publishing.deploy import DeployError, deploy
 from sitebuilder import ROOT, Site, build_site, release, write_content
 
 BEFORE = "2026-02-15T12:00+02:00"
@@ -232,10 +232,10 @@ def test_a_second_publish_while_one_runs_does_nothing(content, tmp_path):
 
 
 def test_a_builds_audit_reads_again_only_files_changed_since_it_found_them_clean(content, tmp_path):
-    from newsroom.audit import audit
-    from newsroom.build import AUDITED, BuildOptions, load_settings
-    from newsroom.catalog import catalog_for
-    from newsroom.embargo import hidden_images, unpublished
+    from newsroom.build.audit import audit
+    from newsroom.build.run import AUDITED, BuildOptions, load_settings
+    from newsroom.content.catalog import catalog_for
+    from newsroom.core.embargo import hidden_images, unpublished
 
     site = build_site(content, tmp_path / "out", publish=True, now=BEFORE)
     settings = load_settings(BuildOptions(ROOT / "publishconf.py", content, site.output, BEFORE))

@@ -10,10 +10,10 @@ import pytest
 from lxml import etree
 from PIL import Image
 
-from newsroom import urls
-from newsroom.build import BuildOptions, build, load_settings
-from newsroom.embargo import is_public
-from newsroom.catalog import catalog_for
+from newsroom.core import urls
+from newsroom.build.run import BuildOptions, build, load_settings
+from newsroom.core.embargo import is_public
+from newsroom.content.catalog import catalog_for
 from sitebuilder import ROOT, Site, release, write_content
 
 TZ = ZoneInfo("Europe/Helsinki")

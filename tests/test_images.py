@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import Image, ImageDraw
 
-from newsroom import images
-from newsroom.build import build, BuildOptions, load_settings
-from newsroom.catalog import load_catalog
-from newsroom.catalog import ContentError
+from newsroom.media import images
+from newsroom.build.run import build, BuildOptions, load_settings
+from newsroom.content.catalog import load_catalog
+from newsroom.content.catalog import ContentError
 from sitebuilder import ROOT, Site, build_site, release, write_content
 
 TZ = ZoneInfo("Europe/Helsinki")

@@ -11,8 +11,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from newsroom.mailer import Mailer, MailerConfigError, SmtpConfig
-from newsroom.outbox import ChannelDown, PermanentFailure, TemporaryFailure
+from newsroom.mail.mailer import Mailer, MailerConfigError, SmtpConfig
+from newsroom.mail.outbox import ChannelDown, PermanentFailure, TemporaryFailure
 from smtpsink import RecordingHandler, free_port, start_server
 
 MESSAGE = b"From: a@testila.example\r\nTo: b@mailer.example\r\nSubject: Hei\r\n\r\nTeksti.\r\n"

@@ -21,10 +21,14 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from newsroom import manifest, store, subscribers
-from newsroom.build import BuildOptions, load_settings
-from newsroom.notify import notify
-from newsroom.subscribers import Preferences
+from newsroom.build import manifest
+
+from newsroom.mail import store
+
+from newsroom.mail import subscribers
+from newsroom.build.run import BuildOptions, load_settings
+from newsroom.mail.notify import notify
+from newsroom.mail.subscribers import Preferences
 from sitebuilder import ROOT, build_site, release, write_content
 from smtpsink import Received, free_port, start_server
 

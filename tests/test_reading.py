@@ -6,7 +6,7 @@ from pelican import signals
 from pelican.readers import MarkdownReader, Readers
 from pelican.settings import DEFAULT_CONFIG
 
-from newsroom.reading import ReusingMarkdownReader, on_readers_init
+from newsroom.build.reading import ReusingMarkdownReader, on_readers_init
 
 FILES = {
     "first.md": "Title: First\nSummary: A *formatted* summary.\nKeywords: a, b\n\nText with a footnote[^1].\n\n"

@@ -8,7 +8,7 @@ import textwrap
 import threading
 from pathlib import Path
 
-from newsroom import workers
+from newsroom.core import workers
 from sitebuilder import ROOT, build_site, release, write_content
 
 NOW = "2026-03-10T12:00+02:00"
@@ -20,8 +20,8 @@ BUILD = textwrap.dedent("""
     import os, sys
     from pathlib import Path
     from pelican import signals
-    from newsroom.build import BuildOptions, build, load_settings
-    from newsroom.reading import ReusingMarkdownReader
+    from newsroom.build.run import BuildOptions, build, load_settings
+    from newsroom.build.reading import ReusingMarkdownReader
 
     content, output, log = map(Path, sys.argv[1:4])
     convert_ahead = ReusingMarkdownReader.convert_ahead

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from newsroom.catalog import load_catalog
-from newsroom.embargo import is_public
-from newsroom.model import TYPES
+from newsroom.content.catalog import load_catalog
+from newsroom.core.embargo import is_public
+from newsroom.core.model import TYPES
 from sitebuilder import ROOT, build_site
 
 HELSINKI = ZoneInfo("Europe/Helsinki")

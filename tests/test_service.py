@@ -21,11 +21,19 @@ import httpx
 import pytest
 from bs4 import BeautifulSoup
 
-from newsroom import consent, optin, ratelimit, store, subscribers
-from newsroom.build import BuildOptions, load_settings
-from newsroom.notify import notify
-from newsroom.service import MAX_BODY, create_app, origin_of, server
-from newsroom.subscribers import Preferences
+from newsroom.site import consent
+
+from newsroom.subscriptions import optin
+
+from newsroom.subscriptions import ratelimit
+
+from newsroom.mail import store
+
+from newsroom.mail import subscribers
+from newsroom.build.run import BuildOptions, load_settings
+from newsroom.mail.notify import notify
+from newsroom.subscriptions.service import MAX_BODY, create_app, origin_of, server
+from newsroom.mail.subscribers import Preferences
 from sitebuilder import ROOT, Site, build_site, release, write_content
 from smtpsink import Received, SmtpServer, free_port
 
@@ -533,12 +541,12 @@ def test_pages_speak_the_readers_language(service: Service):
 
 
 def test_the_service_logs_no_full_addresses(service: Service, caplog):
-    caplog.set_level(logging.INFO, logger="newsroom.service")
+    caplog.set_level(logging.INFO, logger="newsroom.subscriptions.service")
     service.sign_up("secret.person@logs.test")
     link = CONFIRM_LINK.search(_text(service.mail_to("secret.person@logs.test")[0].message)).group(1)
     service.post(link)
     token = link.rsplit("/", 1)[1]
-    lines = [record.getMessage() for record in caplog.records if record.name == "newsroom.service"]
+    lines = [record.getMessage() for record in caplog.records if record.name == "newsroom.subscriptions.service"]
     assert any("s…@logs.test" in line for line in lines)
     assert not any("secret.person" in line or token in line for line in lines)
 

@@ -12,10 +12,12 @@ from typing import Callable
 
 import pytest
 
-from newsroom import store, subscribers
+from newsroom.mail import store
+
+from newsroom.mail import subscribers
 from newsroom.cli import main
-from newsroom.outbox import Outbox
-from newsroom.subscribers import Preferences, SubscriberError
+from newsroom.mail.outbox import Outbox
+from newsroom.mail.subscribers import Preferences, SubscriberError
 from sitebuilder import ROOT
 
 NOW = datetime.fromisoformat("2026-02-01T12:00+02:00")

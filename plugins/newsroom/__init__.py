@@ -1,5 +1,5 @@
 """newsroom: a press-release newsroom on Pelican. `register` is the Pelican plugin entry point."""
 
-from .plugin import register
+from newsroom.site.plugin import register
 
 __all__ = ["register"]

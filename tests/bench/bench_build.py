@@ -27,22 +27,22 @@ STEPS = ("cold", "warm", "add one")
 
 # Where a build's time goes: the cumulative seconds of these functions (absent modules are skipped).
 PROFILE_PARTS = (
-    ("catalog: load and check the content", "newsroom.catalog:load_catalog"),
+    ("catalog: load and check the content", "newsroom.content.catalog:load_catalog"),
     ("reading (Markdown, metadata)", "pelican.readers:Readers.read_file"),
     ("  of which Markdown conversion", "markdown.core:Markdown.convert"),
     ("rendering and writing pages (Pelican's writer)", "pelican.writers:Writer.write_file"),
     ("  of which Jinja rendering", "jinja2.environment:Template.render"),
-    ("  of which release pages", "newsroom.plugin:on_article_writer_finalized"),
-    ("  of which listings and the other pages", "newsroom.rendering:flush_current"),
+    ("  of which release pages", "newsroom.site.plugin:on_article_writer_finalized"),
+    ("  of which listings and the other pages", "newsroom.build.rendering:flush_current"),
     ("Pelican's own feeds", "pelican.writers:Writer.write_feed"),
-    ("feeds (RSS, Atom)", "newsroom.feeds:FeedsGenerator.generate_output"),
-    ("media bank: image derivatives, ZIPs", "newsroom.mediabank:MediaBankGenerator.generate_context"),
-    ("media bank pages and files", "newsroom.mediabank:MediaBankGenerator.generate_output"),
-    ("discovery: vCards, calendars, API, sitemaps", "newsroom.discovery:DiscoveryGenerator.generate_output"),
-    ("search index: waiting for Pagefind (it runs alongside)", "newsroom.search:Indexing.wait"),
+    ("feeds (RSS, Atom)", "newsroom.site.feeds:FeedsGenerator.generate_output"),
+    ("media bank: image derivatives, ZIPs", "newsroom.site.mediabank:MediaBankGenerator.generate_context"),
+    ("media bank pages and files", "newsroom.site.mediabank:MediaBankGenerator.generate_output"),
+    ("discovery: vCards, calendars, API, sitemaps", "newsroom.site.discovery:DiscoveryGenerator.generate_output"),
+    ("search index: waiting for Pagefind (it runs alongside)", "newsroom.build.search:Indexing.wait"),
     ("static files", "pelican.generators:StaticGenerator.generate_output"),
-    ("manifest fingerprint", "newsroom.manifest:fingerprint"),
-    ("leak audit of every output file", "newsroom.audit:audit"),
+    ("manifest fingerprint", "newsroom.build.manifest:fingerprint"),
+    ("leak audit of every output file", "newsroom.build.audit:audit"),
 )
 
 
@@ -78,7 +78,7 @@ def build_once(builder: str, content: Path, output: Path, cache: Path, langs: tu
         })
         Pelican(settings).run()
         return
-    from newsroom.build import BuildOptions, build, load_settings
+    from newsroom.build.run import BuildOptions, build, load_settings
 
     settings = load_settings(BuildOptions(ROOT / "pelicanconf.py", content, output, NOW.isoformat()))
     settings.update(NEWSROOM_LANGUAGES=langs, CACHE_PATH=str(cache), NEWSROOM_PROCESSES=processes)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter
 
-from newsroom import images
-from newsroom.images import inspect
-from newsroom.model import ImageAsset
+from newsroom.media import images
+from newsroom.media.images import inspect
+from newsroom.core.model import ImageAsset
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -22,9 +22,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from aiosmtpd.controller import Controller  # noqa: E402
 
-from newsroom import store, subscribers  # noqa: E402
-from newsroom.build import BuildOptions, load_settings  # noqa: E402
-from newsroom.notify import notify  # noqa: E402
+from newsroom.mail import store
+
+from newsroom.mail import subscribers# noqa: E402
+from newsroom.build.run import BuildOptions, load_settings  # noqa: E402
+from newsroom.mail.notify import notify  # noqa: E402
 from sitebuilder import build_site, release, write_content  # noqa: E402
 from smtpsink import free_port  # noqa: E402
 

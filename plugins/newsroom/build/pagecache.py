@@ -1,0 +1,160 @@
+"""Keeps the release and listing pages of the last build into the same folder whose inputs have not changed, so a
+rebuild after one new release renders that release and the listings it joins, and only puts the new "more from the
+publisher" into the other release pages.
+
+A page's key is a digest of what it is made from: what every page shares (code, theme, settings, the content beside
+the releases, the release types and consent texts in use) and its own data (a release's record, body and language
+versions; a listing's releases). A page is kept when its key, and its file in the output, are as the last build
+left them (size and modification time). A preview, whose banners follow the clock, keeps nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from pelican.paginator import Paginator
+
+from newsroom.build import manifest
+
+from newsroom.core import records
+from newsroom.theming.templating import MORE_SECTION
+
+INDEX = "newsroom-pages.json"  # in Pelican's CACHE_PATH
+LISTINGS = ("index", "type", "keyword")
+_SHARED_CONTEXT = ("release_types", "consent_versions")  # what pages read from the context beyond settings
+_NOT_SHOWN = {"NEWSROOM_PROCESSES"}  # settings no page shows anything of
+
+
+class Page(NamedTuple):
+    """A page (or a paginated listing) as Pelican's writer is asked to write it."""
+
+    name: str
+    template: Any
+    context: dict
+    relative_urls: bool
+    paginated: dict | None
+    template_name: str | None
+    override_output: bool
+    url: str | None
+    kwargs: dict
+
+
+def _plain(value) -> bool:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_plain(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _plain(item) for key, item in value.items())
+    return False
+
+
+def shared_key(settings: dict, context: dict) -> str:
+    """What every page shares. Files are taken by name, size and modification time, like Pelican's reader cache:
+    reading every picture of the content folder on every build would cost more than it saves."""
+    digest = hashlib.sha256()
+    for path in sorted(manifest.shared_inputs(settings)):
+        stat = path.stat()
+        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    plain = {key: value for key, value in settings.items() if _plain(value) and key not in _NOT_SHOWN}
+    digest.update(json.dumps(plain, sort_keys=True).encode())
+    for name in _SHARED_CONTEXT:
+        digest.update(f"\n{name}={context.get(name)!r}".encode())
+    return digest.hexdigest()
+
+
+def _release(article) -> str:
+    """What a release page shows of its own ("more from the publisher" aside)."""
+    versions = [(t.lang, t.url, t.title) for t in article.translations]
+    zip_file = getattr(article, "images_zip", None)
+    return repr((article.record, hashlib.sha256(article.content.encode()).hexdigest(),
+                 sorted(article.metadata.items()), versions, article.language_links,
+                 zip_file and (zip_file.url, zip_file.size)))
+
+
+def is_release(page: Page) -> bool:
+    return "article" in page.kwargs and not page.paginated
+
+
+def page_key(shared: str, page: Page, cards: dict[int, str]) -> str | None:
+    """The key of a release page or a listing; None for any other page (rendered every time, they are few) and for
+    one whose data cannot be told apart from another build's (an object without a readable repr)."""
+    if is_release(page):
+        parts = [_release(page.kwargs["article"]), repr(page.kwargs.get("category"))]
+    elif page.paginated and page.template_name in LISTINGS:
+        parts = [repr(sorted((k, v) for k, v in page.kwargs.items() if k != "articles"))]
+        parts += [_card(article, cards) for article in page.kwargs["articles"]]
+    else:
+        return None
+    if any(" at 0x" in part for part in parts):
+        return None
+    digest = hashlib.sha256(f"{shared}\n{page.template.name}\n{page.name}\n{page.url}\n{page.relative_urls}\n".encode())
+    for part in parts:
+        digest.update(part.encode())
+    return digest.hexdigest()
+
+
+def _card(article, cards: dict[int, str]) -> str:
+    """What a listing shows of a release; a release is in several listings, so worked out once a build."""
+    if id(article) not in cards:
+        cards[id(article)] = repr((article.url, article.title, article.record))
+    return cards[id(article)]
+
+
+class PageCache:
+    """What the last build into this folder left, and what this one keeps or writes."""
+
+    def __init__(self, settings: dict, context: dict):
+        self.settings = settings
+        self.output = Path(settings["OUTPUT_PATH"])
+        self.index = Path(settings["CACHE_PATH"]) / INDEX
+        self.enabled = not settings["NEWSROOM_PREVIEW"]
+        self.shared = shared_key(settings, context) if self.enabled else ""
+        stored = records.read(self.index)
+        self.last = stored.get("pages", {}) if stored.get("shared") == self.shared else {}
+        self.now: dict[str, dict] = {}
+        self.cards: dict[int, str] = {}
+
+    def key(self, page: Page) -> str | None:
+        return page_key(self.shared, page, self.cards) if self.enabled else None
+
+    def keep(self, page: Page, key: str, more_section) -> bool:
+        """Whether the page (or listing) is in the output as the last build left it; a kept release page gets the
+        current "more from the publisher" from `more_section(page)`."""
+        entry = self.last.get(page.name)
+        if entry is None or entry["key"] != key:
+            return False
+        if any(records.stamp(self.output / name) != stat for name, stat in entry["files"].items()):
+            return False
+        if is_release(page):
+            path = self.output / page.name
+            text = path.read_text(encoding="utf-8")
+            start, end = text.find(MORE_SECTION[0]), text.find(MORE_SECTION[1])
+            if start < 0 or end < start:
+                return False
+            section = str(more_section(page))  # a Markup would escape the text it is added to
+            end += len(MORE_SECTION[1])
+            if text[start:end] != section:
+                path.write_text(text[:start] + section + text[end:], encoding="utf-8")
+                entry = {"key": key, "files": {page.name: records.stamp(path)}}
+        self.now[page.name] = entry
+        return True
+
+    def written(self, page: Page, key: str) -> None:
+        self.now[page.name] = {"key": key, "files": {f: records.stamp(self.output / f) for f in self._files(page)}}
+
+    def _files(self, page: Page) -> list[str]:
+        if not page.paginated:
+            return [page.name]
+        per_page = self.settings["PAGINATED_TEMPLATES"][page.template_name] or self.settings["DEFAULT_PAGINATION"]
+        paginator = Paginator(page.name, page.url, next(iter(page.paginated.values())), self.settings, per_page)
+        return [paginator.page(number).save_as for number in range(1, paginator.num_pages + 1)]
+
+    def save(self) -> None:
+        if not self.enabled:
+            return
+        records.write(self.index, {"shared": self.shared, "pages": self.now})
+

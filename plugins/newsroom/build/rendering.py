@@ -1,0 +1,80 @@
+"""Renders the pages on every core: Pelican renders every page in one process, and rendering is the largest share of
+a build.
+
+Pelican's writer is kept; the pages are queued as the generators hand them over and rendered by forked copies of the
+build, which see exactly the context the build sees: the release pages once the articles are done (the search index
+reads them, article_writer_finalized), every other page once all generators are done (finalized).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pelican.utils import sanitised_join
+from pelican.writers import Writer
+
+from newsroom.core import workers
+from newsroom.build.pagecache import Page, PageCache
+
+logger = logging.getLogger(__name__)
+
+_current: QueueingWriter | None = None  # the writer of the build under way (one build at a time in a process)
+
+
+class QueueingWriter(Writer):
+    """Pelican's writer, with every page queued until `flush`."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.queued: list[Page] = []
+        self.cache: PageCache | None = None
+        global _current
+        _current = self  # what a failed earlier build left queued is dropped with its writer
+
+    def write_file(self, name, template, context, relative_urls=False, paginated=None, template_name=None,
+                   override_output=False, url=None, **kwargs):
+        if name:
+            self.queued.append(Page(name, template, context, relative_urls, paginated, template_name,
+                                    override_output, url, kwargs))
+
+    def flush(self) -> None:
+        """Render the queued pages the page cache cannot keep: in worker processes when there are enough of them,
+        else here."""
+        pages, self.queued = self.queued, []
+        if self.cache is None and pages:
+            self.cache = PageCache(self.settings, pages[0].context)
+        keys = {id(page): self.cache.key(page) for page in pages}
+        kept = {id(page) for page in pages if keys[id(page)] and self.cache.keep(page, keys[id(page)], _more_section)}
+        pages = [page for page in pages if id(page) not in kept]
+        # A listing is one job of many pages: the largest first, so that the processes share the work evenly.
+        pages.sort(key=lambda page: -len(next(iter((page.paginated or {}).values()), ())))
+        count = workers.processes(self.settings["NEWSROOM_PROCESSES"], len(pages))
+        logger.info("Rendering %d pages in %d process(es); %d kept from the last build", len(pages), count, len(kept))
+        workers.map_shares(self._render, pages, count)
+        for page in pages:
+            if keys[id(page)]:
+                self.cache.written(page, keys[id(page)])
+        if count > 1:
+            # What the workers wrote counts as written here, so Pelican still refuses to write a page twice.
+            self._written_files.update(sanitised_join(self.output_path, p.name) for p in pages if not p.paginated)
+
+    def _render(self, page: Page) -> None:
+        super().write_file(page.name, page.template, page.context, page.relative_urls, page.paginated,
+                           page.template_name, page.override_output, page.url, **page.kwargs)
+
+
+def flush_current() -> None:
+    """Render what the build's writer still holds, and note for the next build what the output holds."""
+    global _current
+    writer, _current = _current, None
+    if writer is not None:
+        writer.flush()
+        if writer.cache is not None:
+            writer.cache.save()
+
+
+def _more_section(page: Page) -> str:
+    """A release page's "more from the publisher", made as the page itself makes it (templating.more_section)."""
+    article = page.kwargs["article"]
+    values = {**page.context, **page.kwargs, "output_file": page.name, "lang": article.lang}
+    return page.template.environment.globals["more_section"](page.template.new_context(values), article)

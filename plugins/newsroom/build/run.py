@@ -1,0 +1,100 @@
+"""Runs one Pelican build of a newsroom: content checked first, one clock for the whole build, output audited."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pelican import Pelican
+from pelican.settings import read_settings
+
+from newsroom.build.audit import Leak, audit
+from newsroom.core.clock import build_now
+from newsroom.core.embargo import hidden_images, unpublished
+from newsroom.content.catalog import ContentError, catalog_for
+from newsroom.site.listings import CATALOG_KEY
+from newsroom.core.model import Catalog
+from newsroom.core.settings import apply_defaults
+
+
+AUDITED = "newsroom-audit.json"  # in CACHE_PATH: the output files the last audit found clean
+
+
+class BuildError(Exception):
+    """Pelican reported errors while building: some content was not turned into pages."""
+
+
+class LeakError(Exception):
+    """The audit found unpublished material in a public build; nothing may be deployed."""
+
+    def __init__(self, leaks: list[Leak]):
+        self.leaks = leaks
+        super().__init__("\n".join(map(str, leaks)))
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    settings_file: Path
+    content: Path | None = None
+    output: Path | None = None
+    now: str | None = None
+    preview: bool = False
+
+
+class _ErrorCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def load_settings(options: BuildOptions) -> dict:
+    override: dict = {}
+    if options.content is not None:
+        override["PATH"] = str(Path(options.content).resolve())
+    if options.output is not None:
+        output = Path(options.output).resolve()
+        override["OUTPUT_PATH"] = str(output)
+        override["CACHE_PATH"] = str(output.with_name(f".{output.name}-cache"))  # not shared with other builds
+    if options.now is not None:
+        override["NEWSROOM_NOW"] = options.now
+    if options.preview:
+        override.update(NEWSROOM_PREVIEW=True, DELETE_OUTPUT_DIRECTORY=True)
+    settings = read_settings(str(options.settings_file), override=override)
+    apply_defaults(settings, Path(options.settings_file).resolve().parent)
+    if settings["NEWSROOM_NOW"] or os.environ.get("NEWSROOM_NOW"):
+        # Read once, here: a mistyped time stops the command before it does anything.
+        settings["NEWSROOM_NOW"] = build_now(settings["NEWSROOM_NOW"], ZoneInfo(settings["TIMEZONE"]))
+    return settings
+
+
+def build(settings: dict, catalog: Catalog | None = None) -> Pelican:
+    """Check, build, audit: raises ContentError, BuildError or LeakError rather than leave a site that must not go out.
+
+    A caller that has already loaded the catalog (publish) passes it in, so the content is read once.
+    """
+    catalog = catalog or catalog_for(settings)
+    if catalog.problems:
+        raise ContentError(catalog.problems)
+    now = build_now(settings["NEWSROOM_NOW"], ZoneInfo(settings["TIMEZONE"]))
+    pelican = Pelican({**settings, CATALOG_KEY: catalog, "NEWSROOM_NOW": now})
+    collector = _ErrorCollector()
+    logger = logging.getLogger("pelican")
+    logger.addHandler(collector)
+    try:
+        pelican.run()
+    finally:
+        logger.removeHandler(collector)
+    if collector.messages:
+        raise BuildError("\n".join(collector.messages))
+    if not settings["NEWSROOM_PREVIEW"]:
+        leaks = audit(Path(settings["OUTPUT_PATH"]), settings, unpublished(catalog, now), hidden_images(catalog, now),
+                      Path(settings["CACHE_PATH"]) / AUDITED)
+        if leaks:
+            raise LeakError(leaks)
+    return pelican

@@ -1,0 +1,5 @@
+import sys
+
+from newsroom.cli.main import main
+
+sys.exit(main())

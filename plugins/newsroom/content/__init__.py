@@ -1,0 +1,1 @@
+"""Reading and checking the content folder into the model; no Pelican, Jinja or SQLite here."""

@@ -1,0 +1,431 @@
+"""Loads a content folder into a Catalog, collecting every problem (file, line, field) instead of stopping at the first."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import defaultdict
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import yaml
+from pelican.settings import DEFAULT_CONFIG
+from pelican.utils import slugify
+
+from newsroom.core.clock import DateError, parse_local
+from newsroom.content.header import Field, read_header, split_list
+from newsroom.media.images import BadImage, inspect as inspect_image
+from newsroom.core.model import (
+    LANGS,
+    STATUSES,
+    TYPES,
+    Attachment,
+    Catalog,
+    Contact,
+    Event,
+    ImageAsset,
+    Problem,
+    Publisher,
+    Release,
+)
+
+RELEASE_FIELDS = (
+    "Title", "Date", "Modified", "Type", "Lang", "Release", "Slug", "Lead", "Keywords", "Contacts",
+    "Images", "Attachments", "Status", "Pinned", "Event-Start", "Event-End", "Location",
+)
+REQUIRED_FIELDS = ("Title", "Date", "Type", "Lang", "Release", "Lead")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+YES, NO = ("yes", "true", "1"), ("no", "false", "0")
+_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
+
+
+class Problems(list[Problem]):
+    def add(self, path: Path, line: int, field: str, message: str) -> None:
+        self.append(Problem(path, line, field, message))
+
+
+def load_catalog(
+    root: Path,
+    tz: ZoneInfo,
+    langs: tuple[str, ...] = LANGS,
+    slug_subs: list[tuple[str, str]] | None = None,
+) -> Catalog:
+    root = Path(root)
+    problems = Problems()
+    images = _load_images(root / "images", problems)
+    contacts = _load_contacts(root / "contacts", images, langs, problems)
+    publisher = _load_publisher(root / "newsroom.yaml", root, langs, problems)
+    headers = [(path, *read_header(path)) for path in sorted((root / "releases").rglob("*.md"))]
+    subs = slug_subs if slug_subs is not None else DEFAULT_CONFIG["SLUG_REGEX_SUBSTITUTIONS"]
+    loader = _ReleaseLoader(root, tz, langs, contacts, images, subs, problems)
+    releases = [r for r in (loader.load(path, fields, repeated) for path, fields, repeated in headers) if r]
+    _check_across_versions(headers, problems)
+    _check_slugs(releases, problems)
+    return Catalog(root, publisher, contacts, images, tuple(releases), tuple(problems))
+
+
+# --- YAML cards -----------------------------------------------------------------------------
+
+
+def _read_yaml(path: Path, problems: Problems) -> tuple[dict, dict[str, int]] | None:
+    """The mapping in a YAML file and the line of each top-level key."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except UnicodeDecodeError:
+        problems.add(path, 1, "", "is not UTF-8 text; save it with UTF-8 encoding")
+        return None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problems.add(
+            path, mark.line + 1 if mark else 1, "",
+            f"is not valid YAML ({exc.problem}); check the indentation and put quotes around values "
+            "that contain ':' or '#'",
+        )
+        return None
+    if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
+        problems.add(path, 1, "", "should hold 'field: value' lines (see the README for the fields)")
+        return None
+    return data, {key.value: key.start_mark.line + 1 for key, _ in node.value}
+
+
+class _Card:
+    """Reads fields of one YAML card, reporting what is missing or mistyped against its line."""
+
+    def __init__(self, path: Path, data: dict, lines: dict[str, int], problems: Problems):
+        self.path, self.data, self.lines, self.problems = path, data, lines, problems
+
+    def problem(self, field: str, message: str) -> None:
+        self.problems.add(self.path, self.lines.get(field, 1), field, message)
+
+    def text(self, field: str, example: str, required: bool = True) -> str:
+        value = self.data.get(field)
+        if value is None or value == "":
+            if required:
+                self.problem(field, f"is missing; add a line like '{field}: {example}'")
+            return ""
+        if not isinstance(value, (str, int, float)):
+            self.problem(field, f"should be a single line of text, like '{field}: {example}'")
+            return ""
+        return str(value).strip()
+
+    def texts(self, field: str, langs: tuple[str, ...], required: bool = True) -> dict[str, str]:
+        """A per-language field: a mapping of language to text, or one text for every language."""
+        value = self.data.get(field)
+        if value is None:
+            if required:
+                self.problem(field, f"is missing; add '{field}:' with a line per language ('  fi: ...')")
+            return {}
+        if isinstance(value, str):
+            return {lang: value.strip() for lang in langs}
+        if not isinstance(value, dict):
+            self.problem(field, "should have one line per language, like '  fi: ...', '  sv: ...'")
+            return {}
+        unknown = sorted(str(k) for k in value if k not in LANGS)
+        if unknown:
+            self.problem(field, f"unknown language {', '.join(unknown)}; use {', '.join(LANGS)}")
+        return {k: str(v).strip() for k, v in value.items() if k in LANGS and v}
+
+    def unknown_fields(self, known: tuple[str, ...]) -> None:
+        for field in self.data:
+            if field not in known:
+                self.problem(str(field), f"is not a known field{_did_you_mean(str(field), known)}")
+
+
+def _did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(choices)}"
+
+
+def _load_images(folder: Path, problems: Problems) -> dict[str, ImageAsset]:
+    images: dict[str, ImageAsset] = {}
+    files = {p.stem: p for p in sorted(folder.glob("*")) if p.suffix.lower() in IMAGE_SUFFIXES}
+    for sidecar in sorted(folder.glob("*.yaml")):
+        image_id = sidecar.stem
+        source = files.get(image_id)
+        if source is None:
+            problems.add(sidecar, 1, "", f"has no picture beside it; add {image_id}.jpg, .png or .webp to {folder}")
+            continue
+        loaded = _read_yaml(sidecar, problems)
+        if loaded is None:
+            continue
+        card = _Card(sidecar, *loaded, problems)
+        card.unknown_fields(("alt", "caption", "photographer", "licence"))
+        alt = card.texts("alt", LANGS)
+        caption = card.texts("caption", LANGS, required=False)
+        photographer = card.text("photographer", "Leena Saarinen")
+        licence = card.text("licence", "CC BY 4.0")
+        try:
+            width, height = inspect_image(source)
+        except BadImage as exc:
+            problems.add(source, 0, "", str(exc))
+            continue
+        images[image_id] = ImageAsset(image_id, source, width, height, source.stat().st_size, alt, caption, photographer, licence)
+    for image_id, source in files.items():
+        if not (folder / f"{image_id}.yaml").exists():
+            problems.add(source, 0, "", f"has no sidecar {image_id}.yaml with its alt text, caption and credit; add one")
+    return images
+
+
+def _load_contacts(
+    folder: Path, images: dict[str, ImageAsset], langs: tuple[str, ...], problems: Problems
+) -> dict[str, Contact]:
+    contacts: dict[str, Contact] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        loaded = _read_yaml(path, problems)
+        if loaded is None:
+            continue
+        card = _Card(path, *loaded, problems)
+        card.unknown_fields(("name", "title", "phone", "email", "unit", "photo"))
+        email = card.text("email", "firstname.lastname@example.org")
+        if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+            card.problem("email", f"'{email}' is not an email address")
+        photo_id = card.text("photo", "portrait-id", required=False)
+        if photo_id and photo_id not in images:
+            card.problem("photo", f"no image '{photo_id}' in content/images{_did_you_mean(photo_id, sorted(images))}")
+        contacts[path.stem] = Contact(
+            id=path.stem,
+            name=card.text("name", "Aino Lehtonen"),
+            title=card.texts("title", langs),
+            phone=card.text("phone", "+358 40 555 0101"),
+            email=email,
+            unit=card.texts("unit", langs, required=False),
+            photo=images.get(photo_id) if photo_id else None,
+        )
+    return contacts
+
+
+def _load_publisher(path: Path, root: Path, langs: tuple[str, ...], problems: Problems) -> Publisher | None:
+    if not path.exists():
+        problems.add(path, 0, "", "is missing; it holds the publisher's name, address and logo (see the README)")
+        return None
+    loaded = _read_yaml(path, problems)
+    if loaded is None:
+        return None
+    card = _Card(path, *loaded, problems)
+    card.unknown_fields(
+        ("name", "address", "phone", "email", "website", "about", "media_use", "logo", "brand_color", "social")
+    )
+    name = card.texts("name", langs)
+    for lang in langs:
+        if name and lang not in name:
+            card.problem("name", f"has no name in {lang}; add '  {lang}: ...'")
+    logo_name = card.text("logo", "logo.svg", required=False)
+    logo = root / logo_name if logo_name else None
+    if logo is not None and not logo.is_file():
+        card.problem("logo", f"file {logo} does not exist; give a path relative to {root}")
+        logo = None
+    colour = card.text("brand_color", "#0b4f6c", required=False) or "#0b4f6c"
+    if not _COLOUR.match(colour):
+        card.problem("brand_color", f"'{colour}' is not a colour; write it like '#0b4f6c'")
+    social = []
+    for entry in card.data.get("social") or []:
+        if not isinstance(entry, dict) or not entry.get("name") or not entry.get("url"):
+            card.problem("social", "each entry needs '- name: ...' and '  url: https://...'")
+            continue
+        social.append((str(entry["name"]), str(entry["url"])))
+    return Publisher(
+        name=name,
+        address=card.text("address", "PL 1, 00990 Kaupunki"),
+        phone=card.text("phone", "+358 9 555 1000"),
+        email=card.text("email", "viestinta@example.org", required=False),
+        website=card.text("website", "https://www.example.org"),
+        about=card.texts("about", langs),
+        media_use=card.texts("media_use", langs, required=False),
+        logo=logo,
+        brand_color=colour,
+        social=tuple(social),
+    )
+
+
+# --- releases -------------------------------------------------------------------------------
+
+
+class _ReleaseLoader:
+    """Turns one release header into a Release with its references resolved, or reports why it cannot."""
+
+    def __init__(self, root, tz, langs, contacts, images, slug_subs, problems: Problems):
+        self.root, self.tz, self.langs = root, tz, langs
+        self.contacts, self.images, self.slug_subs = contacts, images, slug_subs
+        self.problems = problems
+
+    def load(self, path: Path, fields: dict[str, Field], repeated: list[Field]) -> Release | None:
+        before = len(self.problems)
+
+        def problem(field: str, message: str) -> None:
+            found = fields.get(field.lower())
+            self.problems.add(path, found.line if found else 1, field, message)
+
+        def get(field: str) -> str:
+            found = fields.get(field.lower())
+            return found.value if found else ""
+
+        if not fields:
+            self.problems.add(
+                path, 1, "", "has no metadata header; start the file with lines like 'Title: ...', "
+                "then a blank line, then the text (or run 'newsroom new release')",
+            )
+            return None
+        for extra in repeated:
+            self.problems.add(path, extra.line, extra.name, "appears twice; keep only one")
+        for found in fields.values():
+            if found.name not in RELEASE_FIELDS:
+                problem(found.name, f"is not a known field{_did_you_mean(found.name, RELEASE_FIELDS)}")
+        for field in REQUIRED_FIELDS:
+            if not get(field):
+                problem(field, f"is missing; add a '{field}: ...' line to the header")
+
+        kind, lang = get("Type"), get("Lang")
+        if kind and kind not in TYPES:
+            problem("Type", f"'{kind}' is not a release type{_did_you_mean(kind, TYPES)}")
+        if lang and lang not in self.langs:
+            problem("Lang", f"'{lang}' is not a language of this newsroom; use one of {', '.join(self.langs)}")
+        release_id = get("Release")
+        if release_id and not _ID.match(release_id):
+            problem("Release", f"'{release_id}' should be lowercase letters, digits and hyphens, like 'library-opening-2026'")
+        slug = get("Slug")
+        if slug and not _ID.match(slug):
+            problem("Slug", f"'{slug}' should be lowercase letters, digits and hyphens")
+        status = get("Status") or "published"
+        if status not in STATUSES:
+            problem("Status", f"'{status}' is not a status; use 'published' or 'draft'")
+        pinned = get("Pinned").lower()
+        if pinned and pinned not in YES + NO:
+            problem("Pinned", f"'{pinned}' should be 'yes' or 'no'")
+
+        date = self._date(get, problem, "Date")
+        modified = self._date(get, problem, "Modified")
+        if date and modified and modified < date:
+            problem("Modified", "is earlier than Date; a correction is dated after the release")
+        event = self._event(kind, get, problem)
+        contacts = self._resolve(split_list(get("Contacts")), self.contacts, "Contacts", "contact", "content/contacts/<id>.yaml", problem)
+        images = self._resolve(split_list(get("Images")), self.images, "Images", "image", "content/images/<id>.yaml", problem)
+        for image in images:
+            if lang in self.langs and not image.alt.get(lang):
+                problem("Images", f"image '{image.id}' has no alt text in {lang}; add '  {lang}: ...' under 'alt:' in {image.path.with_suffix('.yaml')}")
+        attachments = tuple(a for a in (self._attachment(name, problem) for name in split_list(get("Attachments"))) if a)
+
+        if len(self.problems) > before:
+            return None
+        title = get("Title")
+        return Release(
+            source=path,
+            release_id=release_id,
+            lang=lang,
+            type=kind,
+            title=title,
+            slug=slug or slugify(title, regex_subs=self.slug_subs),
+            date=date,
+            modified=modified,
+            lead=get("Lead"),
+            keywords=split_list(get("Keywords")),
+            contacts=contacts,
+            images=images,
+            attachments=attachments,
+            status=status,
+            pinned=pinned in YES,
+            event=event,
+        )
+
+    def _date(self, get, problem, field: str):
+        text = get(field)
+        if not text:
+            return None
+        try:
+            return parse_local(text, self.tz)
+        except DateError as exc:
+            problem(field, str(exc))
+            return None
+
+    def _event(self, kind: str, get, problem) -> Event | None:
+        if kind != "invitation":
+            for field in ("Event-Start", "Event-End", "Location"):
+                if get(field):
+                    problem(field, "is only for invitations; set 'Type: invitation' or remove the line")
+            return None
+        for field in ("Event-Start", "Location"):
+            if not get(field):
+                problem(field, f"is missing; an invitation tells when and where, add '{field}: ...'")
+        start, end = self._date(get, problem, "Event-Start"), self._date(get, problem, "Event-End")
+        if start and end and end < start:
+            problem("Event-End", "is before Event-Start")
+        return Event(start, end, get("Location")) if start else None
+
+    @staticmethod
+    def _resolve(ids, known: dict, field: str, noun: str, where: str, problem) -> tuple:
+        for missing in (i for i in ids if i not in known):
+            problem(field, f"no {noun} '{missing}' ({where}){_did_you_mean(missing, sorted(known))}")
+        return tuple(known[i] for i in ids if i in known)
+
+    def _attachment(self, name: str, problem) -> Attachment | None:
+        folder = (self.root / "attachments").resolve()
+        path = (folder / name).resolve()
+        if folder not in path.parents or not path.is_file():
+            problem("Attachments", f"no file '{name}' in {self.root / 'attachments'}; put it there or fix the name")
+            return None
+        return Attachment(name, path, path.stat().st_size)
+
+
+def _check_across_versions(headers: list[tuple[Path, dict[str, Field], list[Field]]], problems: Problems) -> None:
+    """Language versions of one Release: one file per language, and the same Type in each."""
+    groups: dict[str, list[tuple[Path, dict[str, Field]]]] = defaultdict(list)
+    for path, fields, _ in headers:
+        if "release" in fields:
+            groups[fields["release"].value].append((path, fields))
+    for release_id, versions in groups.items():
+        seen: dict[str, Path] = {}
+        for path, fields in versions:
+            lang = fields.get("lang")
+            if lang and lang.value in seen:
+                problems.add(
+                    path, fields["release"].line, "Release",
+                    f"'{release_id}' already has a {lang.value} version in {seen[lang.value]}; "
+                    "give this file its own Release id or another Lang",
+                )
+            elif lang:
+                seen[lang.value] = path
+        types = {fields["type"].value for _, fields in versions if "type" in fields}
+        if len(types) > 1:
+            for path, fields in versions:
+                if "type" in fields:
+                    problems.add(
+                        path, fields["type"].line, "Type",
+                        f"the language versions of '{release_id}' have different types ({', '.join(sorted(types))}); "
+                        "use the same Type in each",
+                    )
+
+
+def _check_slugs(releases: list[Release], problems: Problems) -> None:
+    seen: dict[tuple[str, str], Release] = {}
+    for release in releases:
+        key = (release.lang, release.slug)
+        if key in seen:
+            problems.add(
+                release.source, 1, "Slug",
+                f"'{release.slug}' is also the address of {seen[key].source}; add a different 'Slug: ...' to one of them",
+            )
+        else:
+            seen[key] = release
+
+
+class ContentError(Exception):
+    """The content has problems; the message lists every one, one per line."""
+
+    def __init__(self, problems: tuple[Problem, ...]):
+        self.problems = problems
+        count = len(problems)
+        super().__init__(
+            f"{count} problem{'s' if count != 1 else ''} in the content:\n" + "\n".join(map(str, problems))
+        )
+
+
+def catalog_for(settings: dict) -> Catalog:
+    """The catalog of the content folder a build's settings name."""
+    return load_catalog(
+        Path(settings["PATH"]),
+        ZoneInfo(settings["TIMEZONE"]),
+        tuple(settings["NEWSROOM_LANGUAGES"]),
+        settings["SLUG_REGEX_SUBSTITUTIONS"],
+    )

@@ -1,0 +1,1 @@
+"""Subscribers, the outbox and sending: everything that leaves by email or webhook."""

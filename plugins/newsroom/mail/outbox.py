@@ -1,0 +1,310 @@
+"""The ledger of announced release versions and the outbox: every delivery queued once, claimed, sent, then marked.
+
+One row per (channel, recipient, item), unique, so queueing twice is harmless; a row is marked sent only
+after the server accepted it, so a run killed at any point leaves at most the row in flight to repeat.
+Email and the publish webhook are channels of this one mechanism.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import sqlite3
+import uuid
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cached_property
+from pathlib import Path
+from typing import Callable, Iterator
+
+from newsroom.mail import store
+
+from newsroom.mail import subscribers
+
+from newsroom.core import urls
+from newsroom.mail.subscribers import Subscriber
+
+MAX_ATTEMPTS = 12
+BATCH = 100
+
+
+class TemporaryFailure(Exception):
+    """The recipient's server said try later (4xx, a timeout): the row is retried with backoff in a later run."""
+
+
+class PermanentFailure(Exception):
+    """The recipient can never take this delivery (5xx): the row fails and is not retried."""
+
+
+class ChannelDown(Exception):
+    """The channel cannot deliver anything now (server unreachable, login refused): stop, keep the rows queued."""
+
+
+class NotWanted(Exception):
+    """The recipient left between queueing and sending: the row is skipped."""
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """5, 10, 20 ... minutes, at most six hours apart: twelve attempts span about two days."""
+    return timedelta(minutes=min(5 * 2 ** (attempts - 1), 360))
+
+
+@dataclass(frozen=True)
+class Publication:
+    """One public release version from a build's manifest, as the ledger records it."""
+
+    entry: dict
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.entry["release"], self.entry["lang"]
+
+    @cached_property
+    def date(self) -> datetime:
+        return datetime.fromisoformat(self.entry["date"])
+
+    @cached_property
+    def keyword_slugs(self) -> frozenset[str]:
+        return frozenset(map(urls.keyword_slug, self.entry["keywords"]))
+
+    def wanted_by(self, subscriber: Subscriber) -> bool:
+        """Language, type and keyword filters match, and the subscription is older than the release."""
+        wants = subscriber.preferences
+        return (self.entry["lang"] in wants.languages
+                and (not wants.types or self.entry["type"] in wants.types)
+                and (not wants.keywords or bool(subscriber.keyword_slugs & self.keyword_slugs))
+                and subscriber.confirmed_at is not None and subscriber.confirmed_at <= self.date)
+
+
+@dataclass
+class Queued:
+    """What one announcement put in the outbox for one publication."""
+
+    publication: Publication
+    emails: int = 0
+    held: int = 0
+    webhook: bool = False
+
+
+@dataclass
+class Announcement:
+    first_run: bool = False
+    recorded: int = 0
+    queued: list[Queued] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A claimed outbox row with what it announces: one manifest entry, or a digest's several."""
+
+    id: int
+    channel: str
+    recipient: str
+    subscriber_id: int | None
+    message_id: str
+    created_at: datetime
+    entries: tuple[dict, ...]
+    digest_day: str | None
+
+
+@dataclass
+class Tally:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    skipped: int = 0
+    down: str | None = None
+
+
+class _DryRun(Exception):
+    def __init__(self, result: Announcement):
+        self.result = result
+
+
+class Outbox:
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        self._entries: dict[tuple[str, str], dict] = {}
+
+    def announce(self, entries: list[dict], now: datetime, webhook: str | None = None,
+                 dry_run: bool = False) -> Announcement:
+        """Record each public version dated up to `now` once, queueing its deliveries in the same transaction.
+
+        The very first run records everything as announced and queues nothing: the archive is not news.
+        """
+        publications = sorted((Publication(e) for e in entries), key=lambda p: (p.date, p.key))
+        publications = [p for p in publications if p.date <= now]
+        try:
+            with store.transaction(self.conn):
+                result = self._announce(publications, now, webhook)
+                if dry_run:
+                    raise _DryRun(result)
+        except _DryRun as rolled_back:
+            return rolled_back.result
+        return result
+
+    def _announce(self, publications: list[Publication], now: datetime, webhook: str | None) -> Announcement:
+        stamp = store.stamp(now)
+        first_run = self.conn.execute("SELECT 1 FROM meta WHERE key = 'first_run'").fetchone() is None
+        result = Announcement(first_run=first_run)
+        if first_run:
+            self.conn.execute("INSERT INTO meta (key, value) VALUES ('first_run', ?)", (stamp,))
+        audience: list[Subscriber] | None = None
+        for publication in publications:
+            inserted = self.conn.execute(
+                "INSERT INTO announced (release, lang, entry, announced_at, first_run) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (release, lang) DO NOTHING",
+                (*publication.key, json.dumps(publication.entry, ensure_ascii=False), stamp, int(first_run)))
+            if not inserted.rowcount:
+                continue
+            result.recorded += 1
+            if first_run:
+                continue
+            if audience is None:
+                audience = list(subscribers.every(self.conn, "confirmed"))
+            result.queued.append(self._queue(publication, audience, webhook, stamp))
+        return result
+
+    def _queue(self, publication: Publication, audience: list[Subscriber], webhook: str | None, stamp: str) -> Queued:
+        release, lang = publication.key
+        item = f"release:{release}:{lang}"
+        queued = Queued(publication)
+        rows = []
+        for subscriber in audience:
+            if publication.wanted_by(subscriber):
+                daily = subscriber.preferences.frequency == "daily"
+                rows.append(("email", str(subscriber.id), item, subscriber.id, release, lang,
+                             "held" if daily else "pending", uuid.uuid4().hex, stamp, stamp))
+                queued.held += daily
+                queued.emails += not daily
+        if webhook:
+            rows.append(("webhook", webhook, item, None, release, lang, "pending", uuid.uuid4().hex, stamp, stamp))
+            queued.webhook = True
+        self.conn.executemany(
+            "INSERT INTO outbox (channel, recipient, item, subscriber_id, release, lang, status, message_id, due_at, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, recipient, item) DO NOTHING", rows)
+        return queued
+
+    def gather_digests(self, day: str, now: datetime) -> int:
+        """One digest row per subscriber with held releases, unique per day: a second run that day makes none."""
+        stamp = store.stamp(now)
+        made = 0
+        with store.transaction(self.conn):
+            waiting = [r[0] for r in self.conn.execute(
+                "SELECT DISTINCT subscriber_id FROM outbox WHERE channel = 'email' AND status = 'held'")]
+            for subscriber_id in waiting:
+                digest = self.conn.execute(
+                    "INSERT INTO outbox (channel, recipient, item, subscriber_id, status, message_id, due_at, "
+                    "created_at) VALUES ('email', ?, ?, ?, 'pending', ?, ?, ?) "
+                    "ON CONFLICT (channel, recipient, item) DO NOTHING",
+                    (str(subscriber_id), f"digest:{day}", subscriber_id, uuid.uuid4().hex, stamp, stamp))
+                if digest.rowcount:
+                    self.conn.execute("UPDATE outbox SET status = 'digested', digest_id = ? "
+                                      "WHERE subscriber_id = ? AND status = 'held'", (digest.lastrowid, subscriber_id))
+                    made += 1
+        return made
+
+    def claim(self, channel: str, now: datetime, limit: int = BATCH) -> list[Delivery]:
+        """Take the next due rows of a channel for sending; they stay 'sending' until marked."""
+        with store.transaction(self.conn):
+            rows = self.conn.execute(
+                "SELECT * FROM outbox WHERE channel = ? AND status = 'pending' AND due_at <= ? ORDER BY id LIMIT ?",
+                (channel, store.stamp(now), limit)).fetchall()
+            self.conn.executemany("UPDATE outbox SET status = 'sending' WHERE id = ?", [(r["id"],) for r in rows])
+        return [self._delivery(row) for row in rows]
+
+    def _delivery(self, row: sqlite3.Row) -> Delivery:
+        if row["release"] is not None:
+            keys = [(row["release"], row["lang"])]
+        else:
+            keys = [(r[0], r[1]) for r in self.conn.execute(
+                "SELECT release, lang FROM outbox WHERE digest_id = ? ORDER BY id", (row["id"],))]
+        item = row["item"]
+        return Delivery(row["id"], row["channel"], row["recipient"], row["subscriber_id"], row["message_id"],
+                        store.unstamp(row["created_at"]), tuple(map(self._entry, keys)),
+                        item.removeprefix("digest:") if item.startswith("digest:") else None)
+
+    def _entry(self, key: tuple[str, str]) -> dict:
+        if key not in self._entries:
+            row = self.conn.execute("SELECT entry FROM announced WHERE release = ? AND lang = ?", key).fetchone()
+            self._entries[key] = json.loads(row[0])
+        return self._entries[key]
+
+    def _mark(self, delivery_id: int, status: str, now: datetime, error: str = "", attempt: int = 1,
+              due: datetime | None = None) -> None:
+        self.conn.execute(
+            "UPDATE outbox SET status = ?, attempts = attempts + ?, last_error = ?, "
+            "sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END, due_at = COALESCE(?, due_at) WHERE id = ?",
+            (status, attempt, error, status, store.stamp(now), store.stamp(due) if due else None, delivery_id))
+
+    def deliver(self, channel: str, send: Callable[[Delivery], None], now: datetime) -> Tally:
+        """Send every due row of a channel; each row is marked by how its send ended, one at a time."""
+        tally = Tally()
+        while batch := self.claim(channel, now):
+            for position, delivery in enumerate(batch):
+                try:
+                    send(delivery)
+                except NotWanted as exc:
+                    self._mark(delivery.id, "skipped", now, str(exc), attempt=0)
+                    tally.skipped += 1
+                except TemporaryFailure as exc:
+                    self._retry_later(delivery, now, str(exc), tally)
+                except PermanentFailure as exc:
+                    self._mark(delivery.id, "failed", now, str(exc))
+                    tally.failed += 1
+                except ChannelDown as exc:
+                    self.conn.executemany("UPDATE outbox SET status = 'pending' WHERE id = ?",
+                                          [(d.id,) for d in batch[position:]])
+                    tally.down = str(exc)
+                    return tally
+                except Exception as exc:  # noqa: BLE001 - one broken message must not stall the rest
+                    self._retry_later(delivery, now, f"could not build or send it: {type(exc).__name__}: {exc}", tally)
+                else:
+                    self._mark(delivery.id, "sent", now)
+                    tally.sent += 1
+        return tally
+
+    def _retry_later(self, delivery: Delivery, now: datetime, error: str, tally: Tally) -> None:
+        """Count an attempt and try again after a back-off; give up after MAX_ATTEMPTS."""
+        attempts = self.conn.execute("SELECT attempts FROM outbox WHERE id = ?", (delivery.id,)).fetchone()[0] + 1
+        if attempts >= MAX_ATTEMPTS:
+            self._mark(delivery.id, "failed", now, f"gave up after {attempts} attempts: {error}")
+            tally.failed += 1
+        else:
+            self._mark(delivery.id, "pending", now, error, due=now + retry_delay(attempts))
+            tally.retrying += 1
+
+    def recover(self) -> int:
+        """Requeue rows left 'sending' by a run that died; call only while holding `sending_lock`."""
+        return self.conn.execute("UPDATE outbox SET status = 'pending' WHERE status = 'sending'").rowcount
+
+    def waiting(self, now: datetime) -> int:
+        return self.conn.execute("SELECT count(*) FROM outbox WHERE status = 'pending' AND due_at <= ?",
+                                 (store.stamp(now),)).fetchone()[0]
+
+    def counts(self) -> Counter:
+        return Counter({(r[0], r[1]): r[2] for r in self.conn.execute(
+            "SELECT channel, status, count(*) FROM outbox GROUP BY channel, status")})
+
+    def problems(self, limit: int = 50) -> Iterator[sqlite3.Row]:
+        """Failed rows and rows waiting for a retry, with their last error and what they were for."""
+        yield from self.conn.execute(
+            "SELECT o.channel, o.status, o.item, o.attempts, o.due_at, o.last_error, "
+            "COALESCE(s.email, o.recipient) AS recipient FROM outbox o LEFT JOIN subscribers s ON s.id = o.subscriber_id "
+            "WHERE o.status = 'failed' OR (o.status = 'pending' AND o.attempts > 0) ORDER BY o.id DESC LIMIT ?",
+            (limit,))
+
+
+@contextmanager
+def sending_lock(db: Path) -> Iterator[None]:
+    """One sender at a time per database; the lock dies with its process, so rows still 'sending' are orphans."""
+    path = db.with_name(db.name + ".send-lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,380 @@
+"""Subscriber records: addresses, preferences, consent, tokens, and the operator's add, import, export and erase."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Iterator, TextIO
+
+from newsroom.mail import store
+
+from newsroom.core import urls
+from newsroom.core.model import TYPES
+
+FREQUENCIES = ("immediate", "daily")
+CONFIRM_DAYS = 7
+_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+CSV_COLUMNS = ("email", "languages", "types", "keywords", "frequency")
+
+
+class SubscriberError(ValueError):
+    """A value a person typed that cannot be used, with what to write instead."""
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """What a subscriber wants: languages (the first is the language of digests), optional filters, how often."""
+
+    languages: tuple[str, ...]
+    types: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    frequency: str = "immediate"
+
+    def checked(self, allowed_langs: Iterable[str]) -> Preferences:
+        allowed = tuple(allowed_langs)
+        if not self.languages:
+            raise SubscriberError(f"languages: give at least one of {', '.join(allowed)}")
+        for lang in self.languages:
+            if lang not in allowed:
+                raise SubscriberError(f"languages: '{lang}' is not a language of this newsroom; use {', '.join(allowed)}")
+        for kind in self.types:
+            if kind not in TYPES:
+                raise SubscriberError(f"types: '{kind}' is not a release type; use {', '.join(TYPES)}")
+        if self.frequency not in FREQUENCIES:
+            raise SubscriberError(f"frequency: '{self.frequency}' is not known; use immediate or daily")
+        return self
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    id: int
+    email: str
+    status: str
+    preferences: Preferences
+    confirmed_at: datetime | None
+    keyword_slugs: frozenset[str] = field(default=frozenset(), compare=False)
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Subscriber:
+        keywords = tuple(json.loads(row["keywords"]))
+        prefs = Preferences(tuple(json.loads(row["languages"])), tuple(json.loads(row["types"])), keywords,
+                            row["frequency"])
+        confirmed = store.unstamp(row["confirmed_at"]) if row["confirmed_at"] else None
+        return cls(row["id"], row["email"], row["status"], prefs, confirmed, frozenset(map(urls.keyword_slug, keywords)))
+
+
+def split_list(text: str, separator: str = ",") -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(separator) if part.strip())
+
+
+def normalize_address(text: str, dotless: bool = False) -> str:
+    """The address as stored and sent to: lowercased, the domain in ASCII (IDNA); refused when it is not an address.
+
+    A domain without a dot is almost always a typing mistake ('name@gmail'), except for our own `dotless`
+    sender on this machine ('newsroom@localhost').
+    """
+    address = text.strip()
+    if _CONTROL.search(address):
+        raise SubscriberError("email: the address contains a line break or a control character")
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain:
+        raise SubscriberError(f"email: '{address}' is not an email address (name@example.org)")
+    if not _LOCAL.fullmatch(local) or len(local) > 64:
+        raise SubscriberError(f"email: '{address}' has characters before the @ that cannot be used")
+    ascii_domain = _ascii_domain(domain, dotless)
+    if ascii_domain is None:
+        raise SubscriberError(f"email: '{address}' has a domain that is not valid (example.org)")
+    result = f"{local.lower()}@{ascii_domain}"
+    if len(result) > 254:
+        raise SubscriberError("email: the address is longer than 254 characters")
+    return result
+
+
+@lru_cache(maxsize=4096)
+def _ascii_domain(domain: str, dotless: bool) -> str | None:
+    """The domain in lowercase ASCII (IDNA), or None when it cannot be one; remembered, as lists share domains."""
+    try:
+        ascii_domain = domain.rstrip(".").encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return None
+    labels = ascii_domain.split(".")
+    if len(labels) < 2 - dotless or not all(_LABEL.fullmatch(label) for label in labels):
+        return None
+    return ascii_domain
+
+
+def address_hash(address: str) -> str:
+    return hashlib.sha256(address.encode()).hexdigest()
+
+
+def masked(address: str) -> str:
+    """'a…@example.org': enough for an operator to recognise, not a full address in a log."""
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}…@{domain}"
+
+
+@lru_cache(maxsize=1024)
+def _columns(prefs: Preferences) -> tuple[str, str, str, str]:
+    return (json.dumps(list(prefs.languages)), json.dumps(list(prefs.types)), json.dumps(list(prefs.keywords)),
+            prefs.frequency)
+
+
+def _consent(conn: sqlite3.Connection, subscriber_id: int, action: str, source: str, now: datetime,
+             text_version: str = "") -> None:
+    conn.execute("INSERT INTO consents (subscriber_id, at, action, source, text_version) VALUES (?, ?, ?, ?, ?)",
+                 (subscriber_id, store.stamp(now), action, source, text_version))
+
+
+def find(conn: sqlite3.Connection, email: str) -> Subscriber | None:
+    row = conn.execute("SELECT * FROM subscribers WHERE email = ?", (normalize_address(email),)).fetchone()
+    return Subscriber.from_row(row) if row else None
+
+
+def get(conn: sqlite3.Connection, subscriber_id: int) -> Subscriber | None:
+    row = conn.execute("SELECT * FROM subscribers WHERE id = ?", (subscriber_id,)).fetchone()
+    return Subscriber.from_row(row) if row else None
+
+
+def every(conn: sqlite3.Connection, status: str | None = None) -> Iterator[Subscriber]:
+    query, args = "SELECT * FROM subscribers ORDER BY email", ()
+    if status:
+        query, args = "SELECT * FROM subscribers WHERE status = ? ORDER BY email", (status,)
+    for row in conn.execute(query, args):
+        yield Subscriber.from_row(row)
+
+
+def add(conn: sqlite3.Connection, email: str, prefs: Preferences, now: datetime,
+        source: str = "operator") -> tuple[Subscriber, bool]:
+    """Add a confirmed subscriber, or confirm and update an existing one; consent is recorded as given by `source`.
+
+    The operator's own word lifts an earlier erasure's suppression: they have the person's consent again.
+    Returns the subscriber and whether the address is new.
+    """
+    address = normalize_address(email)
+    stamp = store.stamp(now)
+    with store.transaction(conn):
+        conn.execute("DELETE FROM suppressions WHERE address_hash = ?", (address_hash(address),))
+        row = conn.execute("SELECT id FROM subscribers WHERE email = ?", (address,)).fetchone()
+        if row is None:
+            subscriber_id = conn.execute(
+                "INSERT INTO subscribers (email, status, languages, types, keywords, frequency, created_at, "
+                "confirmed_at, changed_at) VALUES (?, 'confirmed', ?, ?, ?, ?, ?, ?, ?)",
+                (address, *_columns(prefs), stamp, stamp, stamp)).lastrowid
+        else:
+            subscriber_id = row["id"]
+            conn.execute(
+                "UPDATE subscribers SET status = 'confirmed', languages = ?, types = ?, keywords = ?, frequency = ?, "
+                "confirmed_at = CASE WHEN status = 'confirmed' THEN confirmed_at ELSE ? END, changed_at = ?, "
+                "note = '' WHERE id = ?", (*_columns(prefs), stamp, stamp, subscriber_id))
+        _consent(conn, subscriber_id, "given", source, now)
+    return get(conn, subscriber_id), row is None
+
+
+def create_pending(conn: sqlite3.Connection, email: str, prefs: Preferences, now: datetime, source: str,
+                   text_version: str) -> str | None:
+    """A sign-up waiting for its confirmation link: returns the link's token, or None when already confirmed.
+
+    The caller answers every case the same way, so a form cannot tell who is subscribed.
+    """
+    address = normalize_address(email)
+    stamp = store.stamp(now)
+    token, digest = store.new_token()
+    with store.transaction(conn):
+        row = conn.execute("SELECT id, status FROM subscribers WHERE email = ?", (address,)).fetchone()
+        if row is not None and row["status"] == "confirmed":
+            return None
+        if row is None:
+            subscriber_id = conn.execute(
+                "INSERT INTO subscribers (email, status, languages, types, keywords, frequency, created_at, "
+                "changed_at) VALUES (?, 'pending', ?, ?, ?, ?, ?, ?)", (address, *_columns(prefs), stamp, stamp)).lastrowid
+        else:
+            subscriber_id = row["id"]
+            # A bounced (suppressed) address stays suppressed until its link is used: an unconfirmed
+            # sign-up must not turn a known-bad address into one the purge then calls merely unsubscribed.
+            conn.execute("UPDATE subscribers SET status = CASE WHEN status = 'suppressed' THEN status ELSE 'pending' "
+                         "END, languages = ?, types = ?, keywords = ?, frequency = ?, changed_at = ? WHERE id = ?",
+                         (*_columns(prefs), stamp, subscriber_id))
+            conn.execute("DELETE FROM tokens WHERE subscriber_id = ? AND purpose = 'confirm'", (subscriber_id,))
+        _consent(conn, subscriber_id, "given", source, now, text_version)
+        conn.execute("INSERT INTO tokens (hash, subscriber_id, purpose, created_at, expires_at) "
+                     "VALUES (?, ?, 'confirm', ?, ?)",
+                     (digest, subscriber_id, stamp, store.stamp(now + timedelta(days=CONFIRM_DAYS))))
+    return token
+
+
+def confirm(conn: sqlite3.Connection, token: str, now: datetime) -> Subscriber | None:
+    """Confirm a sign-up once: the token is used up; an unknown or expired token confirms nothing."""
+    with store.transaction(conn):
+        row = conn.execute("SELECT subscriber_id FROM tokens WHERE hash = ? AND purpose = 'confirm' AND expires_at > ?",
+                           (store.token_hash(token), store.stamp(now))).fetchone()
+        if row is None:
+            return None
+        conn.execute("DELETE FROM tokens WHERE hash = ?", (store.token_hash(token),))
+        email = conn.execute("SELECT email FROM subscribers WHERE id = ?", (row["subscriber_id"],)).fetchone()[0]
+        conn.execute("DELETE FROM suppressions WHERE address_hash = ?", (address_hash(email),))
+        stamp = store.stamp(now)
+        conn.execute("UPDATE subscribers SET status = 'confirmed', confirmed_at = ?, changed_at = ?, note = '' "
+                     "WHERE id = ?", (stamp, stamp, row["subscriber_id"]))
+    return get(conn, row["subscriber_id"])
+
+
+def issue_manage_token(conn: sqlite3.Connection, subscriber_id: int, now: datetime) -> str:
+    """A token for one email's preferences and unsubscribe links; it never expires, so old emails keep working."""
+    token, digest = store.new_token()
+    conn.execute("INSERT INTO tokens (hash, subscriber_id, purpose, created_at) VALUES (?, ?, 'manage', ?)",
+                 (digest, subscriber_id, store.stamp(now)))
+    return token
+
+
+def by_token(conn: sqlite3.Connection, token: str) -> Subscriber | None:
+    row = conn.execute("SELECT s.* FROM tokens t JOIN subscribers s ON s.id = t.subscriber_id "
+                       "WHERE t.hash = ? AND t.purpose = 'manage'", (store.token_hash(token),)).fetchone()
+    return Subscriber.from_row(row) if row else None
+
+
+def unsubscribe(conn: sqlite3.Connection, token: str, now: datetime, source: str = "link") -> Subscriber | None:
+    """Unsubscribe the owner of an email's token at once; emails already queued for them are not sent."""
+    subscriber = by_token(conn, token)
+    if subscriber is None:
+        return None
+    _withdraw(conn, subscriber.id, "unsubscribed", source, now)
+    return get(conn, subscriber.id)
+
+
+def update_preferences(conn: sqlite3.Connection, token: str, prefs: Preferences, now: datetime) -> Subscriber | None:
+    """Change what the token's owner receives; releases held for a digest go out at once if they leave digests."""
+    subscriber = by_token(conn, token)
+    if subscriber is None:
+        return None
+    with store.transaction(conn):
+        conn.execute("UPDATE subscribers SET languages = ?, types = ?, keywords = ?, frequency = ?, changed_at = ? "
+                     "WHERE id = ?", (*_columns(prefs), store.stamp(now), subscriber.id))
+        if prefs.frequency == "immediate":
+            conn.execute("UPDATE outbox SET status = 'pending' WHERE subscriber_id = ? AND status = 'held'",
+                         (subscriber.id,))
+    return get(conn, subscriber.id)
+
+
+def remove(conn: sqlite3.Connection, email: str, now: datetime) -> bool:
+    """The operator unsubscribes an address (the record and its consent history stay)."""
+    subscriber = find(conn, email)
+    if subscriber is None:
+        return False
+    _withdraw(conn, subscriber.id, "unsubscribed", "operator", now)
+    return True
+
+
+def suppress(conn: sqlite3.Connection, subscriber_id: int, reason: str, now: datetime) -> None:
+    """The mail server refused the address for good: stop sending to it, keeping why."""
+    _withdraw(conn, subscriber_id, "suppressed", "mail server", now, reason)
+
+
+def _withdraw(conn: sqlite3.Connection, subscriber_id: int, status: str, source: str, now: datetime,
+              note: str = "") -> None:
+    with store.transaction(conn):
+        conn.execute("UPDATE subscribers SET status = ?, changed_at = ?, note = ? WHERE id = ?",
+                     (status, store.stamp(now), note, subscriber_id))
+        conn.execute("UPDATE outbox SET status = 'skipped', last_error = ? WHERE subscriber_id = ? "
+                     "AND status IN ('held', 'pending')", (status, subscriber_id))
+        _consent(conn, subscriber_id, "withdrawn", source, now)
+
+
+def erase(conn: sqlite3.Connection, email: str, now: datetime) -> bool:
+    """Delete everything about an address (record, consents, tokens, its emails) but a hash that keeps it off imports."""
+    address = normalize_address(email)
+    with store.transaction(conn):
+        conn.execute("INSERT INTO suppressions (address_hash, reason, at) VALUES (?, 'erased on request', ?) "
+                     "ON CONFLICT (address_hash) DO NOTHING", (address_hash(address), store.stamp(now)))
+        known = conn.execute("DELETE FROM subscribers WHERE email = ?", (address,)).rowcount > 0
+    # Older copies of the pages still sit in the write-ahead log until it is written back and emptied.
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return known
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    existing: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def import_csv(conn: sqlite3.Connection, path: Path, allowed_langs: Iterable[str], now: datetime) -> ImportReport:
+    """Add every good row of a CSV file as a confirmed subscriber (consent: imported); bad rows are reported by line.
+
+    Addresses already known keep their record as it is: an import never resubscribes someone who left.
+    """
+    allowed = tuple(allowed_langs)
+    report = ImportReport()
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in ("email", "languages") if c not in (reader.fieldnames or ())]
+        if missing:
+            raise SubscriberError(f"{path}: the first row must name the columns; missing: {', '.join(missing)} "
+                                  f"(columns: {', '.join(CSV_COLUMNS)})")
+        rows = list(_good_rows(reader, path, allowed, report))
+    stamp = store.stamp(now)
+    source = f"import:{path.name}"
+    with store.transaction(conn):
+        known = {r[0] for r in conn.execute("SELECT email FROM subscribers")}
+        erased = {r[0] for r in conn.execute("SELECT address_hash FROM suppressions")}
+        seen: dict[str, int] = {}
+        new = []
+        for line, address, prefs in rows:
+            if address in seen:
+                report.problems.append(f"{path}:{line}: email: {address} is also on line {seen[address]}; "
+                                       "only the first was used")
+                continue
+            seen[address] = line
+            if address in known:
+                report.existing += 1
+            elif address_hash(address) in erased:
+                report.problems.append(f"{path}:{line}: email: {address} was erased on request; not imported")
+            else:
+                new.append((address, *_columns(prefs), stamp, stamp, stamp))
+        last = conn.execute("SELECT coalesce(max(id), 0) FROM subscribers").fetchone()[0]
+        conn.executemany("INSERT INTO subscribers (email, status, languages, types, keywords, frequency, created_at, "
+                         "confirmed_at, changed_at) VALUES (?, 'confirmed', ?, ?, ?, ?, ?, ?, ?)", new)
+        conn.execute("INSERT INTO consents (subscriber_id, at, action, source) "
+                     "SELECT id, ?, 'given', ? FROM subscribers WHERE id > ?", (stamp, source, last))
+        report.added = len(new)
+    return report
+
+
+def _good_rows(reader: csv.DictReader, path: Path, allowed: tuple[str, ...],
+               report: ImportReport) -> Iterator[tuple[int, str, Preferences]]:
+    for row in reader:
+        try:
+            address = normalize_address(row.get("email") or "")
+            prefs = Preferences(
+                split_list(row.get("languages") or "", ";"),
+                split_list(row.get("types") or "", ";"),
+                split_list(row.get("keywords") or "", ";"),
+                (row.get("frequency") or "immediate").strip(),
+            ).checked(allowed)
+        except SubscriberError as exc:
+            report.problems.append(f"{path}:{reader.line_num}: {exc}")
+            continue
+        yield reader.line_num, address, prefs
+
+
+def export_csv(conn: sqlite3.Connection, out: TextIO) -> int:
+    """Write the confirmed subscribers in the import format (plus when they subscribed); returns how many."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow((*CSV_COLUMNS, "subscribed_at"))
+    count = 0
+    for subscriber in every(conn, "confirmed"):
+        prefs = subscriber.preferences
+        since = subscriber.confirmed_at.isoformat(timespec="seconds") if subscriber.confirmed_at else ""
+        writer.writerow((subscriber.email, ";".join(prefs.languages), ";".join(prefs.types),
+                         ";".join(prefs.keywords), prefs.frequency, since))
+        count += 1
+    return count

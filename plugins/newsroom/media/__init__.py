@@ -1,0 +1,1 @@
+"""Pictures: derivatives and what their files say about themselves."""

@@ -1,0 +1,1 @@
+"""Putting an audited build in front of readers: publish and deploy."""

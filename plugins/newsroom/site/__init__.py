@@ -1,0 +1,1 @@
+"""The Pelican plugin: generators and output formats of the public site."""

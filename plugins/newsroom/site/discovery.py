@@ -1,0 +1,96 @@
+"""Writes the newsroom for other programs: the search index as soon as the release pages are written, then search
+pages, contact cards, invitation calendars, the JSON API, the news sitemap and robots.txt from the public releases;
+once every page is written, sitemap.xml."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from pelican.generators import Generator
+
+from newsroom.site import api
+
+from newsroom.site import invitation
+
+from newsroom.build import search
+
+from newsroom.site import sitemaps
+
+from newsroom.core import urls
+
+from newsroom.site import vcard
+from newsroom.site.listings import CLOCK_KEY, RELEASES_KEY, write_page
+
+
+class DiscoveryGenerator(Generator):
+    """Runs after NewsroomGenerator, from the same public releases (context[RELEASES_KEY]) and nothing else."""
+
+    def generate_output(self, writer) -> None:
+        self.out = Path(self.output_path)
+        self.site_url = self.settings["SITEURL"]
+        self.tz = ZoneInfo(self.settings["TIMEZONE"])
+        self.publisher = self.context["publisher"]
+        releases = self.context.get(RELEASES_KEY, [])
+        clock = self.context[CLOCK_KEY]
+        for lang in self.settings["NEWSROOM_LANGUAGES"]:
+            write_page(self, writer, urls.search(lang), "search", lang, alternate_url=urls.search)
+        self._write_vcards()
+        self._write_calendars(releases)
+        self._write_api(releases)
+        self._save(urls.ROBOTS, sitemaps.robots(self.site_url, clock.preview))
+        if not clock.preview and sitemaps.is_absolute(self.site_url):
+            self._save(urls.NEWS_SITEMAP,
+                       sitemaps.news_sitemap(releases, clock.now, self.publisher, self.site_url, self.tz))
+
+    def _save(self, name: str, data: str | bytes) -> None:
+        path = self.out / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        path.write_bytes(data)
+
+    def _namespace(self) -> str:
+        """What makes identifiers (vCard and event UIDs) this newsroom's own: its address, else the publisher's."""
+        return self.site_url if sitemaps.is_absolute(self.site_url) else self.publisher.website
+
+    def _write_vcards(self) -> None:
+        for lang in self.settings["NEWSROOM_LANGUAGES"]:
+            for contact in self.context["all_contacts"]:
+                self._save(urls.vcard(lang, contact.id),
+                           vcard.card(contact, lang, self.publisher.name[lang], self.site_url, self._namespace()))
+
+    def _write_calendars(self, releases: list) -> None:
+        domain = urlsplit(self._namespace()).hostname or "newsroom"
+        for article in releases:
+            record = article.record
+            if record.event:
+                self._save(urls.calendar(article.url, record.slug),
+                           invitation.calendar(record, f"{self.site_url}/{article.url}",
+                                               self.publisher.name[record.lang], domain, self.tz))
+
+    def _write_api(self, releases: list) -> None:
+        for lang in (None, *self.settings["NEWSROOM_LANGUAGES"]):
+            document = api.document(releases, self.publisher, self.context["image_files"], self.site_url, self.tz,
+                                    lang)
+            self._save(urls.api(lang), json.dumps(document, ensure_ascii=False, indent=1) + "\n")
+        shutil.copyfile(api.SCHEMA, self.out / urls.API_SCHEMA)
+
+
+def index_releases(generator, output: Path) -> None:
+    """Start Pagefind on the release pages as soon as they are written, so it works while the rest is built; the
+    search pages name its bundles."""
+    shards = search.plan(generator.context.get(RELEASES_KEY, []), generator.settings)
+    generator.context["search_bundles"] = [shard.bundle for shard in shards] or [urls.SEARCH_BUNDLE]
+    search.start(output, generator.settings, shards)
+
+
+def finish(output: Path, settings: dict) -> None:
+    """After every page is written: the search index is complete, sitemap.xml lists the pages (public builds only)."""
+    search.finish()
+    site_url = settings["SITEURL"]
+    if not settings["NEWSROOM_PREVIEW"] and sitemaps.is_absolute(site_url):
+        (output / urls.SITEMAP).write_bytes(sitemaps.sitemap(sitemaps.pages(output, site_url)))

@@ -1,0 +1,114 @@
+"""Sitemaps for search engines: every indexable page with its language versions, the last two days' releases for
+Google News, and the robots.txt that points at both."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import lxml.html
+from lxml import etree
+
+from newsroom.core import i18n
+
+from newsroom.core import urls
+from newsroom.core.model import Publisher
+
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+XHTML_NS = "http://www.w3.org/1999/xhtml"
+NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
+NEWS_WINDOW = timedelta(days=2)
+NEWS_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class Page:
+    loc: str
+    alternates: dict[str, str] = field(default_factory=dict)
+    lastmod: str | None = None
+
+
+def is_absolute(site_url: str) -> bool:
+    """Sitemaps need full addresses: only a build with an absolute SITEURL (the public one) writes them."""
+    return site_url.startswith(("http://", "https://"))
+
+
+def _first(doc, xpath: str) -> str | None:
+    found = doc.xpath(xpath)
+    return found[0] if found else None
+
+
+def read_page(path: Path, output: Path, site_url: str) -> Page | None:
+    """The sitemap entry of a built page, from what its own <head> declares; None for pages not to be listed.
+
+    Not listed: error pages, pages marked noindex, and pages whose canonical address is another page.
+    Language alternates are listed only when the page's own hreflang link names this very address.
+    """
+    relative = path.relative_to(output).as_posix()
+    if path.name == "404.html":
+        return None
+    doc = lxml.html.fromstring(path.read_bytes())
+    robots = _first(doc, '//head/meta[@name="robots"]/@content') or ""
+    if "noindex" in robots:
+        return None
+    loc = f"{site_url}/{relative.removesuffix('index.html')}"
+    canonical = _first(doc, '//head/link[@rel="canonical"]/@href')
+    if canonical and canonical != loc:
+        return None
+    alternates = {link.get("hreflang"): link.get("href")
+                  for link in doc.xpath('//head/link[@rel="alternate"][@hreflang]')}
+    if alternates.get(doc.get("lang")) != loc:
+        alternates = {}
+    return Page(loc, alternates, _first(doc, '//head/meta[@property="article:modified_time"]/@content'))
+
+
+def pages(output: Path, site_url: str) -> list[Page]:
+    """Every listed page; an alternate that is not itself listed (a language without that page) is left out."""
+    search_bundle = output / urls.SEARCH_BUNDLE
+    found = [page for page in (read_page(path, output, site_url) for path in sorted(output.rglob("*.html"))
+                               if search_bundle not in path.parents) if page]
+    listed = {page.loc for page in found}
+    return [Page(page.loc, {lang: href for lang, href in page.alternates.items() if href in listed}, page.lastmod)
+            for page in found]
+
+
+def sitemap(entries: list[Page]) -> bytes:
+    root = etree.Element(f"{{{SITEMAP_NS}}}urlset", nsmap={None: SITEMAP_NS, "xhtml": XHTML_NS})
+    for page in entries:
+        url = etree.SubElement(root, f"{{{SITEMAP_NS}}}url")
+        etree.SubElement(url, f"{{{SITEMAP_NS}}}loc").text = page.loc
+        if page.lastmod:
+            etree.SubElement(url, f"{{{SITEMAP_NS}}}lastmod").text = page.lastmod
+        for lang, href in page.alternates.items():
+            etree.SubElement(url, f"{{{XHTML_NS}}}link", rel="alternate", hreflang=lang, href=href)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def news_sitemap(articles: list, now: datetime, publisher: Publisher, site_url: str, tz: ZoneInfo) -> bytes:
+    """Releases published within two days before `now`, newest first, at most a thousand (Google's limit)."""
+    recent = sorted((a for a in articles if now - NEWS_WINDOW <= a.record.date <= now),
+                    key=lambda a: a.record.date, reverse=True)[:NEWS_LIMIT]
+    root = etree.Element(f"{{{SITEMAP_NS}}}urlset", nsmap={None: SITEMAP_NS, "news": NEWS_NS})
+    for article in recent:
+        record = article.record
+        url = etree.SubElement(root, f"{{{SITEMAP_NS}}}url")
+        etree.SubElement(url, f"{{{SITEMAP_NS}}}loc").text = f"{site_url}/{article.url}"
+        news = etree.SubElement(url, f"{{{NEWS_NS}}}news")
+        publication = etree.SubElement(news, f"{{{NEWS_NS}}}publication")
+        etree.SubElement(publication, f"{{{NEWS_NS}}}name").text = publisher.name[record.lang]
+        etree.SubElement(publication, f"{{{NEWS_NS}}}language").text = record.lang
+        etree.SubElement(news, f"{{{NEWS_NS}}}publication_date").text = i18n.iso_date(record.date, tz)
+        etree.SubElement(news, f"{{{NEWS_NS}}}title").text = record.title
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def robots(site_url: str, preview: bool) -> str:
+    """A preview keeps every crawler out; a public build lets them in and names the sitemaps."""
+    if preview:
+        return "User-agent: *\nDisallow: /\n"
+    text = "User-agent: *\nAllow: /\n"
+    if is_absolute(site_url):
+        text += f"\nSitemap: {site_url}/{urls.SITEMAP}\nSitemap: {site_url}/{urls.NEWS_SITEMAP}\n"
+    return text

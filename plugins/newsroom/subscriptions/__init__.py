@@ -1,0 +1,1 @@
+"""The subscription service: sign-up with double opt-in, preferences, unsubscribe."""
