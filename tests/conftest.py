@@ -24,29 +24,59 @@ def image_cache(tmp_path_factory) -> Path:
 
 def _small_releases() -> dict[str, str]:
     files = {
-        "tri.fi.md": release("Kolmikielinen tiedote", "2026-01-10 12:00", release_id="tri", Images="red-square",
-                             Keywords="päätöksenteko, kirjastot", Attachments="plan.pdf",
-                             body="Ensimmäinen kappale.\n\n## Väliotsikko\n\n> ”Lainaus”, sanoo Ville Virtanen."),
-        "tri.sv.md": release("Trespråkigt meddelande", "2026-01-10 12:00", lang="sv", release_id="tri",
-                             Images="red-square", Keywords="beslutsfattande"),
-        "tri.en.md": release("Trilingual release", "2026-01-10 12:00", lang="en", release_id="tri",
-                             Images="red-square", Keywords="decision-making"),
+        "tri.fi.md": release(
+            "Kolmikielinen tiedote",
+            "2026-01-10 12:00",
+            release_id="tri",
+            Images="red-square",
+            Keywords="päätöksenteko, kirjastot",
+            Attachments="plan.pdf",
+            body="Ensimmäinen kappale.\n\n## Väliotsikko\n\n> ”Lainaus”, sanoo Ville Virtanen.",
+        ),
+        "tri.sv.md": release(
+            "Trespråkigt meddelande",
+            "2026-01-10 12:00",
+            lang="sv",
+            release_id="tri",
+            Images="red-square",
+            Keywords="beslutsfattande",
+        ),
+        "tri.en.md": release(
+            "Trilingual release",
+            "2026-01-10 12:00",
+            lang="en",
+            release_id="tri",
+            Images="red-square",
+            Keywords="decision-making",
+        ),
         "escape.en.md": release("Fish & <chips>", "2026-01-11 10:00", lang="en", release_id="escape"),
         "pinned.fi.md": release("Nostettu uutinen", "2026-02-01 08:00", release_id="pinned", kind="news", Pinned="yes"),
         "before-spring.fi.md": release("Ennen kellojen siirtoa", "2026-03-29 02:30", release_id="before-spring"),
-        "after-spring.fi.md": release("Kellojen siirron jälkeen", "2026-03-29 05:00", release_id="after-spring",
-                                      Keywords="kirjastot"),
+        "after-spring.fi.md": release(
+            "Kellojen siirron jälkeen", "2026-03-29 05:00", release_id="after-spring", Keywords="kirjastot"
+        ),
         "before-autumn.fi.md": release("Ennen syksyn siirtoa", "2026-10-25 02:00", release_id="before-autumn"),
         "after-autumn.fi.md": release("Syksyn siirron jälkeen", "2026-10-25 05:00", release_id="after-autumn"),
-        "offset.fi.md": release("Aikavyöhyke annettu", "2026-06-01T09:00:00+00:00", release_id="offset",
-                                Modified="2026-06-02 10:15"),
-        "invite.fi.md": release("Kutsu avajaisiin", "2026-05-04 10:00", release_id="invite", kind="invitation",
-                                Event_Start="2026-05-12 10:00", Event_End="2026-05-12 12:00",
-                                Location="Kaupungintalo, Esplanadi 1"),
+        "offset.fi.md": release(
+            "Aikavyöhyke annettu", "2026-06-01T09:00:00+00:00", release_id="offset", Modified="2026-06-02 10:15"
+        ),
+        "invite.fi.md": release(
+            "Kutsu avajaisiin",
+            "2026-05-04 10:00",
+            release_id="invite",
+            kind="invitation",
+            Event_Start="2026-05-12 10:00",
+            Event_End="2026-05-12 12:00",
+            Location="Kaupungintalo, Esplanadi 1",
+        ),
     }
     for day in range(1, 8):
-        files[f"filler-{day}.fi.md"] = release(f"Täyte {day}", f"2026-04-{day:02d} 09:00", release_id=f"filler-{day}",
-                                               kind="blog" if day % 2 else "article")
+        files[f"filler-{day}.fi.md"] = release(
+            f"Täyte {day}",
+            f"2026-04-{day:02d} 09:00",
+            release_id=f"filler-{day}",
+            kind="blog" if day % 2 else "article",
+        )
     return files
 
 

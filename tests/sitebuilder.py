@@ -64,10 +64,24 @@ licence: CC BY 4.0
 """
 
 
-def release(title: str, date: str, lang: str = "fi", release_id: str = "r1", kind: str = "press-release",
-            body: str = "Body text.", **fields: str) -> str:
-    header = {"Title": title, "Date": date, "Type": kind, "Lang": lang, "Release": release_id,
-              "Lead": f"Lead of {title}.", "Contacts": "ville-virtanen"}
+def release(
+    title: str,
+    date: str,
+    lang: str = "fi",
+    release_id: str = "r1",
+    kind: str = "press-release",
+    body: str = "Body text.",
+    **fields: str,
+) -> str:
+    header = {
+        "Title": title,
+        "Date": date,
+        "Type": kind,
+        "Lang": lang,
+        "Release": release_id,
+        "Lead": f"Lead of {title}.",
+        "Contacts": "ville-virtanen",
+    }
     header.update({key.replace("_", "-"): value for key, value in fields.items()})
     return "\n".join(f"{k}: {v}" for k, v in header.items() if v is not None) + "\n\n" + textwrap.dedent(body) + "\n"
 
@@ -79,7 +93,9 @@ def write_content(root: Path, releases: dict[str, str], extra: dict[str, str] | 
     (root / "images").mkdir()
     (root / "pages").mkdir()
     (root / "newsroom.yaml").write_text(PUBLISHER, encoding="utf-8")
-    (root / "logo.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10"/></svg>')
+    (root / "logo.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10"/></svg>'
+    )
     (root / "contacts" / "ville-virtanen.yaml").write_text(CONTACT, encoding="utf-8")
     square = Image.new("RGB", (64, 48), "white")
     ImageDraw.Draw(square).rectangle((8, 8, 56, 40), fill="red")
@@ -107,8 +123,9 @@ class Site:
         return sorted(p for p in self.output.rglob("*") if p.is_file())
 
 
-def build_site(content: Path, output: Path, publish: bool = False, now: str | None = None,
-               settings: dict | None = None) -> Site:
+def build_site(
+    content: Path, output: Path, publish: bool = False, now: str | None = None, settings: dict | None = None
+) -> Site:
     """Build as `newsroom build` does; `settings` overrides what the settings file says."""
     options = BuildOptions(ROOT / ("publishconf.py" if publish else "pelicanconf.py"), content, output, now)
     build({**load_settings(options), **(settings or {})})

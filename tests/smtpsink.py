@@ -55,8 +55,11 @@ class RecordingHandler:
         recipient = envelope.rcpt_tos[0]
         with self._lock:
             self.tries[recipient] += 1
-            answer = "451 4.3.0 Try again later" if recipient.startswith("tempfail") and self.tries[recipient] == 1 \
+            answer = (
+                "451 4.3.0 Try again later"
+                if recipient.startswith("tempfail") and self.tries[recipient] == 1
                 else "250 OK"
+            )
             self.received.append(Received(envelope.mail_from, recipient, envelope.original_content, answer))
             hold = self.hold_at is not None and len(self.received) >= self.hold_at
         while hold and not self._released.is_set():
@@ -81,7 +84,9 @@ class RecordingHandler:
 
     def to(self, domain: str, accepted_only: bool = True) -> list[Received]:
         with self._lock:
-            return [r for r in self.received if r.recipient.endswith("@" + domain) and (r.accepted or not accepted_only)]
+            return [
+                r for r in self.received if r.recipient.endswith("@" + domain) and (r.accepted or not accepted_only)
+            ]
 
 
 def free_port() -> int:

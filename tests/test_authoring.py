@@ -21,8 +21,9 @@ def test_next_full_hour_rounds_up():
 
 def test_new_release_translation_and_contact_pass_the_checks(tmp_path):
     content = write_content(tmp_path / "content", {})
-    made = _newsroom("new", "release", "--type", "invitation", "--lang", "fi", "Avoimet ovet kirjastossa",
-                     "--content", str(content))
+    made = _newsroom(
+        "new", "release", "--type", "invitation", "--lang", "fi", "Avoimet ovet kirjastossa", "--content", str(content)
+    )
     assert made.returncode == 0, made.stderr
     source = content / "releases" / "avoimet-ovet-kirjastossa.fi.md"
     fields, _ = read_header(source)

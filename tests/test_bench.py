@@ -30,11 +30,17 @@ def test_synthetic_newsroom_passes_the_newsroom_checks(tmp_path):
 
 
 def steps(cold: float, warm: float, add: float, peak_mb: float) -> dict:
-    return {"cold": {"seconds": cold, "peak_mb": peak_mb}, "warm": {"seconds": warm, "peak_mb": peak_mb},
-            "add one": {"seconds": add, "peak_mb": peak_mb}}
+    return {
+        "cold": {"seconds": cold, "peak_mb": peak_mb},
+        "warm": {"seconds": warm, "peak_mb": peak_mb},
+        "add one": {"seconds": add, "peak_mb": peak_mb},
+    }
 
 
 def test_table_gives_each_step_as_seconds_and_as_a_ratio_to_bare_pelicans_cold_build():
-    results = {Variant("bare", ("fi",)): steps(10.0, 9.0, 9.5, 80), Variant("newsroom", ("fi",)): steps(8.0, 4.0, 3.0, 200)}
+    results = {
+        Variant("bare", ("fi",)): steps(10.0, 9.0, 9.5, 80),
+        Variant("newsroom", ("fi",)): steps(8.0, 4.0, 3.0, 200),
+    }
     rows = [line for line in table(results, 2000).splitlines() if line.startswith("| newsroom")]
     assert rows == ["| newsroom, 1 language | 2000 | 8.00 | 0.80x | 4.00 | 0.40x | 3.00 | 0.30x | 200 |"]

@@ -14,27 +14,50 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from newsroom.core import urls
 from newsroom.content.catalog import load_catalog
+from newsroom.core import urls
 from sitebuilder import ROOT, Site, build_site
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless on a closed network: no GPU, no sandbox (root), and none of Chromium's own calls home.
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 WIDTHS = {"phone": 375, "desktop": 1280}
 LANGS = ("fi", "sv", "en")
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 # Every kind of page the newsroom writes; kinds a build does not have yet are skipped, saying so.
-KINDS = ("front", "release", "invitation", "type", "keyword", "contacts", "about", "accessibility", "media",
-         "search", "subscribe", "feeds", "404")
+KINDS = (
+    "front",
+    "release",
+    "invitation",
+    "type",
+    "keyword",
+    "contacts",
+    "about",
+    "accessibility",
+    "media",
+    "search",
+    "subscribe",
+    "feeds",
+    "404",
+)
 SCREENSHOT_KINDS = ("front", "release", "invitation", "type", "contacts", "media", "search", "subscribe")
 
 # What the Tab key must reach; tabindex=-1 takes an element out of the order on purpose (the form's bot trap).
-FOCUSABLE = ("a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), "
-             "textarea:not([disabled]), summary, [tabindex]")
+FOCUSABLE = (
+    "a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), "
+    "textarea:not([disabled]), summary, [tabindex]"
+)
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -140,8 +163,11 @@ def _axe_violations(page: Page) -> list[str]:
                    .then(result => result.violations)""",
         WCAG_TAGS,
     )
-    return [f"{v['id']} ({v['impact']}): {v['help']} at {node['target']}: {node['failureSummary']}"
-            for v in violations for node in v["nodes"]]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {node['target']}: {node['failureSummary']}"
+        for v in violations
+        for node in v["nodes"]
+    ]
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -339,12 +365,20 @@ def test_search_finds_the_oldest_and_the_newest_release_across_the_shards_of_the
     address, output = sharded_site
     assert {p.name for p in output.glob("pagefind*")} >= {"pagefind", "pagefind-2", "pagefind-3"}
     catalog = load_catalog(ROOT / "content", ZoneInfo("Europe/Helsinki"))
-    public = sorted((r for r in catalog.releases if r.lang == "fi"
-                     and (output / "fi" / "releases" / r.slug / "index.html").is_file()), key=lambda r: r.date)
+    public = sorted(
+        (
+            r
+            for r in catalog.releases
+            if r.lang == "fi" and (output / "fi" / "releases" / r.slug / "index.html").is_file()
+        ),
+        key=lambda r: r.date,
+    )
     for wanted in (public[0], public[-1]):
         page = browser.new_page()
         page.goto(f"{address}fi/search/?q={quote(wanted.title)}")
         page.wait_for_selector(".pagefind-ui__result-link", timeout=15_000)
-        found = page.eval_on_selector_all(".pagefind-ui__result-link", "links => links.map(a => a.getAttribute('href'))")
+        found = page.eval_on_selector_all(
+            ".pagefind-ui__result-link", "links => links.map(a => a.getAttribute('href'))"
+        )
         assert f"/fi/releases/{wanted.slug}/" in found, (wanted.title, found)
         page.close()

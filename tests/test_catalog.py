@@ -20,8 +20,14 @@ BROKEN = {
     "baddate.fi.md": release("Huono päivä", "1.3.2026 klo 9", release_id="baddate"),
     "badtype.fi.md": release("Tuntematon tyyppi", "2026-01-01 10:00", release_id="badtype", kind="pressrelease"),
     "badlang.md": release("Unknown language", "2026-01-01 10:00", lang="de", release_id="badlang"),
-    "refs.fi.md": release("Viitteet", "2026-01-01 10:00", release_id="refs", Contacts="ville-virtane",
-                          Images="no-such-image", Attachments="missing.pdf"),
+    "refs.fi.md": release(
+        "Viitteet",
+        "2026-01-01 10:00",
+        release_id="refs",
+        Contacts="ville-virtane",
+        Images="no-such-image",
+        Attachments="missing.pdf",
+    ),
     "noalt.en.md": release("No alt", "2026-01-01 10:00", lang="en", release_id="noalt", Images="no-alt"),
     "dup-a.fi.md": release("Kaksoset A", "2026-01-01 10:00", release_id="twins"),
     "dup-b.fi.md": release("Kaksoset B", "2026-01-01 10:00", release_id="twins"),
@@ -71,8 +77,11 @@ def test_unparseable_date_says_how_to_write_it(problems, broken):
 
 
 def test_unknown_type_and_language(problems, broken):
-    _one(problems, f"{broken}/releases/badtype.fi.md:3: Type: 'pressrelease' is not a release type",
-         "did you mean 'press-release'")
+    _one(
+        problems,
+        f"{broken}/releases/badtype.fi.md:3: Type: 'pressrelease' is not a release type",
+        "did you mean 'press-release'",
+    )
     _one(problems, f"{broken}/releases/badlang.md:4: Lang: 'de' is not a language")
 
 
@@ -88,8 +97,7 @@ def test_image_without_alt_text_in_the_release_language(problems, broken):
 
 
 def test_same_release_and_language_twice(problems, broken):
-    _one(problems, f"{broken}/releases/dup-b.fi.md:5: Release: 'twins' already has a fi version",
-         "dup-a.fi.md")
+    _one(problems, f"{broken}/releases/dup-b.fi.md:5: Release: 'twins' already has a fi version", "dup-a.fi.md")
 
 
 def test_language_versions_with_different_types(problems, broken):
@@ -154,9 +162,11 @@ def test_a_mistyped_build_time_is_a_usage_error_without_traceback(tmp_path):
 
 def test_a_newsroom_setting_of_the_wrong_kind_is_a_usage_error_without_traceback(tmp_path):
     settings = tmp_path / "settings.py"
-    settings.write_text(f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nfrom pelicanconf import *\n"
-                        f"PATH = {str(ROOT / 'content')!r}\nTHEME = {str(ROOT / 'theme')!r}\n"
-                        f"PLUGIN_PATHS = [{str(ROOT / 'plugins')!r}]\nNEWSROOM_SEARCH_SHARD_SIZE = '2000'\n")
+    settings.write_text(
+        f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nfrom pelicanconf import *\n"
+        f"PATH = {str(ROOT / 'content')!r}\nTHEME = {str(ROOT / 'theme')!r}\n"
+        f"PLUGIN_PATHS = [{str(ROOT / 'plugins')!r}]\nNEWSROOM_SEARCH_SHARD_SIZE = '2000'\n"
+    )
     result = _newsroom("--settings", str(settings), "build", "--output", str(tmp_path / "out"))
     assert result.returncode == 2
     assert "NEWSROOM_SEARCH_SHARD_SIZE is '2000' in the settings file; write a whole number" in result.stderr

@@ -7,7 +7,7 @@ import gzip
 import json
 import shutil
 import unicodedata
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import cbor2
@@ -18,45 +18,96 @@ import vobject
 from lxml import etree
 from PIL import Image
 
-from newsroom.site import api
-
-from newsroom.core import urls
 from newsroom.build.audit import audit
 from newsroom.build.run import BuildOptions, build, load_settings
+from newsroom.content.catalog import catalog_for
+from newsroom.core import urls
 from newsroom.core.clock import build_now
 from newsroom.core.embargo import unpublished
-from newsroom.content.catalog import catalog_for
+from newsroom.site import api
 from sitebuilder import ROOT, Site, build_site, release, write_content
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 NOW = "2026-03-10T12:00+02:00"
 SITE = load_settings(BuildOptions(ROOT / "publishconf.py"))["SITEURL"]
-NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml",
-      "n": "http://www.google.com/schemas/sitemap-news/0.9"}
+NS = {
+    "s": "http://www.sitemaps.org/schemas/sitemap/0.9",
+    "x": "http://www.w3.org/1999/xhtml",
+    "n": "http://www.google.com/schemas/sitemap-news/0.9",
+}
 
 FILES = {
-    "tri.fi.md": release("Kirjasto avautuu rannalla", "2026-03-09 10:00", release_id="tri", Images="red-square",
-                         Keywords="kirjastot, kulttuuri", Contacts="aino-testi, ville-virtanen",
-                         body="Uusi kirjasto tarjoaa lukusaleja ja kahvilan. Avajaisissa esiintyy hopeakuoro."),
-    "tri.sv.md": release("Biblioteket öppnar vid stranden", "2026-03-09 10:00", lang="sv", release_id="tri",
-                         Images="red-square", Keywords="bibliotek", body="Det nya biblioteket har läsesalar."),
-    "tri.en.md": release("Library opens by the shore", "2026-03-09 10:00", lang="en", release_id="tri",
-                         Images="red-square", Keywords="libraries", body="The new library has reading rooms."),
-    "old.fi.md": release("Vanha uutinen", "2026-03-01 09:00", release_id="old", kind="news",
-                         Modified="2026-03-02 08:30"),
+    "tri.fi.md": release(
+        "Kirjasto avautuu rannalla",
+        "2026-03-09 10:00",
+        release_id="tri",
+        Images="red-square",
+        Keywords="kirjastot, kulttuuri",
+        Contacts="aino-testi, ville-virtanen",
+        body="Uusi kirjasto tarjoaa lukusaleja ja kahvilan. Avajaisissa esiintyy hopeakuoro.",
+    ),
+    "tri.sv.md": release(
+        "Biblioteket öppnar vid stranden",
+        "2026-03-09 10:00",
+        lang="sv",
+        release_id="tri",
+        Images="red-square",
+        Keywords="bibliotek",
+        body="Det nya biblioteket har läsesalar.",
+    ),
+    "tri.en.md": release(
+        "Library opens by the shore",
+        "2026-03-09 10:00",
+        lang="en",
+        release_id="tri",
+        Images="red-square",
+        Keywords="libraries",
+        body="The new library has reading rooms.",
+    ),
+    "old.fi.md": release(
+        "Vanha uutinen", "2026-03-01 09:00", release_id="old", kind="news", Modified="2026-03-02 08:30"
+    ),
     "edge-in.fi.md": release("Juuri ikkunassa", "2026-03-08 12:01", release_id="edge-in"),
     "edge-out.fi.md": release("Juuri ikkunan ulkopuolella", "2026-03-08 11:59", release_id="edge-out"),
-    "invite.fi.md": release("Kutsu kirjaston avajaisiin", "2026-02-20 09:00", release_id="invite", kind="invitation",
-                            Event_Start="2026-03-29 10:00", Event_End="2026-03-29 12:00",
-                            Location="Rantapuisto; sali 2, Rantatie 1", Contacts="aino-testi"),
-    "invite.sv.md": release("Inbjudan till bibliotekets öppning", "2026-02-20 09:00", lang="sv",
-                            release_id="invite", kind="invitation", Event_Start="2026-03-29 10:00",
-                            Event_End="2026-03-29 12:00", Location="Strandparken, sal 2", Contacts="aino-testi"),
-    "secret.fi.md": release("Salainen kvasaarikutsu", "2026-03-11 09:00", release_id="secret", kind="invitation",
-                            Keywords="kvasaarit", Event_Start="2026-04-01 10:00", Location="Tähtitorni kvasaari",
-                            body="Kvasaarikutsun salainen teksti kertoo tähtitornin avajaisista kaikille lukijoille."),
-    "draft.fi.md": release("Luonnos kuukivestä", "2026-03-01 09:00", release_id="draft", Status="draft",
-                           Keywords="kuukivet", body="Luonnoksen teksti kertoo kuukivi hankkeesta hyvin tarkasti."),
+    "invite.fi.md": release(
+        "Kutsu kirjaston avajaisiin",
+        "2026-02-20 09:00",
+        release_id="invite",
+        kind="invitation",
+        Event_Start="2026-03-29 10:00",
+        Event_End="2026-03-29 12:00",
+        Location="Rantapuisto; sali 2, Rantatie 1",
+        Contacts="aino-testi",
+    ),
+    "invite.sv.md": release(
+        "Inbjudan till bibliotekets öppning",
+        "2026-02-20 09:00",
+        lang="sv",
+        release_id="invite",
+        kind="invitation",
+        Event_Start="2026-03-29 10:00",
+        Event_End="2026-03-29 12:00",
+        Location="Strandparken, sal 2",
+        Contacts="aino-testi",
+    ),
+    "secret.fi.md": release(
+        "Salainen kvasaarikutsu",
+        "2026-03-11 09:00",
+        release_id="secret",
+        kind="invitation",
+        Keywords="kvasaarit",
+        Event_Start="2026-04-01 10:00",
+        Location="Tähtitorni kvasaari",
+        body="Kvasaarikutsun salainen teksti kertoo tähtitornin avajaisista kaikille lukijoille.",
+    ),
+    "draft.fi.md": release(
+        "Luonnos kuukivestä",
+        "2026-03-01 09:00",
+        release_id="draft",
+        Status="draft",
+        Keywords="kuukivet",
+        body="Luonnoksen teksti kertoo kuukivi hankkeesta hyvin tarkasti.",
+    ),
 }
 AINO = """\
 name: Aino Testi
@@ -73,10 +124,21 @@ unit:
 photo: red-square
 """
 SECRET_WORDS = ("kvasaari", "kuukivi", "tähtitorni")
-PUBLIC = {("tri", "fi"), ("tri", "sv"), ("tri", "en"), ("old", "fi"), ("edge-in", "fi"), ("edge-out", "fi"),
-          ("invite", "fi"), ("invite", "sv")}
-TRI = {"fi": "fi/releases/kirjasto-avautuu-rannalla/", "sv": "sv/releases/biblioteket-oppnar-vid-stranden/",
-       "en": "en/releases/library-opens-by-the-shore/"}
+PUBLIC = {
+    ("tri", "fi"),
+    ("tri", "sv"),
+    ("tri", "en"),
+    ("old", "fi"),
+    ("edge-in", "fi"),
+    ("edge-out", "fi"),
+    ("invite", "fi"),
+    ("invite", "sv"),
+}
+TRI = {
+    "fi": "fi/releases/kirjasto-avautuu-rannalla/",
+    "sv": "sv/releases/biblioteket-oppnar-vid-stranden/",
+    "en": "en/releases/library-opens-by-the-shore/",
+}
 INVITE = {"fi": "fi/releases/kutsu-kirjaston-avajaisiin/", "sv": "sv/releases/inbjudan-till-bibliotekets-oppning/"}
 
 
@@ -130,7 +192,10 @@ def test_news_article_json_ld_matches_the_source(public):
     data = _json_ld(public, TRI["fi"])["NewsArticle"]
     page = f"{SITE}/{TRI['fi']}"
     assert data["@context"] == "https://schema.org"
-    assert (data["headline"], data["description"]) == ("Kirjasto avautuu rannalla", "Lead of Kirjasto avautuu rannalla.")
+    assert (data["headline"], data["description"]) == (
+        "Kirjasto avautuu rannalla",
+        "Lead of Kirjasto avautuu rannalla.",
+    )
     assert data["datePublished"] == data["dateModified"] == "2026-03-09T10:00:00+02:00"
     assert (data["inLanguage"], data["keywords"]) == ("fi", ["kirjastot", "kulttuuri"])
     assert data["mainEntityOfPage"] == {"@type": "WebPage", "@id": page} and data["url"] == page
@@ -141,13 +206,19 @@ def test_news_article_json_ld_matches_the_source(public):
         assert (image["caption"], image["creditText"]) == ("Punainen neliö", "Kuvaaja Kuvitteellinen")
         ratios.append(round(_ratio(public, image["url"]), 1))
     assert ratios[0] == 1.9 and {1.0, 1.3} <= set(ratios)  # share card first, then square and its own shape
-    organisation = {"@type": "Organization", "name": "Testilan kaupunki", "url": "https://www.testila.example",
-                    "logo": {"@type": "ImageObject", "url": f"{SITE}/logo.svg"}}
+    organisation = {
+        "@type": "Organization",
+        "name": "Testilan kaupunki",
+        "url": "https://www.testila.example",
+        "logo": {"@type": "ImageObject", "url": f"{SITE}/logo.svg"},
+    }
     assert data["author"] == data["publisher"] == organisation
     assert _json_ld(public, TRI["sv"])["NewsArticle"]["publisher"]["name"] == "Testby stad"
     corrected = _json_ld(public, "fi/releases/vanha-uutinen/")["NewsArticle"]
-    assert (corrected["datePublished"], corrected["dateModified"]) == ("2026-03-01T09:00:00+02:00",
-                                                                       "2026-03-02T08:30:00+02:00")
+    assert (corrected["datePublished"], corrected["dateModified"]) == (
+        "2026-03-01T09:00:00+02:00",
+        "2026-03-02T08:30:00+02:00",
+    )
 
 
 def test_every_release_page_has_one_news_article(public):
@@ -161,9 +232,15 @@ def test_every_release_page_has_one_news_article(public):
 def test_invitation_has_event_json_ld(public):
     event = _json_ld(public, INVITE["fi"])["Event"]
     assert (event["name"], event["startDate"], event["endDate"]) == (
-        "Kutsu kirjaston avajaisiin", "2026-03-29T10:00:00+03:00", "2026-03-29T12:00:00+03:00")
-    assert event["location"] == {"@type": "Place", "name": "Rantapuisto; sali 2, Rantatie 1",
-                                 "address": "Rantapuisto; sali 2, Rantatie 1"}
+        "Kutsu kirjaston avajaisiin",
+        "2026-03-29T10:00:00+03:00",
+        "2026-03-29T12:00:00+03:00",
+    )
+    assert event["location"] == {
+        "@type": "Place",
+        "name": "Rantapuisto; sali 2, Rantatie 1",
+        "address": "Rantapuisto; sali 2, Rantatie 1",
+    }
     assert event["organizer"]["name"] == "Testilan kaupunki" and event["url"] == f"{SITE}/{INVITE['fi']}"
 
 
@@ -185,7 +262,7 @@ def test_open_graph_and_twitter_tags(public):
 
 
 def test_hreflang_alternates_name_the_default_language_as_x_default(public):
-    for lang, url in TRI.items():
+    for url in TRI.values():
         links = {link["hreflang"]: link["href"] for link in public.html(url).select("link[rel=alternate][hreflang]")}
         assert links == {**{other: f"{SITE}/{u}" for other, u in TRI.items()}, "x-default": f"{SITE}/{TRI['fi']}"}
     single = public.html("fi/releases/vanha-uutinen/").select("link[rel=alternate][hreflang]")
@@ -197,7 +274,10 @@ def test_listings_name_only_language_versions_that_exist(public, small_site):
         return {link["hreflang"]: link["href"] for link in site.html(url).select("link[rel=alternate][hreflang]")}
 
     assert versions(public, "fi/type/invitation/") == {
-        "fi": f"{SITE}/fi/type/invitation/", "sv": f"{SITE}/sv/type/invitation/", "x-default": f"{SITE}/fi/type/invitation/"}
+        "fi": f"{SITE}/fi/type/invitation/",
+        "sv": f"{SITE}/sv/type/invitation/",
+        "x-default": f"{SITE}/fi/type/invitation/",
+    }
     assert versions(public, "fi/type/news/") == {"fi": f"{SITE}/fi/type/news/"}  # no news in Swedish or English
     switcher = {a["hreflang"]: a["href"] for a in public.html("fi/type/news/").select(".language-switcher a")}
     assert switcher == {"sv": f"{SITE}/sv/", "en": f"{SITE}/en/"}
@@ -218,8 +298,16 @@ def test_sitemap_lists_every_public_page_with_absolute_addresses(public, sitemap
     assert len(locs) == len(set(locs))
     for release_url in _release_urls(public):
         assert f"{SITE}/{release_url}" in locs
-    for page in ("fi/", "sv/", "en/", "fi/contacts/", "sv/about/", "fi/search/", "fi/type/invitation/",
-                 "fi/keyword/kirjastot/"):
+    for page in (
+        "fi/",
+        "sv/",
+        "en/",
+        "fi/contacts/",
+        "sv/about/",
+        "fi/search/",
+        "fi/type/invitation/",
+        "fi/keyword/kirjastot/",
+    ):
         assert f"{SITE}/{page}" in locs
     for loc in locs:
         assert loc.startswith(f"{SITE}/")
@@ -228,9 +316,12 @@ def test_sitemap_lists_every_public_page_with_absolute_addresses(public, sitemap
 
 
 def test_sitemap_alternates_are_complete_and_symmetric(sitemap):
-    entries = {url.findtext("s:loc", namespaces=NS): {link.get("hreflang"): link.get("href")
-                                                      for link in url.findall("x:link", NS)}
-               for url in sitemap.getroot()}
+    entries = {
+        url.findtext("s:loc", namespaces=NS): {
+            link.get("hreflang"): link.get("href") for link in url.findall("x:link", NS)
+        }
+        for url in sitemap.getroot()
+    }
     expected = {**{lang: f"{SITE}/{u}" for lang, u in TRI.items()}, "x-default": f"{SITE}/{TRI['fi']}"}
     for url in TRI.values():
         assert entries[f"{SITE}/{url}"] == expected
@@ -242,8 +333,9 @@ def test_sitemap_alternates_are_complete_and_symmetric(sitemap):
 
 
 def test_sitemap_gives_the_last_change_of_releases(sitemap):
-    lastmod = {url.findtext("s:loc", namespaces=NS): url.findtext("s:lastmod", namespaces=NS)
-               for url in sitemap.getroot()}
+    lastmod = {
+        url.findtext("s:loc", namespaces=NS): url.findtext("s:lastmod", namespaces=NS) for url in sitemap.getroot()
+    }
     assert lastmod[f"{SITE}/fi/releases/vanha-uutinen/"] == "2026-03-02T08:30:00+02:00"
     assert lastmod[f"{SITE}/{TRI['sv']}"] == "2026-03-09T10:00:00+02:00"
 
@@ -267,7 +359,9 @@ def test_robots_txt_points_at_both_sitemaps(public):
     lines = (public.output / "robots.txt").read_text().splitlines()
     assert lines[:2] == ["User-agent: *", "Allow: /"]
     assert {line for line in lines if line.startswith("Sitemap:")} == {
-        f"Sitemap: {SITE}/sitemap.xml", f"Sitemap: {SITE}/sitemap-news.xml"}
+        f"Sitemap: {SITE}/sitemap.xml",
+        f"Sitemap: {SITE}/sitemap-news.xml",
+    }
 
 
 def test_preview_is_noindex_without_sitemaps(preview):
@@ -324,15 +418,15 @@ def test_invitation_calendar_has_time_zone_place_page_and_organiser(public):
     assert b"\r\nDTSTART;TZID=Europe/Helsinki:20260329T100000\r\n" in raw
     (event,) = calendar.walk("VEVENT")
     start, end = event.decoded("dtstart"), event.decoded("dtend")
-    assert start.astimezone(timezone.utc) == datetime(2026, 3, 29, 7, 0, tzinfo=timezone.utc)
-    assert end.astimezone(timezone.utc) == datetime(2026, 3, 29, 9, 0, tzinfo=timezone.utc)
+    assert start.astimezone(UTC) == datetime(2026, 3, 29, 7, 0, tzinfo=UTC)
+    assert end.astimezone(UTC) == datetime(2026, 3, 29, 9, 0, tzinfo=UTC)
     assert str(event["summary"]) == "Kutsu kirjaston avajaisiin"
     assert str(event["location"]) == "Rantapuisto; sali 2, Rantatie 1"
     assert str(event["url"]) == f"{SITE}/{INVITE['fi']}"
     assert str(event["description"]).endswith(f"\n\n{SITE}/{INVITE['fi']}")
     assert str(event["organizer"]) == "mailto:aino.testi@testila.example"
     assert event["organizer"].params["CN"] == "Aino Testi"
-    assert event.decoded("dtstamp") == datetime(2026, 2, 20, 7, 0, tzinfo=timezone.utc)
+    assert event.decoded("dtstamp") == datetime(2026, 2, 20, 7, 0, tzinfo=UTC)
     assert [tz["tzid"] for tz in calendar.walk("VTIMEZONE")] == ["Europe/Helsinki"]
     assert str(event["uid"]) == str(_calendar(public, "sv")[1].walk("VEVENT")[0]["uid"])
 
@@ -344,7 +438,7 @@ def test_calendar_time_zone_changes_when_helsinki_does(public):
     onsets = [part for part in zone.subcomponents if part.name in ("STANDARD", "DAYLIGHT")]
     assert len(onsets) > 2
     for part in onsets[1:]:
-        moment = (part.decoded("dtstart") - part.decoded("tzoffsetfrom")).replace(tzinfo=timezone.utc)
+        moment = (part.decoded("dtstart") - part.decoded("tzoffsetfrom")).replace(tzinfo=UTC)
         assert (moment - timedelta(minutes=1)).astimezone(HELSINKI).utcoffset() == part.decoded("tzoffsetfrom")
         assert moment.astimezone(HELSINKI).utcoffset() == part.decoded("tzoffsetto")
         assert (part.name == "DAYLIGHT") == bool(moment.astimezone(HELSINKI).dst())
@@ -361,8 +455,10 @@ def test_event_section_links_the_calendar(public):
 
 @pytest.fixture(scope="session")
 def documents(public) -> dict:
-    return {lang: json.loads((public.output / urls.api(lang)).read_text(encoding="utf-8"))
-            for lang in (None, "fi", "sv", "en")}
+    return {
+        lang: json.loads((public.output / urls.api(lang)).read_text(encoding="utf-8"))
+        for lang in (None, "fi", "sv", "en")
+    }
 
 
 def test_json_api_validates_against_the_schema_in_the_repo(public, documents):
@@ -392,25 +488,45 @@ def test_json_api_lists_exactly_the_public_releases(public, documents):
 def test_json_api_entry_fields(public, documents):
     entry = next(r for r in documents["fi"]["releases"] if r["id"] == "tri")
     assert entry["url"] == f"{SITE}/{TRI['fi']}" and entry["modified"] is None and entry["event"] is None
-    assert entry["translations"] == [{"language": "sv", "url": f"{SITE}/{TRI['sv']}"},
-                                     {"language": "en", "url": f"{SITE}/{TRI['en']}"}]
+    assert entry["translations"] == [
+        {"language": "sv", "url": f"{SITE}/{TRI['sv']}"},
+        {"language": "en", "url": f"{SITE}/{TRI['en']}"},
+    ]
     (image,) = entry["images"]
     assert {key: value for key, value in image.items() if key not in ("thumbnail", "share")} == {
-        "url": f"{SITE}/images/red-square.png", "width": 64, "height": 48, "alt": "Punainen neliö", "caption": "Neliö",
-        "photographer": "Kuvaaja Kuvitteellinen", "licence": "CC BY 4.0"}
+        "url": f"{SITE}/images/red-square.png",
+        "width": 64,
+        "height": 48,
+        "alt": "Punainen neliö",
+        "caption": "Neliö",
+        "photographer": "Kuvaaja Kuvitteellinen",
+        "licence": "CC BY 4.0",
+    }
     assert _size(public, image["url"]) == (64, 48)
     assert round(_ratio(public, image["thumbnail"]), 1) == 1.5 and round(_ratio(public, image["share"]), 1) == 1.9
     assert [c["id"] for c in entry["contacts"]] == ["aino-testi", "ville-virtanen"]
     assert entry["contacts"][0] == {
-        "id": "aino-testi", "name": "Aino Testi", "title": "viestintäpäällikkö; media, some", "unit": "Viestintä",
-        "phone": "+358 40 555 0101", "email": "aino.testi@testila.example",
-        "photo": f"{SITE}/images/red-square.png", "vcard": f"{SITE}/fi/contacts/aino-testi.vcf"}
+        "id": "aino-testi",
+        "name": "Aino Testi",
+        "title": "viestintäpäällikkö; media, some",
+        "unit": "Viestintä",
+        "phone": "+358 40 555 0101",
+        "email": "aino.testi@testila.example",
+        "photo": f"{SITE}/images/red-square.png",
+        "vcard": f"{SITE}/fi/contacts/aino-testi.vcf",
+    }
     invite = next(r for r in documents["sv"]["releases"] if r["id"] == "invite")
-    assert invite["event"] == {"start": "2026-03-29T10:00:00+03:00", "end": "2026-03-29T12:00:00+03:00",
-                               "location": "Strandparken, sal 2",
-                               "calendar": f"{SITE}/{INVITE['sv']}inbjudan-till-bibliotekets-oppning.ics"}
-    assert documents[None]["publisher"]["name"] == {"fi": "Testilan kaupunki", "sv": "Testby stad",
-                                                    "en": "City of Testila"}
+    assert invite["event"] == {
+        "start": "2026-03-29T10:00:00+03:00",
+        "end": "2026-03-29T12:00:00+03:00",
+        "location": "Strandparken, sal 2",
+        "calendar": f"{SITE}/{INVITE['sv']}inbjudan-till-bibliotekets-oppning.ics",
+    }
+    assert documents[None]["publisher"]["name"] == {
+        "fi": "Testilan kaupunki",
+        "sv": "Testby stad",
+        "en": "City of Testila",
+    }
 
 
 # --- search --------------------------------------------------------------------------------------------------
@@ -419,7 +535,7 @@ def test_json_api_entry_fields(public, documents):
 def _unpack(path) -> bytes:
     data = gzip.decompress(path.read_bytes())
     assert data.startswith(b"pagefind_dcd")
-    return data[len(b"pagefind_dcd"):]
+    return data[len(b"pagefind_dcd") :]
 
 
 def _fold(word: str) -> str:
@@ -472,7 +588,10 @@ def test_search_finds_releases_by_words_in_body_title_lead_and_keywords(public):
 
 def test_search_filters_by_type_and_keyword(public):
     by_url = {fragment["url"]: fragment for fragment in _fragments(public)}
-    assert by_url[f"/{TRI['fi']}"]["filters"] == {"Julkaisutyyppi": ["Tiedote"], "Avainsana": ["kirjastot", "kulttuuri"]}
+    assert by_url[f"/{TRI['fi']}"]["filters"] == {
+        "Julkaisutyyppi": ["Tiedote"],
+        "Avainsana": ["kirjastot", "kulttuuri"],
+    }
     assert by_url[f"/{INVITE['sv']}"]["filters"] == {"Typ": ["Inbjudan"]}
     assert by_url[f"/{TRI['en']}"]["filters"] == {"Type": ["Press release"], "Keyword": ["libraries"]}
 
@@ -499,13 +618,20 @@ def test_search_page_per_language(public):
 
 def _bundles(site: Site) -> dict[str, set[str]]:
     """Each search bundle in the output and the release addresses it holds."""
-    return {folder.name + "/": {fragment["url"] for fragment in _fragments(site, folder.name)}
-            for folder in sorted(site.output.glob("pagefind*"))}
+    return {
+        folder.name + "/": {fragment["url"] for fragment in _fragments(site, folder.name)}
+        for folder in sorted(site.output.glob("pagefind*"))
+    }
 
 
 def test_search_index_in_shards_oldest_first(discovery_content, tmp_path_factory):
-    site = build_site(discovery_content, tmp_path_factory.mktemp("sharded") / "out", publish=True, now=NOW,
-                      settings={"NEWSROOM_SEARCH_SHARD_SIZE": 3})
+    site = build_site(
+        discovery_content,
+        tmp_path_factory.mktemp("sharded") / "out",
+        publish=True,
+        now=NOW,
+        settings={"NEWSROOM_SEARCH_SHARD_SIZE": 3},
+    )
     # Oldest first: both invitations (20.2.), the old news (1.3.); both edge releases and the English library
     # release (9.3., languages in alphabetical order); then the Finnish and Swedish ones.
     assert _bundles(site) == {
@@ -528,18 +654,22 @@ def test_a_rebuild_indexes_again_only_the_shards_whose_releases_changed(discover
 
     def built() -> dict[str, int]:
         build_site(content, output, now=NOW, settings=shards)
-        return {name: (output / name / "pagefind-entry.json").stat().st_mtime_ns for name in _bundles(Site(content, output))}
+        return {
+            name: (output / name / "pagefind-entry.json").stat().st_mtime_ns for name in _bundles(Site(content, output))
+        }
 
     first = built()
     assert set(first) == {"pagefind/", "pagefind-2/", "pagefind-3/"}
     (content / "releases" / "new.fi.md").write_text(
-        release("Uusi satamatiedote", "2026-03-09 11:00", release_id="new", body="Satama saa uuden laiturin."))
+        release("Uusi satamatiedote", "2026-03-09 11:00", release_id="new", body="Satama saa uuden laiturin.")
+    )
     second = built()
     assert second["pagefind/"] == first["pagefind/"] and second["pagefind-2/"] == first["pagefind-2/"]
     assert second["pagefind-3/"] != first["pagefind-3/"]
     assert "/fi/releases/uusi-satamatiedote/" in _bundles(Site(content, output))["pagefind-3/"]
-    (content / "releases" / "newer.fi.md").write_text(release("Toinen satamatiedote", "2026-03-09 12:00",
-                                                              release_id="newer"))
+    (content / "releases" / "newer.fi.md").write_text(
+        release("Toinen satamatiedote", "2026-03-09 12:00", release_id="newer")
+    )
     third = built()
     assert {k: v for k, v in third.items() if k != "pagefind-4/"} == second
     assert _bundles(Site(content, output))["pagefind-4/"] == {"/fi/releases/toinen-satamatiedote/"}

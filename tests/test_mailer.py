@@ -36,25 +36,40 @@ class CountingHandler(RecordingHandler):
         return await super().handle_DATA(server, session, envelope)
 
 
-@pytest.mark.parametrize("url, implicit, starttls, host, port, user, password", [
-    ("smtp://mailer%40testila.example:p%40ss%3Aword@mail.example.org:587", False, True, "mail.example.org", 587,
-     "mailer@testila.example", "p@ss:word"),
-    ("smtp://mail.example.org", False, True, "mail.example.org", 587, "", ""),
-    ("smtps://mail.example.org", True, False, "mail.example.org", 465, "", ""),
-    ("smtp://127.0.0.1:1025", False, False, "127.0.0.1", 1025, "", ""),
-    ("smtp://relay.lan:25?tls=none", False, False, "relay.lan", 25, "", ""),
-    ("smtp://localhost:2525?tls=starttls", False, True, "localhost", 2525, "", ""),
-])
-def test_smtp_addresses_are_read_with_tls_required_off_this_machine(url, implicit, starttls, host, port, user, password):
+@pytest.mark.parametrize(
+    "url, implicit, starttls, host, port, user, password",
+    [
+        (
+            "smtp://mailer%40testila.example:p%40ss%3Aword@mail.example.org:587",
+            False,
+            True,
+            "mail.example.org",
+            587,
+            "mailer@testila.example",
+            "p@ss:word",
+        ),
+        ("smtp://mail.example.org", False, True, "mail.example.org", 587, "", ""),
+        ("smtps://mail.example.org", True, False, "mail.example.org", 465, "", ""),
+        ("smtp://127.0.0.1:1025", False, False, "127.0.0.1", 1025, "", ""),
+        ("smtp://relay.lan:25?tls=none", False, False, "relay.lan", 25, "", ""),
+        ("smtp://localhost:2525?tls=starttls", False, True, "localhost", 2525, "", ""),
+    ],
+)
+def test_smtp_addresses_are_read_with_tls_required_off_this_machine(
+    url, implicit, starttls, host, port, user, password
+):
     assert SmtpConfig.parse(url) == SmtpConfig(implicit, host, port, user, password, starttls)
 
 
-@pytest.mark.parametrize("url, message", [
-    ("http://mail.example.org", "must start with smtp:// or smtps://"),
-    ("smtp://", "must start with smtp:// or smtps:// and name a host"),
-    ("smtp://mail.example.org:notaport", "is not an address"),
-    ("smtps://mail.example.org?tls=none", "tls= may be 'starttls' or 'none', and only with smtp://"),
-])
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("http://mail.example.org", "must start with smtp:// or smtps://"),
+        ("smtp://", "must start with smtp:// or smtps:// and name a host"),
+        ("smtp://mail.example.org:notaport", "is not an address"),
+        ("smtps://mail.example.org?tls=none", "tls= may be 'starttls' or 'none', and only with smtp://"),
+    ],
+)
 def test_unusable_smtp_addresses_are_refused_with_what_to_write(url, message):
     with pytest.raises(MailerConfigError, match=message):
         SmtpConfig.parse(url)
@@ -113,7 +128,9 @@ def test_answers_are_sorted_into_temporary_permanent_and_down(smtp_server):
             mailer.send(MESSAGE, "a@testila.example", "reject-sorting@mailer.example")
         mailer.send(MESSAGE, "a@testila.example", "tempfail-sorting@mailer.example")
     with pytest.raises(ChannelDown, match=r"cannot reach the mail server smtp://127\.0\.0\.1:\d+"):
-        Mailer(SmtpConfig.parse(f"smtp://127.0.0.1:{free_port()}")).send(MESSAGE, "a@testila.example", "x@mailer.example")
+        Mailer(SmtpConfig.parse(f"smtp://127.0.0.1:{free_port()}")).send(
+            MESSAGE, "a@testila.example", "x@mailer.example"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -123,9 +140,28 @@ def certificate(tmp_path_factory) -> tuple[Path, Path]:
         pytest.skip("the openssl command is needed to make a test certificate")
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 
@@ -154,7 +190,8 @@ def test_a_server_without_starttls_is_not_used_in_plain_text_when_tls_is_wanted(
     try:
         with pytest.raises(ChannelDown, match="does not offer STARTTLS"):
             Mailer(SmtpConfig.parse(f"smtp://127.0.0.1:{port}?tls=starttls")).send(
-                MESSAGE, "a@testila.example", "plain@mailer.example")
+                MESSAGE, "a@testila.example", "plain@mailer.example"
+            )
     finally:
         controller.stop()
     assert handler.received == []
@@ -172,8 +209,11 @@ def test_smtps_speaks_tls_from_the_first_byte(certificate, monkeypatch):
 
 
 def _authenticator(server, session, envelope, mechanism, auth_data) -> AuthResult:
-    good = isinstance(auth_data, LoginPassword) and auth_data.login == b"mailer@testila.example" \
+    good = (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login == b"mailer@testila.example"
         and auth_data.password == b"p@ss:word"
+    )
     return AuthResult(success=good, handled=False)  # not handled: the server answers 535 itself
 
 
@@ -185,7 +225,8 @@ def test_the_user_name_and_password_in_the_address_log_in_and_a_wrong_one_stops_
             mailer.send(MESSAGE, "a@testila.example", "authenticated@mailer.example")
         with pytest.raises(ChannelDown, match="refused the user name or password"):
             Mailer(SmtpConfig.parse(f"smtp://mailer%40testila.example:wrong@127.0.0.1:{port}")).send(
-                MESSAGE, "a@testila.example", "nope@mailer.example")
+                MESSAGE, "a@testila.example", "nope@mailer.example"
+            )
     finally:
         controller.stop()
     assert [r.recipient for r in handler.received] == ["authenticated@mailer.example"]

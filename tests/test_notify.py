@@ -22,11 +22,8 @@ import pytest
 from bs4 import BeautifulSoup
 
 from newsroom.build import manifest
-
-from newsroom.mail import store
-
-from newsroom.mail import subscribers
 from newsroom.build.run import BuildOptions, load_settings
+from newsroom.mail import store, subscribers
 from newsroom.mail.notify import notify
 from newsroom.mail.subscribers import Preferences
 from sitebuilder import ROOT, build_site, release, write_content
@@ -42,10 +39,18 @@ ROADS, SECRET, EDITED = "Tietyöt alkavat", "Salainen satamahanke", "Kirjasto av
 def _releases(library_title: str = LIBRARY_FI, **library_fields: str) -> dict[str, str]:
     return {
         "old.fi.md": release("Vanha tiedote", "2026-01-10 09:00", release_id="old", Keywords="kirjastot"),
-        "library.fi.md": release(library_title, "2026-03-01 09:00", release_id="library", Images="red-square",
-                                 Keywords="kirjastot, kulttuuri", Slug="kirjasto-avautuu", **library_fields),
-        "library.sv.md": release(LIBRARY_SV, "2026-03-05 09:00", lang="sv", release_id="library",
-                                 Images="red-square", Keywords="bibliotek"),
+        "library.fi.md": release(
+            library_title,
+            "2026-03-01 09:00",
+            release_id="library",
+            Images="red-square",
+            Keywords="kirjastot, kulttuuri",
+            Slug="kirjasto-avautuu",
+            **library_fields,
+        ),
+        "library.sv.md": release(
+            LIBRARY_SV, "2026-03-05 09:00", lang="sv", release_id="library", Images="red-square", Keywords="bibliotek"
+        ),
         "roads.fi.md": release(ROADS, "2026-03-01 10:00", release_id="roads", kind="news", Keywords="liikenne"),
         "secret.fi.md": release(SECRET, "2026-04-01 09:00", release_id="secret"),
         "draft.fi.md": release("Luonnos laiturista", "2026-02-15 09:00", release_id="draft", Status="draft"),
@@ -65,17 +70,26 @@ def sites(tmp_path_factory) -> Sites:
     """Public builds of one newsroom at four moments; before the last, the Finnish library release is edited."""
     root = tmp_path_factory.mktemp("notify")
     content = write_content(root / "content", _releases())
-    built = [build_site(content, root / name, publish=True, now=now).output
-             for name, now in (("b0", B0), ("b1", B1), ("b2", B2))]
+    built = [
+        build_site(content, root / name, publish=True, now=now).output
+        for name, now in (("b0", B0), ("b1", B1), ("b2", B2))
+    ]
     (content / "releases" / "library.fi.md").write_text(
-        _releases(EDITED, Modified="2026-04-02 08:00")["library.fi.md"], encoding="utf-8")
+        _releases(EDITED, Modified="2026-04-02 08:00")["library.fi.md"], encoding="utf-8"
+    )
     return Sites(*built, build_site(content, root / "b3", publish=True, now=B3).output)
 
 
 def _settings(db: Path, smtp_url: str, **extra) -> dict:
     settings = load_settings(BuildOptions(ROOT / "publishconf.py"))
-    settings.update(NEWSROOM_DB=str(db), NEWSROOM_SMTP_URL=smtp_url, NEWSROOM_SUBSCRIBE_URL=SUBSCRIBE_URL,
-                    NEWSROOM_MAIL_FROM="uutiset@testila.example", NEWSROOM_PUBLISH_WEBHOOK=None, **extra)
+    settings.update(
+        NEWSROOM_DB=str(db),
+        NEWSROOM_SMTP_URL=smtp_url,
+        NEWSROOM_SUBSCRIBE_URL=SUBSCRIBE_URL,
+        NEWSROOM_MAIL_FROM="uutiset@testila.example",
+        NEWSROOM_PUBLISH_WEBHOOK=None,
+        **extra,
+    )
     return settings
 
 
@@ -87,8 +101,14 @@ def _subscribe(db: Path, domain: str, names: list[str], when: datetime = NEW_YEA
 
 
 def _newsroom(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "newsroom.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "newsroom.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
 
 
 def _count(mail: list[Received]) -> Counter:
@@ -103,9 +123,13 @@ def _token(message) -> str:
 
 DOMAIN = "journey.example"
 PEOPLE = {
-    "fi-all": {}, "sv-all": {"languages": ("sv",)}, "both": {"languages": ("fi", "sv")},
-    "news-only": {"types": ("news",)}, "libraries": {"keywords": ("Kirjastot",)},
-    "daily": {"languages": ("fi", "sv"), "frequency": "daily"}, "gone": {},
+    "fi-all": {},
+    "sv-all": {"languages": ("sv",)},
+    "both": {"languages": ("fi", "sv")},
+    "news-only": {"types": ("news",)},
+    "libraries": {"keywords": ("Kirjastot",)},
+    "daily": {"languages": ("fi", "sv"), "frequency": "daily"},
+    "gone": {},
 }
 
 
@@ -140,8 +164,15 @@ def journey(sites, smtp_server, tmp_path_factory) -> Journey:
         result.steps[name], seen = mail[seen:], len(mail)
 
     step("first", sites.b0, B0)
-    result.dry_run = _newsroom("notify", "--output", str(sites.b1), "--now", "2026-03-01T09:30+02:00", "--dry-run",
-                               env={"NEWSROOM_DB": str(db), "NEWSROOM_SMTP_URL": smtp_server.url})
+    result.dry_run = _newsroom(
+        "notify",
+        "--output",
+        str(sites.b1),
+        "--now",
+        "2026-03-01T09:30+02:00",
+        "--dry-run",
+        env={"NEWSROOM_DB": str(db), "NEWSROOM_SMTP_URL": smtp_server.url},
+    )
     step("library", sites.b1, "2026-03-01T09:30+02:00", digest=True)
     step("roads", sites.b1, "2026-03-01T10:30+02:00", digest=True)
     step("again", sites.b1, B1)
@@ -196,8 +227,9 @@ def test_the_one_click_token_of_an_email_unsubscribes_its_reader(journey):
 
 def test_a_language_version_published_later_goes_to_that_languages_subscribers(journey):
     assert journey.to("swedish") == {"sv-all", "daily"}
-    assert {r.message["Subject"] for r in journey.steps["swedish"] if r.recipient == f"sv-all@{DOMAIN}"} == \
-        {f"Pressmeddelande: {LIBRARY_SV}"}
+    assert {r.message["Subject"] for r in journey.steps["swedish"] if r.recipient == f"sv-all@{DOMAIN}"} == {
+        f"Pressmeddelande: {LIBRARY_SV}"
+    }
 
 
 def test_an_embargoed_release_is_sent_only_by_a_build_after_its_time(journey):
@@ -214,8 +246,10 @@ def test_an_edited_release_is_not_sent_again(journey):
 
 def test_daily_subscribers_get_one_digest_a_day_listing_that_days_releases(journey):
     digests = [r for mail in journey.steps.values() for r in mail if r.recipient == f"daily@{DOMAIN}"]
-    assert [r.message["Subject"] for r in digests] == ["Testilan kaupunki: 1 uusi julkaisu, 01.03.2026",
-                                                        "Testilan kaupunki: 2 uutta julkaisua, 06.03.2026"]
+    assert [r.message["Subject"] for r in digests] == [
+        "Testilan kaupunki: 1 uusi julkaisu, 01.03.2026",
+        "Testilan kaupunki: 2 uutta julkaisua, 06.03.2026",
+    ]
     second = digests[1].message.get_body(("plain",)).get_content()
     assert ROADS in second and LIBRARY_SV in second and LIBRARY_FI not in second
     assert journey.reports["roads"].digests == 0 and journey.reports["before-lift"].digests == 0
@@ -230,8 +264,9 @@ def test_release_email_headers_follow_rfc_8058_and_name_the_list(journey):
     assert re.fullmatch(r"<[0-9a-f]{32}@testila\.example>", message["Message-ID"])
     assert message["List-Id"] == "Testilan kaupunki <newsroom.testila.example>"
     token = _token(message)
-    assert message["List-Unsubscribe"] == (f"<{SUBSCRIBE_URL}/one-click/{token}>, "
-                                           "<mailto:uutiset@testila.example?subject=unsubscribe>")
+    assert message["List-Unsubscribe"] == (
+        f"<{SUBSCRIBE_URL}/one-click/{token}>, <mailto:uutiset@testila.example?subject=unsubscribe>"
+    )
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     conn = store.connect(journey.db)
     assert conn.execute("SELECT count(*) FROM tokens WHERE hash = ?", (store.token_hash(token),)).fetchone()[0] == 1
@@ -246,7 +281,11 @@ def test_html_and_text_parts_both_carry_the_release_link_and_the_unsubscribe_add
     url = "https://newsroom.kaislaranta.example/fi/releases/kirjasto-avautuu/"
     text = message.get_body(("plain",)).get_content()
     html = BeautifulSoup(message.get_body(("html",)).get_content(), "html5lib")
-    assert url in text and f"{SUBSCRIBE_URL}/unsubscribe/{token}" in text and f"{SUBSCRIBE_URL}/preferences/{token}" in text
+    assert (
+        url in text
+        and f"{SUBSCRIBE_URL}/unsubscribe/{token}" in text
+        and f"{SUBSCRIBE_URL}/preferences/{token}" in text
+    )
     links = {a["href"] for a in html.select("a[href]")}
     assert {url, f"{SUBSCRIBE_URL}/unsubscribe/{token}", f"{SUBSCRIBE_URL}/preferences/{token}"} <= links
     assert html.html["lang"] == "fi" and html.h1.get_text() == LIBRARY_FI
@@ -284,8 +323,13 @@ def test_a_run_killed_mid_batch_and_run_again_delivers_everything_without_duplic
     settings = _fresh(tmp_path, sites, smtp_server.url, domain, names)
     command = [sys.executable, "-m", "newsroom.cli", "notify", "--output", str(sites.b1), "--now", B1]
     smtp_server.handler.hold(120)
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **_cli_env(settings)},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env={**os.environ, **_cli_env(settings)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         smtp_server.handler.wait_for(120, domain)
     finally:
@@ -310,8 +354,10 @@ def test_concurrent_runs_do_not_send_anything_twice(sites, smtp_server, tmp_path
     names = [f"reader{n:03d}" for n in range(80)]
     settings = _fresh(tmp_path, sites, smtp_server.url, domain, names)
     command = [sys.executable, "-m", "newsroom.cli", "notify", "--output", str(sites.b1), "--now", B1]
-    runs = [subprocess.Popen(command, cwd=ROOT, env={**os.environ, **_cli_env(settings)}, stdout=subprocess.PIPE,
-                             text=True) for _ in range(3)]
+    runs = [
+        subprocess.Popen(command, cwd=ROOT, env={**os.environ, **_cli_env(settings)}, stdout=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
     outputs = [run.communicate(timeout=300)[0] for run in runs]
     assert all(run.returncode == 0 for run in runs), outputs
     counts = _count(smtp_server.handler.to(domain))
@@ -325,8 +371,11 @@ def test_smtp_down_then_up_delivers_everything_on_the_next_run(sites, tmp_path):
     settings = _fresh(tmp_path, sites, f"smtp://127.0.0.1:{port}", domain, ["a", "b"])
     down = notify(settings, sites.b1, B1)
     assert not down.ok
-    assert any(line.startswith("Stopped sending email(s): cannot reach the mail server smtp://127.0.0.1:") and
-               "wait in the outbox" in line for line in down.lines())
+    assert any(
+        line.startswith("Stopped sending email(s): cannot reach the mail server smtp://127.0.0.1:")
+        and "wait in the outbox" in line
+        for line in down.lines()
+    )
     controller, handler = start_server(port)
     try:
         up = notify(settings, sites.b1, B1)
@@ -359,13 +408,17 @@ def test_a_server_answering_550_suppresses_the_address(sites, smtp_server, tmp_p
     conn = store.connect(Path(settings["NEWSROOM_DB"]))
     suppressed = subscribers.find(conn, f"reject-me@{domain}")
     assert suppressed.status == "suppressed"
-    assert "550 5.1.1 No such mailbox here" in conn.execute("SELECT note FROM subscribers WHERE id = ?",
-                                                            (suppressed.id,)).fetchone()[0]
+    assert (
+        "550 5.1.1 No such mailbox here"
+        in conn.execute("SELECT note FROM subscribers WHERE id = ?", (suppressed.id,)).fetchone()[0]
+    )
     conn.close()
     listing = _newsroom("outbox", env=_cli_env(settings))
     assert "email failed: 1" in listing.stdout and "email skipped: 1" in listing.stdout
-    assert f"failed: email release:library:fi to reject-me@{domain} (1 attempt(s)): 550 5.1.1 No such mailbox here" \
+    assert (
+        f"failed: email release:library:fi to reject-me@{domain} (1 attempt(s)): 550 5.1.1 No such mailbox here"
         in listing.stdout
+    )
 
 
 def test_a_title_with_line_breaks_cannot_add_headers(sites, smtp_server, tmp_path):
@@ -374,8 +427,9 @@ def test_a_title_with_line_breaks_cannot_add_headers(sites, smtp_server, tmp_pat
     output = tmp_path / "build"
     shutil.copytree(sites.b1, output)
     data = manifest.read(output)
-    data["releases"][0 if data["releases"][0]["release"] == "library" else 1]["title"] = \
+    data["releases"][0 if data["releases"][0]["release"] == "library" else 1]["title"] = (
         "Kirjasto\r\nBcc: victim@evil.example\r\nX-Injected: yes\n\nbody\u2028end"
+    )
     (output / manifest.MANIFEST).write_text(json.dumps(data), encoding="utf-8")
     assert notify(settings, output, B1).tallies["email"].sent == 1
     [received] = smtp_server.handler.to(domain)
@@ -436,8 +490,11 @@ def test_the_webhook_receives_each_publication_once_signed_after_two_failures(si
 
 
 def test_webhook_without_a_secret_is_refused_before_anything_is_published(sites, tmp_path):
-    env = {"NEWSROOM_STATE_DIR": str(tmp_path / "state"), "NEWSROOM_PUBLISH_WEBHOOK": "https://hooks.example/x",
-           "NEWSROOM_WEBHOOK_SECRET": ""}
+    env = {
+        "NEWSROOM_STATE_DIR": str(tmp_path / "state"),
+        "NEWSROOM_PUBLISH_WEBHOOK": "https://hooks.example/x",
+        "NEWSROOM_WEBHOOK_SECRET": "",
+    }
     result = _newsroom("publish", "--target", str(tmp_path / "site"), env=env)
     assert result.returncode == 2
     assert "NEWSROOM_WEBHOOK_SECRET is not" in result.stderr and "Nothing was published." in result.stderr
@@ -449,12 +506,18 @@ def test_webhook_without_a_secret_is_refused_before_anything_is_published(sites,
 
 def test_publish_emails_each_newly_public_release_once(smtp_server, tmp_path):
     domain = "publish.example"
-    content = write_content(tmp_path / "content", {
-        "old.fi.md": release("Arkiston tiedote", "2026-01-10 09:00", release_id="old"),
-        "soon.fi.md": release("Pian julkaistava", "2026-03-01 09:00", release_id="soon"),
-    })
-    env = {"NEWSROOM_STATE_DIR": str(tmp_path / "state"), "NEWSROOM_SMTP_URL": smtp_server.url,
-           "NEWSROOM_NOW": "2026-01-01T08:00+02:00"}
+    content = write_content(
+        tmp_path / "content",
+        {
+            "old.fi.md": release("Arkiston tiedote", "2026-01-10 09:00", release_id="old"),
+            "soon.fi.md": release("Pian julkaistava", "2026-03-01 09:00", release_id="soon"),
+        },
+    )
+    env = {
+        "NEWSROOM_STATE_DIR": str(tmp_path / "state"),
+        "NEWSROOM_SMTP_URL": smtp_server.url,
+        "NEWSROOM_NOW": "2026-01-01T08:00+02:00",
+    }
     added = _newsroom("subscribers", "add", f"Reader@{domain}", "--lang", "fi", env=env)
     assert added.returncode == 0 and f"Added reader@{domain}: confirmed, fi, immediate" in added.stdout
     common = ("--content", str(content), "--target", str(tmp_path / "site"))
@@ -472,8 +535,13 @@ def test_publish_emails_each_newly_public_release_once(smtp_server, tmp_path):
 
 
 def test_a_database_inside_the_published_site_is_refused(tmp_path):
-    result = _newsroom("notify", env={"NEWSROOM_DEPLOY": str(tmp_path / "site"),
-                                      "NEWSROOM_DB": str(tmp_path / "site" / "data" / "newsroom.sqlite3")})
+    result = _newsroom(
+        "notify",
+        env={
+            "NEWSROOM_DEPLOY": str(tmp_path / "site"),
+            "NEWSROOM_DB": str(tmp_path / "site" / "data" / "newsroom.sqlite3"),
+        },
+    )
     assert result.returncode == 2
     assert "is inside NEWSROOM_DEPLOY" in result.stderr and "would be published with the site" in result.stderr
     assert not (tmp_path / "site").exists()

@@ -12,9 +12,16 @@ from sitebuilder import build_site, release, write_content
 NOW = "2026-03-10T12:00+02:00"
 LATER = "2026-03-20T12:00+02:00"
 RELEASES = {
-    **{f"r{n:02}.fi.md": release(f"Tiedote {n}", f"2026-02-{n + 1:02} 09:00", release_id=f"r{n:02}",
-                                 Keywords="satama" if n % 2 else "kirjastot, satama", body=f"Tiedotteen {n} teksti.")
-       for n in range(12)},
+    **{
+        f"r{n:02}.fi.md": release(
+            f"Tiedote {n}",
+            f"2026-02-{n + 1:02} 09:00",
+            release_id=f"r{n:02}",
+            Keywords="satama" if n % 2 else "kirjastot, satama",
+            body=f"Tiedotteen {n} teksti.",
+        )
+        for n in range(12)
+    },
     "r00.sv.md": release("Meddelande 0", "2026-02-01 09:00", lang="sv", release_id="r00", Keywords="hamn"),
     "r11.sv.md": release("Meddelande 11", "2026-03-15 09:00", lang="sv", release_id="r11", Keywords="hamn"),
 }
@@ -50,12 +57,14 @@ def test_a_rebuild_after_a_change_equals_a_fresh_build(content, tmp_path, change
     build_site(content, output, now=NOW)
     now, settings = NOW, {}
     if change == "new release":  # the newest: every "more from the publisher" and the front listing change
-        (content / "releases" / "new.fi.md").write_text(release("Uusin tiedote", "2026-03-09 08:00", release_id="new",
-                                                                Keywords="satama"), encoding="utf-8")
+        (content / "releases" / "new.fi.md").write_text(
+            release("Uusin tiedote", "2026-03-09 08:00", release_id="new", Keywords="satama"), encoding="utf-8"
+        )
     elif change == "lead":  # of a release in other pages' "more" and in listings
         path = content / "releases" / "r10.fi.md"
-        path.write_text(path.read_text(encoding="utf-8").replace("Lead of Tiedote 10.", "Korjattu johdanto."),
-                        encoding="utf-8")
+        path.write_text(
+            path.read_text(encoding="utf-8").replace("Lead of Tiedote 10.", "Korjattu johdanto."), encoding="utf-8"
+        )
     elif change == "contact":  # shown on every release page
         path = content / "contacts" / "ville-virtanen.yaml"
         path.write_text(path.read_text(encoding="utf-8").replace("555 0150", "555 0199"), encoding="utf-8")
@@ -69,7 +78,11 @@ def test_a_rebuild_after_a_change_equals_a_fresh_build(content, tmp_path, change
     assert sorted(rebuilt) == sorted(expected)
     assert [page for page in expected if rebuilt[page] != expected[page]] == []
     # And the change shows where it should (the rebuild did not simply keep the old pages).
-    page, marker = {"new release": ("tiedote-3", "Uusin tiedote"), "lead": ("tiedote-3", "Korjattu johdanto."),
-                    "contact": ("tiedote-3", "555 0199"), "clock": ("tiedote-11", "sv/releases/meddelande-11/"),
-                    "setting": ("tiedote-3", "tiedote-9/")}[change]
+    page, marker = {
+        "new release": ("tiedote-3", "Uusin tiedote"),
+        "lead": ("tiedote-3", "Korjattu johdanto."),
+        "contact": ("tiedote-3", "555 0199"),
+        "clock": ("tiedote-11", "sv/releases/meddelande-11/"),
+        "setting": ("tiedote-3", "tiedote-9/"),
+    }[change]
     assert (marker in rebuilt[f"fi/releases/{page}/index.html"].decode()) is (change != "setting")

@@ -10,7 +10,7 @@ from newsroom.build.reading import ReusingMarkdownReader, on_readers_init
 
 FILES = {
     "first.md": "Title: First\nSummary: A *formatted* summary.\nKeywords: a, b\n\nText with a footnote[^1].\n\n"
-                "[^1]: The note.\n\n*[HTML]: Hyper Text\n\nHTML here.\n",
+    "[^1]: The note.\n\n*[HTML]: Hyper Text\n\nHTML here.\n",
     "second.md": "Title: Second\nLead: No summary here.\n\n## Heading\n\n> A quote\n\n| a | b |\n|---|---|\n| 1 | 2 |\n",
     "third.md": "Title: Third\n\nText with a footnote[^1] of its own and no abbreviation: HTML.\n\n[^1]: Another note.\n",
 }
@@ -39,8 +39,13 @@ def test_reused_converter_gives_what_a_fresh_converter_per_file_gives(tmp_path):
 
 def test_pelican_reads_markdown_with_the_reusing_reader_once_the_plugin_is_registered():
     signals.readers_init.connect(on_readers_init)  # what newsroom's register() does (the same receiver, once)
-    settings = {**_settings(), "READERS": {}, "CONTENT_CACHING_LAYER": "reader", "CACHE_CONTENT": False,
-                "LOAD_CONTENT_CACHE": False}
+    settings = {
+        **_settings(),
+        "READERS": {},
+        "CONTENT_CACHING_LAYER": "reader",
+        "CACHE_CONTENT": False,
+        "LOAD_CONTENT_CACHE": False,
+    }
     readers = Readers(settings)
     assert type(readers.readers["md"]) is ReusingMarkdownReader
     assert type(readers.readers["markdown"]) is ReusingMarkdownReader

@@ -6,7 +6,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-from pathlib import Path
 
 from newsroom.core import workers
 from sitebuilder import ROOT, build_site, release, write_content
@@ -46,15 +45,26 @@ BUILD = textwrap.dedent("""
 
 def test_releases_read_and_rendered_in_two_processes_equal_those_of_one(tmp_path):
     releases = {
-        f"r{n:03}.{lang}.md": release(f"Tiedote numero {n} {lang}", f"2026-02-{1 + n % 28:02} {8 + n % 10:02}:{n % 60:02}", lang=lang,
-                                      release_id=f"r{n:03}", Keywords=f"aihe {n % 7}", body=f"Teksti {n}.")
-        for n in range(COUNT // 2) for lang in ("fi", "sv")
+        f"r{n:03}.{lang}.md": release(
+            f"Tiedote numero {n} {lang}",
+            f"2026-02-{1 + n % 28:02} {8 + n % 10:02}:{n % 60:02}",
+            lang=lang,
+            release_id=f"r{n:03}",
+            Keywords=f"aihe {n % 7}",
+            body=f"Teksti {n}.",
+        )
+        for n in range(COUNT // 2)
+        for lang in ("fi", "sv")
     }
     content = write_content(tmp_path / "content", releases)
     log = tmp_path / "written.log"
     parallel = tmp_path / "parallel"
-    done = subprocess.run([sys.executable, "-c", BUILD, str(content), str(parallel), str(log),
-                           str(ROOT / "pelicanconf.py"), NOW], capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", BUILD, str(content), str(parallel), str(log), str(ROOT / "pelicanconf.py"), NOW],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stderr
     assert f"read ahead {COUNT} of {COUNT} in 2" in done.stdout
     builder = int(done.stdout.split()[-1])

@@ -58,6 +58,8 @@ def test_sample_embargo_and_draft_stay_out_of_a_public_build(catalog, tmp_path):
     site = build_site(ROOT / "content", tmp_path / "public", publish=True, now=now.isoformat())
     hidden = [r for r in catalog.releases if not is_public(r, now)]
     assert {r.release_id for r in hidden} == {"ice-rink-season-2027", "city-strategy-survey"}
-    text = "\n".join(p.read_text(encoding="utf-8") for p in site.output.rglob("*") if p.suffix in (".html", ".xml", ".json"))
+    text = "\n".join(
+        p.read_text(encoding="utf-8") for p in site.output.rglob("*") if p.suffix in (".html", ".xml", ".json")
+    )
     for release in hidden:
         assert release.title not in text and f"/releases/{release.slug}/" not in text

@@ -14,26 +14,20 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from bs4 import BeautifulSoup
 
-from newsroom.site import consent
-
-from newsroom.subscriptions import optin
-
-from newsroom.subscriptions import ratelimit
-
-from newsroom.mail import store
-
-from newsroom.mail import subscribers
 from newsroom.build.run import BuildOptions, load_settings
+from newsroom.mail import store, subscribers
 from newsroom.mail.notify import notify
-from newsroom.subscriptions.service import MAX_BODY, create_app, origin_of, server
 from newsroom.mail.subscribers import Preferences
+from newsroom.site import consent
+from newsroom.subscriptions import optin, ratelimit
+from newsroom.subscriptions.service import MAX_BODY, create_app, origin_of, server
 from sitebuilder import ROOT, Site, build_site, release, write_content
 from smtpsink import Received, SmtpServer, free_port
 
@@ -69,8 +63,7 @@ class Service:
 
     def sign_up(self, address: str, ip: str | None = None, **fields) -> httpx.Response:
         data = {"email": address, "languages": "fi", "consent": "yes", "lang": "fi", **fields}
-        return self.post("/subscribe", {k: v for k, v in data.items() if v is not None}, ip,
-                         headers={"Origin": SITE})
+        return self.post("/subscribe", {k: v for k, v in data.items() if v is not None}, ip, headers={"Origin": SITE})
 
     def conn(self):
         return store.connect(self.db)
@@ -93,11 +86,14 @@ class Service:
 
 
 def _content(root: Path) -> Path:
-    return write_content(root, {
-        "old.fi.md": release("Vanha tiedote", "2026-01-10 09:00", release_id="old"),
-        "first.fi.md": release(FIRST, "2029-06-01 09:00", release_id="first", Keywords="kirjastot"),
-        "second.fi.md": release(SECOND, "2029-09-01 09:00", release_id="second", Keywords="liikenne"),
-    })
+    return write_content(
+        root,
+        {
+            "old.fi.md": release("Vanha tiedote", "2026-01-10 09:00", release_id="old"),
+            "first.fi.md": release(FIRST, "2029-06-01 09:00", release_id="first", Keywords="kirjastot"),
+            "second.fi.md": release(SECOND, "2029-09-01 09:00", release_id="second", Keywords="liikenne"),
+        },
+    )
 
 
 @pytest.fixture(scope="session")
@@ -110,8 +106,10 @@ def service(tmp_path_factory, smtp_server) -> Service:
     previous = os.environ.get("NEWSROOM_SUBSCRIBE_URL")
     os.environ["NEWSROOM_SUBSCRIBE_URL"] = url
     try:
-        sites = tuple(build_site(content, root / name, publish=True, now=now)
-                      for name, now in (("b0", B0), ("b1", B1), ("b2", B2)))
+        sites = tuple(
+            build_site(content, root / name, publish=True, now=now)
+            for name, now in (("b0", B0), ("b1", B1), ("b2", B2))
+        )
     finally:
         if previous is None:
             del os.environ["NEWSROOM_SUBSCRIBE_URL"]
@@ -119,8 +117,13 @@ def service(tmp_path_factory, smtp_server) -> Service:
             os.environ["NEWSROOM_SUBSCRIBE_URL"] = previous
     settings = load_settings(BuildOptions(ROOT / "publishconf.py", content))
     db = root / "state" / "newsroom.sqlite3"
-    settings.update(NEWSROOM_DB=str(db), NEWSROOM_SMTP_URL=smtp_server.url, NEWSROOM_SUBSCRIBE_URL=url,
-                    NEWSROOM_MAIL_FROM="uutiset@testila.example", NEWSROOM_PUBLISH_WEBHOOK=None)
+    settings.update(
+        NEWSROOM_DB=str(db),
+        NEWSROOM_SMTP_URL=smtp_server.url,
+        NEWSROOM_SUBSCRIBE_URL=url,
+        NEWSROOM_MAIL_FROM="uutiset@testila.example",
+        NEWSROOM_PUBLISH_WEBHOOK=None,
+    )
     uvicorn_server = server(create_app(settings), "127.0.0.1", port)
     thread = threading.Thread(target=uvicorn_server.run, name="service-under-test")
     thread.start()
@@ -148,6 +151,7 @@ def _text(message) -> str:
 
 # --- the whole story ----------------------------------------------------------------------------------------
 
+
 @dataclass
 class Journey:
     confirmation: Received
@@ -174,11 +178,14 @@ def journey(service: Service) -> Journey:
     reader, control = "lukija@journey.test", "verrokki@journey.test"
     action, fields = _static_form(service.sites[0], "fi/releases/vanha-tiedote/")
     assert action == f"{service.url}/subscribe"
-    response = service.http.post(action, data={**fields, "email": "Lukija@Journey.test", "consent": "yes"},
-                                 headers={"Origin": SITE, "X-Forwarded-For": client_ip()})
+    response = service.http.post(
+        action,
+        data={**fields, "email": "Lukija@Journey.test", "consent": "yes"},
+        headers={"Origin": SITE, "X-Forwarded-For": client_ip()},
+    )
     assert response.status_code == 200, response.text
     conn = service.conn()
-    subscribers.add(conn, control, Preferences(("fi",)), datetime.now(timezone.utc))
+    subscribers.add(conn, control, Preferences(("fi",)), datetime.now(UTC))
     conn.close()
 
     confirmation = service.mail_to(reader)[0]
@@ -187,8 +194,13 @@ def journey(service: Service) -> Journey:
     pending_after_get = service.subscriber(reader).status
     confirm_post = service.post(link, headers={"Origin": service.url})
     conn = service.conn()
-    row = dict(conn.execute("SELECT c.* FROM consents c JOIN subscribers s ON s.id = c.subscriber_id "
-                            "WHERE s.email = ? AND c.action = 'given'", (reader,)).fetchone())
+    row = dict(
+        conn.execute(
+            "SELECT c.* FROM consents c JOIN subscribers s ON s.id = c.subscriber_id "
+            "WHERE s.email = ? AND c.action = 'given'",
+            (reader,),
+        ).fetchone()
+    )
     text_row = conn.execute("SELECT text FROM consent_texts WHERE version = ?", (row["text_version"],)).fetchone()
     conn.close()
 
@@ -197,16 +209,34 @@ def journey(service: Service) -> Journey:
     body = _text(release_mail[0].message)
     preferences_get = service.get(PREFERENCES_LINK.search(body).group(1))
     unsubscribe_get = service.get(re.search(r"(http://\S+/unsubscribe/[\w-]+)", body).group(1))
-    one_click_url = re.search(r"<(http://[^>]+/one-click/[\w-]+)>", release_mail[0].message["List-Unsubscribe"]).group(1)
-    one_click = service.http.post(one_click_url, content=b"List-Unsubscribe=One-Click",
-                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+    one_click_url = re.search(r"<(http://[^>]+/one-click/[\w-]+)>", release_mail[0].message["List-Unsubscribe"]).group(
+        1
+    )
+    one_click = service.http.post(
+        one_click_url,
+        content=b"List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     after_one_click = service.subscriber(reader).status
 
     notify(service.settings, b2, now=B2)
     control_mail = service.mail_to(control, 2)
-    return Journey(confirmation, confirm_get, pending_after_get, confirm_post, row, text_row[0] if text_row else "",
-                   release_mail, preferences_get, unsubscribe_get, one_click, after_one_click, control_mail,
-                   [r for r in service.smtp.handler.to("journey.test") if r.recipient == reader], fields)
+    return Journey(
+        confirmation,
+        confirm_get,
+        pending_after_get,
+        confirm_post,
+        row,
+        text_row[0] if text_row else "",
+        release_mail,
+        preferences_get,
+        unsubscribe_get,
+        one_click,
+        after_one_click,
+        control_mail,
+        [r for r in service.smtp.handler.to("journey.test") if r.recipient == reader],
+        fields,
+    )
 
 
 def test_the_confirmation_email_links_to_a_page_that_confirms_nothing_on_get(journey: Journey, service: Service):
@@ -230,7 +260,7 @@ def test_the_post_confirms_and_keeps_the_consent_record(journey: Journey, servic
     assert consent_row["source"] == "web form /fi/releases/vanha-tiedote/"
     assert consent_row["text_version"] == journey.form_fields["consent_version"]
     assert consent.VERSION_PATTERN.fullmatch(consent_row["text_version"])
-    assert datetime.fromisoformat(consent_row["at"]) <= datetime.now(timezone.utc)
+    assert datetime.fromisoformat(consent_row["at"]) <= datetime.now(UTC)
     assert "I can unsubscribe at any time" in journey.consent_text or "voin perua" in journey.consent_text.lower()
     assert journey.consent_text.count("\n") >= 5  # the sentence and every paragraph of the privacy notice
 
@@ -246,15 +276,17 @@ def test_a_release_email_then_one_click_unsubscribes_at_once(journey: Journey):
 
 def test_one_click_takes_the_multipart_post_rfc_8058_prefers(service: Service):
     conn = service.conn()
-    subscriber, _ = subscribers.add(conn, "multi@one-click.test", Preferences(("fi",)), datetime.now(timezone.utc))
-    token = subscribers.issue_manage_token(conn, subscriber.id, datetime.now(timezone.utc))
+    subscriber, _ = subscribers.add(conn, "multi@one-click.test", Preferences(("fi",)), datetime.now(UTC))
+    token = subscribers.issue_manage_token(conn, subscriber.id, datetime.now(UTC))
     conn.close()
     page = service.get(f"/one-click/{token}")  # a mail program that only opens the address shows the button
     assert page.status_code == 200 and service.subscriber("multi@one-click.test").status == "confirmed"
-    body = (b'--b0undary\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n'
-            b"--b0undary--\r\n")
-    response = service.http.post(f"/one-click/{token}", content=body, headers={
-        "Content-Type": "multipart/form-data; boundary=b0undary", "Origin": "https://mail.example"})
+    body = b'--b0undary\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--b0undary--\r\n'
+    response = service.http.post(
+        f"/one-click/{token}",
+        content=body,
+        headers={"Content-Type": "multipart/form-data; boundary=b0undary", "Origin": "https://mail.example"},
+    )
     assert response.status_code == 200 and not response.history
     assert service.subscriber("multi@one-click.test").status == "unsubscribed"
 
@@ -271,8 +303,18 @@ def test_the_site_shows_the_forms_and_the_privacy_notice(service: Service):
         form = page.select_one("form.subscribe__form")
         assert form["action"] == f"{service.url}/subscribe" and form["method"] == "post"
         names = {tag["name"] for tag in form.select("input")}
-        assert {"email", "languages", "types", "keywords", "frequency", "consent", "website", "lang",
-                "consent_version", "source"} <= names
+        assert {
+            "email",
+            "languages",
+            "types",
+            "keywords",
+            "frequency",
+            "consent",
+            "website",
+            "lang",
+            "consent_version",
+            "source",
+        } <= names
         assert form.select_one(f'a[href="{SITE}/{lang}/privacy/"]')
         assert not page.select("script[src^=http]")
         privacy = site.html(f"{lang}/privacy/")
@@ -298,9 +340,10 @@ def test_the_site_and_the_service_agree_on_the_consent_text_version(service: Ser
 
 # --- no enumeration -------------------------------------------------------------------------------------------
 
+
 def test_the_same_reply_for_new_pending_and_confirmed_addresses(service: Service):
     conn = service.conn()
-    subscribers.add(conn, "already@same.test", Preferences(("fi",)), datetime.now(timezone.utc))
+    subscribers.add(conn, "already@same.test", Preferences(("fi",)), datetime.now(UTC))
     conn.close()
     first = service.sign_up("waiting@same.test")
     first_link = CONFIRM_LINK.search(_text(service.mail_to("waiting@same.test")[0].message)).group(1)
@@ -318,9 +361,10 @@ def test_the_same_reply_for_new_pending_and_confirmed_addresses(service: Service
 
 # --- tokens ---------------------------------------------------------------------------------------------------
 
+
 def test_expired_reused_and_unknown_links_get_a_clear_page(service: Service):
     conn = service.conn()
-    long_ago = datetime.now(timezone.utc) - timedelta(days=subscribers.CONFIRM_DAYS, minutes=1)
+    long_ago = datetime.now(UTC) - timedelta(days=subscribers.CONFIRM_DAYS, minutes=1)
     expired = subscribers.create_pending(conn, "late@tokens.test", Preferences(("sv",)), long_ago, "test", "")
     conn.close()
     for response in (service.get(f"/confirm/{expired}"), service.post(f"/confirm/{expired}")):
@@ -343,7 +387,7 @@ def test_expired_reused_and_unknown_links_get_a_clear_page(service: Service):
 
 def test_unconfirmed_sign_ups_are_purged_after_the_expiry(service: Service):
     conn = service.conn()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     old = now - timedelta(days=subscribers.CONFIRM_DAYS, hours=1)
     subscribers.create_pending(conn, "stale@purge.test", Preferences(("fi",)), old, "test", "")
     subscribers.create_pending(conn, "fresh@purge.test", Preferences(("fi",)), now, "test", "")
@@ -359,23 +403,27 @@ def test_unconfirmed_sign_ups_are_purged_after_the_expiry(service: Service):
 
 # --- preferences ----------------------------------------------------------------------------------------------
 
+
 def test_preferences_show_and_change_what_is_received(service: Service):
     conn = service.conn()
-    subscriber, _ = subscribers.add(conn, "prefs@prefs.test", Preferences(("sv",), ("news",)), datetime.now(timezone.utc))
-    token = subscribers.issue_manage_token(conn, subscriber.id, datetime.now(timezone.utc))
+    subscriber, _ = subscribers.add(conn, "prefs@prefs.test", Preferences(("sv",), ("news",)), datetime.now(UTC))
+    token = subscribers.issue_manage_token(conn, subscriber.id, datetime.now(UTC))
     conn.close()
     page = BeautifulSoup(service.get(f"/preferences/{token}").text, "html5lib")
     assert page.html["lang"] == "sv"
     assert {i["value"] for i in page.select("input[name=languages][checked]")} == {"sv"}
     assert {i["value"] for i in page.select("input[name=types][checked]")} == {"news"}
-    changed = service.post(f"/preferences/{token}", {"languages": ["fi", "en"], "types": ["blog", "news"],
-                                                     "keywords": "kirjastot, liikenne", "frequency": "daily"},
-                           headers={"Origin": service.url})
+    changed = service.post(
+        f"/preferences/{token}",
+        {"languages": ["fi", "en"], "types": ["blog", "news"], "keywords": "kirjastot, liikenne", "frequency": "daily"},
+        headers={"Origin": service.url},
+    )
     assert changed.status_code == 200 and BeautifulSoup(changed.text, "html5lib").select_one("[role=status]")
     prefs = service.subscriber("prefs@prefs.test").preferences
     assert prefs == Preferences(("fi", "en"), ("blog", "news"), ("kirjastot", "liikenne"), "daily")
-    wrong = service.post(f"/preferences/{token}", {"types": "gossip", "keywords": "x" * 61},
-                         headers={"Origin": service.url})
+    wrong = service.post(
+        f"/preferences/{token}", {"types": "gossip", "keywords": "x" * 61}, headers={"Origin": service.url}
+    )
     assert wrong.status_code == 400 and BeautifulSoup(wrong.text, "html5lib").select_one(".form-errors li")
     assert service.subscriber("prefs@prefs.test").preferences == prefs
     leave = service.post(f"/unsubscribe/{token}", {"List-Unsubscribe": "One-Click"}, headers={"Origin": service.url})
@@ -385,6 +433,7 @@ def test_preferences_show_and_change_what_is_received(service: Service):
 
 
 # --- abuse ----------------------------------------------------------------------------------------------------
+
 
 def test_rate_limits_per_client_and_per_address(service: Service):
     ip = client_ip()
@@ -401,7 +450,7 @@ def test_rate_limits_per_client_and_per_address(service: Service):
 def test_the_hourly_limit_counts_across_minutes(tmp_path):
     conn = store.connect(tmp_path / "limits.sqlite3")
     limiter = ratelimit.RateLimiter(ratelimit.parse("4/minute, 40/hour"))
-    start = datetime(2026, 5, 1, 12, tzinfo=timezone.utc)
+    start = datetime(2026, 5, 1, 12, tzinfo=UTC)
     key = ratelimit.key("email", "a@b.test")
     answers = [limiter.hit(conn, [key], start + timedelta(seconds=16 * n)) for n in range(41)]
     assert answers[:40] == [None] * 40 and answers[40] is not None
@@ -429,14 +478,20 @@ def test_oversized_and_malformed_posts_get_a_page_not_a_traceback(service: Servi
         for _ in range(40):
             yield b"keywords=" + b"y" * 1000 + b"&"
 
-    streamed = service.http.post("/subscribe", content=chunks(), headers={
-        "Content-Type": "application/x-www-form-urlencoded", "X-Forwarded-For": client_ip()})
+    streamed = service.http.post(
+        "/subscribe",
+        content=chunks(),
+        headers={"Content-Type": "application/x-www-form-urlencoded", "X-Forwarded-For": client_ip()},
+    )
     assert streamed.status_code == 413
     cases = [
         service.http.post("/subscribe", json={"email": "a@json.test"}, headers={"X-Forwarded-For": client_ip()}),
         service.http.post("/subscribe", files={"email": ("cv.pdf", b"%PDF")}, headers={"X-Forwarded-For": client_ip()}),
-        service.http.post("/subscribe", content=b"email=%FF%FE%00@x&consent=yes&languages=fi", headers={
-            "Content-Type": "application/x-www-form-urlencoded", "X-Forwarded-For": client_ip()}),
+        service.http.post(
+            "/subscribe",
+            content=b"email=%FF%FE%00@x&consent=yes&languages=fi",
+            headers={"Content-Type": "application/x-www-form-urlencoded", "X-Forwarded-For": client_ip()},
+        ),
         service.sign_up("not an address"),
         service.sign_up("no-consent@bad.test", consent=None),
         service.sign_up("no-language@bad.test", languages=None),
@@ -469,13 +524,24 @@ def test_an_international_domain_is_stored_in_ascii(service: Service):
 INJECTION = "\r\nBcc: victim@evil.test\r\nX-Injected: yes"
 
 
-@pytest.mark.parametrize("field", ["email", "languages", "types", "keywords", "frequency", "consent", "lang",
-                                   "source", "consent_version", "website"])
+@pytest.mark.parametrize(
+    "field",
+    ["email", "languages", "types", "keywords", "frequency", "consent", "lang", "source", "consent_version", "website"],
+)
 def test_header_injection_in_any_field_sends_nothing(service: Service, field: str):
     address = f"{field.replace('_', '-')}@inject.test"
-    data = {"email": address, "languages": "fi", "types": "news", "keywords": "kirjastot", "frequency": "immediate",
-            "consent": "yes", "lang": "fi", "source": "/fi/subscribe/", "consent_version": "fi-0123456789ab",
-            "website": ""}
+    data = {
+        "email": address,
+        "languages": "fi",
+        "types": "news",
+        "keywords": "kirjastot",
+        "frequency": "immediate",
+        "consent": "yes",
+        "lang": "fi",
+        "source": "/fi/subscribe/",
+        "consent_version": "fi-0123456789ab",
+        "website": "",
+    }
     data[field] += INJECTION
     response = service.post("/subscribe", data, headers={"Origin": SITE})
     assert response.status_code == (200 if field == "website" else 400)
@@ -486,11 +552,12 @@ def test_header_injection_in_any_field_sends_nothing(service: Service, field: st
 
 def test_header_injection_in_preferences_and_one_click(service: Service):
     conn = service.conn()
-    subscriber, _ = subscribers.add(conn, "inject@prefs-inject.test", Preferences(("fi",)), datetime.now(timezone.utc))
-    token = subscribers.issue_manage_token(conn, subscriber.id, datetime.now(timezone.utc))
+    subscriber, _ = subscribers.add(conn, "inject@prefs-inject.test", Preferences(("fi",)), datetime.now(UTC))
+    token = subscribers.issue_manage_token(conn, subscriber.id, datetime.now(UTC))
     conn.close()
-    response = service.post(f"/preferences/{token}", {"languages": "fi", "keywords": "a" + INJECTION},
-                            headers={"Origin": service.url})
+    response = service.post(
+        f"/preferences/{token}", {"languages": "fi", "keywords": "a" + INJECTION}, headers={"Origin": service.url}
+    )
     assert response.status_code == 400
     assert service.subscriber("inject@prefs-inject.test").preferences.keywords == ()
     assert service.post(f"/one-click/{token}", {"List-Unsubscribe": "One-Click" + INJECTION}).status_code == 400
@@ -499,11 +566,15 @@ def test_header_injection_in_preferences_and_one_click(service: Service):
 
 def test_state_changing_posts_from_another_site_are_refused(service: Service):
     evil = {"Origin": "https://evil.example"}
-    refused = service.post("/subscribe", {"email": "csrf@origin.test", "languages": "fi", "consent": "yes"},
-                           headers=evil)
+    refused = service.post(
+        "/subscribe", {"email": "csrf@origin.test", "languages": "fi", "consent": "yes"}, headers=evil
+    )
     assert refused.status_code == 403 and BeautifulSoup(refused.text, "html5lib").h1
-    by_referer = service.post("/subscribe", {"email": "csrf@origin.test", "languages": "fi", "consent": "yes"},
-                              headers={"Referer": "https://evil.example/page"})
+    by_referer = service.post(
+        "/subscribe",
+        {"email": "csrf@origin.test", "languages": "fi", "consent": "yes"},
+        headers={"Referer": "https://evil.example/page"},
+    )
     assert by_referer.status_code == 403
     assert service.subscriber("csrf@origin.test") is None
     service.sign_up("victim@origin.test")
@@ -530,8 +601,12 @@ def test_pages_carry_security_headers_and_load_nothing_from_elsewhere(service: S
 
 
 def test_pages_speak_the_readers_language(service: Service):
-    assert BeautifulSoup(service.get("/subscribe", headers={"Accept-Language": "sv-FI,sv;q=0.9,en;q=0.5"}).text,
-                         "html5lib").html["lang"] == "sv"
+    assert (
+        BeautifulSoup(
+            service.get("/subscribe", headers={"Accept-Language": "sv-FI,sv;q=0.9,en;q=0.5"}).text, "html5lib"
+        ).html["lang"]
+        == "sv"
+    )
     assert BeautifulSoup(service.get("/subscribe?lang=en").text, "html5lib").html["lang"] == "en"
     swedish = service.sign_up("svensk@lang.test", lang="sv", languages="sv")
     assert BeautifulSoup(swedish.text, "html5lib").html["lang"] == "sv"
@@ -553,48 +628,69 @@ def test_the_service_logs_no_full_addresses(service: Service, caplog):
 
 # --- load -----------------------------------------------------------------------------------------------------
 
+
 def test_200_parallel_sign_ups_lose_none_and_duplicate_none(service: Service):
     addresses = [f"reader{n:03d}@parallel.test" for n in range(100)] * 2
 
     async def run() -> list[httpx.Response]:
         gate = asyncio.Semaphore(32)
-        async with httpx.AsyncClient(base_url=service.url, timeout=60,
-                                     limits=httpx.Limits(max_connections=32)) as http:
+        async with httpx.AsyncClient(base_url=service.url, timeout=60, limits=httpx.Limits(max_connections=32)) as http:
+
             async def one(address: str) -> httpx.Response:
                 async with gate:
-                    return await http.post("/subscribe", data={"email": address, "languages": "fi",
-                                                               "consent": "yes", "lang": "fi"},
-                                           headers={"X-Forwarded-For": client_ip(), "Origin": SITE})
+                    return await http.post(
+                        "/subscribe",
+                        data={"email": address, "languages": "fi", "consent": "yes", "lang": "fi"},
+                        headers={"X-Forwarded-For": client_ip(), "Origin": SITE},
+                    )
+
             return await asyncio.gather(*(one(address) for address in addresses))
 
     replies = asyncio.run(run())
     assert [r.status_code for r in replies] == [200] * 200
     assert len({r.text for r in replies}) == 1
     conn = service.conn()
-    rows = conn.execute("SELECT s.email, s.status, count(t.hash) AS tokens, "
-                        "(SELECT count(*) FROM consents c WHERE c.subscriber_id = s.id) AS consents "
-                        "FROM subscribers s LEFT JOIN tokens t ON t.subscriber_id = s.id "
-                        "WHERE s.email LIKE '%@parallel.test' GROUP BY s.id").fetchall()
+    rows = conn.execute(
+        "SELECT s.email, s.status, count(t.hash) AS tokens, "
+        "(SELECT count(*) FROM consents c WHERE c.subscriber_id = s.id) AS consents "
+        "FROM subscribers s LEFT JOIN tokens t ON t.subscriber_id = s.id "
+        "WHERE s.email LIKE '%@parallel.test' GROUP BY s.id"
+    ).fetchall()
     assert sorted(r["email"] for r in rows) == sorted(set(addresses))
     assert {(r["status"], r["tokens"], r["consents"]) for r in rows} == {("pending", 1, 2)}
     service.smtp.handler.wait_for(200, "parallel.test")
     live = {r[0] for r in conn.execute("SELECT hash FROM tokens WHERE purpose = 'confirm'")}
     conn.close()
-    sent = [CONFIRM_LINK.search(_text(r.message)).group(1).rsplit("/", 1)[1]
-            for r in service.smtp.handler.to("parallel.test")]
+    sent = [
+        CONFIRM_LINK.search(_text(r.message)).group(1).rsplit("/", 1)[1]
+        for r in service.smtp.handler.to("parallel.test")
+    ]
     assert len(sent) == 200 and sum(store.token_hash(token) in live for token in sent) == 100
 
 
 # --- the command ----------------------------------------------------------------------------------------------
 
+
 def test_the_command_serves_and_refuses_a_bad_setting(tmp_path, smtp_server):
     port = free_port()
-    env = {**os.environ, "NEWSROOM_DB": str(tmp_path / "cli.sqlite3"), "NEWSROOM_SMTP_URL": smtp_server.url,
-           "NEWSROOM_SUBSCRIBE_URL": f"http://127.0.0.1:{port}"}
-    command = [sys.executable, "-m", "newsroom.cli", "--settings", "pelicanconf.py", "subscriptions", "serve",
-               "--port", str(port)]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
+    env = {
+        **os.environ,
+        "NEWSROOM_DB": str(tmp_path / "cli.sqlite3"),
+        "NEWSROOM_SMTP_URL": smtp_server.url,
+        "NEWSROOM_SUBSCRIBE_URL": f"http://127.0.0.1:{port}",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "newsroom.cli",
+        "--settings",
+        "pelicanconf.py",
+        "subscriptions",
+        "serve",
+        "--port",
+        str(port),
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -612,6 +708,12 @@ def test_the_command_serves_and_refuses_a_bad_setting(tmp_path, smtp_server):
         output, _ = process.communicate(timeout=30)
     assert process.returncode == 0, output
     assert "Subscription service on http://127.0.0.1" in output
-    bad = subprocess.run(command, cwd=ROOT, env={**env, "NEWSROOM_SMTP_URL": "mail.example.org"},
-                         capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        command,
+        cwd=ROOT,
+        env={**env, "NEWSROOM_SMTP_URL": "mail.example.org"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "NEWSROOM_SMTP_URL" in bad.stderr and "Traceback" not in bad.stderr

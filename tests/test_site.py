@@ -7,8 +7,15 @@ import re
 import pytest
 
 RELEASE_SECTIONS = [
-    "release-title", "keywords-heading", "contacts-heading", "images-heading", "attachments-heading",
-    "about-heading", "subscribe-heading", "more-heading", "newsroom-heading",
+    "release-title",
+    "keywords-heading",
+    "contacts-heading",
+    "images-heading",
+    "attachments-heading",
+    "about-heading",
+    "subscribe-heading",
+    "more-heading",
+    "newsroom-heading",
 ]
 
 
@@ -39,8 +46,11 @@ def test_release_assets_are_copied(small_site):
     assert (small_site.output / "logo.svg").is_file()
 
 
-TRILINGUAL = {"fi": "/fi/releases/kolmikielinen-tiedote/", "sv": "/sv/releases/tresprakigt-meddelande/",
-              "en": "/en/releases/trilingual-release/"}
+TRILINGUAL = {
+    "fi": "/fi/releases/kolmikielinen-tiedote/",
+    "sv": "/sv/releases/tresprakigt-meddelande/",
+    "en": "/en/releases/trilingual-release/",
+}
 
 
 def test_language_versions_link_each_other_both_ways_with_hreflang(small_site):
@@ -66,13 +76,16 @@ def test_every_page_declares_its_language(small_site):
         assert soup.html.get("lang") == (expected if expected in ("fi", "sv", "en") else "fi"), path
 
 
-@pytest.mark.parametrize("slug, stamp", [
-    ("ennen-kellojen-siirtoa", "29.03.2026 02:30:00 EET"),
-    ("kellojen-siirron-jalkeen", "29.03.2026 05:00:00 EEST"),
-    ("ennen-syksyn-siirtoa", "25.10.2026 02:00:00 EEST"),
-    ("syksyn-siirron-jalkeen", "25.10.2026 05:00:00 EET"),
-    ("aikavyohyke-annettu", "01.06.2026 12:00:00 EEST"),
-])
+@pytest.mark.parametrize(
+    "slug, stamp",
+    [
+        ("ennen-kellojen-siirtoa", "29.03.2026 02:30:00 EET"),
+        ("kellojen-siirron-jalkeen", "29.03.2026 05:00:00 EEST"),
+        ("ennen-syksyn-siirtoa", "25.10.2026 02:00:00 EEST"),
+        ("syksyn-siirron-jalkeen", "25.10.2026 05:00:00 EET"),
+        ("aikavyohyke-annettu", "01.06.2026 12:00:00 EEST"),
+    ],
+)
 def test_timestamps_carry_the_right_zone_abbreviation_around_dst(small_site, slug, stamp):
     meta = small_site.html(f"fi/releases/{slug}/").select_one(".release__meta")
     assert meta.get_text(" ", strip=True) == f"{stamp} | Tiedote"
@@ -87,11 +100,26 @@ def test_correction_shows_updated_timestamp(small_site):
 
 
 def test_type_names_follow_the_page_language(small_site):
-    assert small_site.html("sv/releases/tresprakigt-meddelande/").select_one(".release__meta a").get_text() == "Pressmeddelande"
-    assert small_site.html("en/releases/trilingual-release/").select_one(".release__meta a").get_text() == "Press release"
+    assert (
+        small_site.html("sv/releases/tresprakigt-meddelande/").select_one(".release__meta a").get_text()
+        == "Pressmeddelande"
+    )
+    assert (
+        small_site.html("en/releases/trilingual-release/").select_one(".release__meta a").get_text() == "Press release"
+    )
     nav = [a.get_text() for a in small_site.html("fi/").select(".site-nav a")]
-    assert nav == ["Uusimmat", "Tiedotteet", "Uutiset", "Kutsut", "Blogikirjoitukset", "Artikkelit",
-                   "Yhteyshenkilöt", "Kuvapankki", "Tietoa meistä", "Haku"]
+    assert nav == [
+        "Uusimmat",
+        "Tiedotteet",
+        "Uutiset",
+        "Kutsut",
+        "Blogikirjoitukset",
+        "Artikkelit",
+        "Yhteyshenkilöt",
+        "Kuvapankki",
+        "Tietoa meistä",
+        "Haku",
+    ]
 
 
 def _listing(site, url):
@@ -107,8 +135,10 @@ def _listing(site, url):
 def test_front_page_lists_pinned_first_then_newest_across_pages(small_site):
     titles = _listing(small_site, "fi/")
     assert titles[0] == "Nostettu uutinen"
-    dated = re.findall(r"\d\d\.\d\d\.\d{4}", " ".join(
-        m.get_text() for p in ("fi/", "fi/page/2/") for m in small_site.html(p).select(".release-card__meta")))
+    dated = re.findall(
+        r"\d\d\.\d\d\.\d{4}",
+        " ".join(m.get_text() for p in ("fi/", "fi/page/2/") for m in small_site.html(p).select(".release-card__meta")),
+    )
     assert len(titles) == 15 and len(set(titles)) == 15
     days = [tuple(reversed(d.split("."))) for d in dated[1:]]
     assert days == sorted(days, reverse=True)

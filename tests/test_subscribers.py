@@ -5,17 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
-from newsroom.mail import store
-
-from newsroom.mail import subscribers
 from newsroom.cli import main
+from newsroom.mail import store, subscribers
 from newsroom.mail.outbox import Outbox
 from newsroom.mail.subscribers import Preferences, SubscriberError
 from sitebuilder import ROOT
@@ -70,23 +68,29 @@ def test_the_store_is_migrated_once_in_wal_mode_with_a_busy_timeout(tmp_path):
     assert subscribers.find(store.connect(db), "kept@example.org").status == "confirmed"
 
 
-@pytest.mark.parametrize("typed, stored", [
-    ("  Aino.Lehtonen@Example.ORG ", "aino.lehtonen@example.org"),
-    ("matti@bücher.example", "matti@xn--bcher-kva.example"),
-    ("a+news@sub.example.fi", "a+news@sub.example.fi"),
-])
+@pytest.mark.parametrize(
+    "typed, stored",
+    [
+        ("  Aino.Lehtonen@Example.ORG ", "aino.lehtonen@example.org"),
+        ("matti@bücher.example", "matti@xn--bcher-kva.example"),
+        ("a+news@sub.example.fi", "a+news@sub.example.fi"),
+    ],
+)
 def test_addresses_are_stored_in_one_form(typed, stored):
     assert subscribers.normalize_address(typed) == stored
 
 
-@pytest.mark.parametrize("typed, problem", [
-    ("aino@example.org\r\nBcc: x@evil.example", "line break"),
-    ("aino", "is not an email address"),
-    ("aino@gmail", "domain that is not valid"),
-    ("ai no@example.org", "characters before the @"),
-    ("aino@-bad-.example", "domain that is not valid"),
-    ("a" * 65 + "@example.org", "characters before the @"),
-])
+@pytest.mark.parametrize(
+    "typed, problem",
+    [
+        ("aino@example.org\r\nBcc: x@evil.example", "line break"),
+        ("aino", "is not an email address"),
+        ("aino@gmail", "domain that is not valid"),
+        ("ai no@example.org", "characters before the @"),
+        ("aino@-bad-.example", "domain that is not valid"),
+        ("a" * 65 + "@example.org", "characters before the @"),
+    ],
+)
 def test_addresses_that_cannot_be_used_are_refused_with_a_reason(typed, problem):
     with pytest.raises(SubscriberError, match=problem):
         subscribers.normalize_address(typed)
@@ -128,8 +132,10 @@ def test_an_email_token_changes_preferences_and_unsubscribes_and_never_expires(c
     assert changed.preferences == Preferences(("fi", "en"), types=("news",))
     assert subscribers.unsubscribe(conn, "wrong", later) is None
     assert subscribers.unsubscribe(conn, token, later).status == "unsubscribed"
-    assert [tuple(r) for r in conn.execute("SELECT action, source FROM consents ORDER BY id")] == \
-        [("given", "operator"), ("withdrawn", "link")]
+    assert [tuple(r) for r in conn.execute("SELECT action, source FROM consents ORDER BY id")] == [
+        ("given", "operator"),
+        ("withdrawn", "link"),
+    ]
 
 
 def test_leaving_skips_emails_already_queued_and_released_digest_items_go_out_at_once(conn):
@@ -137,8 +143,17 @@ def test_leaving_skips_emails_already_queued_and_released_digest_items_go_out_at
     leave, _ = subscribers.add(conn, "leave@example.org", Preferences(("fi",)), NOW)
     box = Outbox(conn)
     box.announce([], NOW)
-    entry = {"release": "r", "lang": "fi", "type": "news", "title": "T", "lead": "L", "keywords": [],
-             "url": "https://x.example/fi/releases/t/", "date": NOW.isoformat(), "modified": None}
+    entry = {
+        "release": "r",
+        "lang": "fi",
+        "type": "news",
+        "title": "T",
+        "lead": "L",
+        "keywords": [],
+        "url": "https://x.example/fi/releases/t/",
+        "date": NOW.isoformat(),
+        "modified": None,
+    }
     box.announce([entry], NOW + timedelta(minutes=1))
     token = subscribers.issue_manage_token(conn, keep.id, NOW)
     subscribers.update_preferences(conn, token, Preferences(("fi",)), NOW)
@@ -181,7 +196,9 @@ def test_importing_100000_rows_adds_the_good_ones_and_reports_bad_rows_by_line(t
         f"{listing}:90001: email: erased@example.org was erased on request; not imported",
     ]
     assert result.stdout.splitlines()[-1].startswith("Imported 99994 subscriber(s) in ")
-    assert result.stdout.splitlines()[-1].endswith("1 were already on the list and kept as they were; 5 row(s) skipped.")
+    assert result.stdout.splitlines()[-1].endswith(
+        "1 were already on the list and kept as they were; 5 row(s) skipped."
+    )
     conn = store.connect(db)
     assert subscribers.find(conn, "left@example.org").status == "unsubscribed"
     daily = subscribers.find(conn, "daily@example.org")
@@ -200,23 +217,45 @@ def test_an_import_without_the_required_columns_names_them(tmp_path, newsroom):
 
 def test_operator_commands_add_list_export_and_remove(tmp_path, newsroom):
     db = tmp_path / "newsroom.sqlite3"
-    added = newsroom("subscribers", "add", "Toimittaja@Lehti.example", "--lang", "fi,sv", "--types", "news",
-                      "--keywords", "kirjastot, satama", "--frequency", "daily", db=db)
+    added = newsroom(
+        "subscribers",
+        "add",
+        "Toimittaja@Lehti.example",
+        "--lang",
+        "fi,sv",
+        "--types",
+        "news",
+        "--keywords",
+        "kirjastot, satama",
+        "--frequency",
+        "daily",
+        db=db,
+    )
     assert added.returncode == 0, added.stderr
-    assert added.stdout.strip() == ("Added toimittaja@lehti.example: confirmed, fi,sv, daily. "
-                                    "Consent recorded as given to the operator.")
+    assert added.stdout.strip() == (
+        "Added toimittaja@lehti.example: confirmed, fi,sv, daily. Consent recorded as given to the operator."
+    )
     newsroom("subscribers", "add", "other@lehti.example", db=db)
     assert newsroom("subscribers", "add", "bad@@lehti", db=db).returncode == 2
     assert "'de' is not a language" in newsroom("subscribers", "add", "x@lehti.example", "--lang", "de", db=db).stderr
     listing = newsroom("subscribers", "list", db=db).stdout.splitlines()
-    assert listing == ["other@lehti.example confirmed fi immediate",
-                       "toimittaja@lehti.example confirmed fi,sv daily types=news keywords=kirjastot;satama"]
+    assert listing == [
+        "other@lehti.example confirmed fi immediate",
+        "toimittaja@lehti.example confirmed fi,sv daily types=news keywords=kirjastot;satama",
+    ]
     assert newsroom("subscribers", "remove", "other@lehti.example", db=db).returncode == 0
     assert newsroom("subscribers", "remove", "nobody@lehti.example", db=db).returncode == 1
     exported = list(csv.DictReader(io.StringIO(newsroom("subscribers", "export", db=db).stdout)))
-    assert exported == [{"email": "toimittaja@lehti.example", "languages": "fi;sv", "types": "news",
-                         "keywords": "kirjastot;satama", "frequency": "daily",
-                         "subscribed_at": "2026-02-01T10:00:00+00:00"}]
+    assert exported == [
+        {
+            "email": "toimittaja@lehti.example",
+            "languages": "fi;sv",
+            "types": "news",
+            "keywords": "kirjastot;satama",
+            "frequency": "daily",
+            "subscribed_at": "2026-02-01T10:00:00+00:00",
+        }
+    ]
     out = tmp_path / "export.csv"
     newsroom("subscribers", "export", "--output", str(out), db=db)
     again = newsroom("subscribers", "import", str(out), db=db)
@@ -230,28 +269,54 @@ def test_erasing_leaves_only_a_hash_of_the_address(tmp_path, newsroom):
     subscribers.issue_manage_token(conn, subscriber.id, NOW)
     box = Outbox(conn)
     box.announce([], NOW)
-    box.announce([{"release": "r", "lang": "fi", "type": "news", "title": "T", "lead": "L", "keywords": [],
-                   "url": "https://x.example/", "date": NOW.isoformat(), "modified": None}], NOW)
+    box.announce(
+        [
+            {
+                "release": "r",
+                "lang": "fi",
+                "type": "news",
+                "title": "T",
+                "lead": "L",
+                "keywords": [],
+                "url": "https://x.example/",
+                "date": NOW.isoformat(),
+                "modified": None,
+            }
+        ],
+        NOW,
+    )
     conn.close()
     result = newsroom("subscribers", "erase", "Private.Person@example.org", db=db)
     assert result.returncode == 0 and result.stdout.startswith("Erased Private.Person@example.org; only a hash")
     conn = store.connect(db)
     for table in ("subscribers", "consents", "tokens", "outbox"):
         assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
-    assert [tuple(r) for r in conn.execute("SELECT address_hash, reason FROM suppressions")] == \
-        [(subscribers.address_hash("private.person@example.org"), "erased on request")]
+    assert [tuple(r) for r in conn.execute("SELECT address_hash, reason FROM suppressions")] == [
+        (subscribers.address_hash("private.person@example.org"), "erased on request")
+    ]
     conn.close()
     stored = b"".join(path.read_bytes() for path in tmp_path.iterdir() if path.name.startswith("newsroom.sqlite3"))
     assert b"private.person" not in stored
 
 
 def test_a_message_that_cannot_be_built_is_retried_later_and_does_not_stall_the_others(conn):
-    ids = {name: str(subscribers.add(conn, f"{name}@example.org", Preferences(("fi",)), NOW)[0].id)
-           for name in ("first", "second", "third")}
+    ids = {
+        name: str(subscribers.add(conn, f"{name}@example.org", Preferences(("fi",)), NOW)[0].id)
+        for name in ("first", "second", "third")
+    }
     box = Outbox(conn)
     box.announce([], NOW)
-    entry = {"release": "r", "lang": "fi", "type": "news", "title": "T", "lead": "L", "keywords": [],
-             "url": "https://x.example/fi/releases/t/", "date": NOW.isoformat(), "modified": None}
+    entry = {
+        "release": "r",
+        "lang": "fi",
+        "type": "news",
+        "title": "T",
+        "lead": "L",
+        "keywords": [],
+        "url": "https://x.example/fi/releases/t/",
+        "date": NOW.isoformat(),
+        "modified": None,
+    }
     box.announce([entry], NOW + timedelta(minutes=1))
     sent = []
 
@@ -263,7 +328,9 @@ def test_a_message_that_cannot_be_built_is_retried_later_and_does_not_stall_the_
     tally = box.deliver("email", send, NOW + timedelta(minutes=2))
     assert sorted(sent) == sorted([ids["first"], ids["third"]])
     assert (tally.sent, tally.retrying) == (2, 1)
-    row = conn.execute("SELECT status, attempts, last_error FROM outbox WHERE recipient = ?", (ids["second"],)).fetchone()
+    row = conn.execute(
+        "SELECT status, attempts, last_error FROM outbox WHERE recipient = ?", (ids["second"],)
+    ).fetchone()
     assert (row["status"], row["attempts"]) == ("pending", 1) and "RuntimeError: template broke" in row["last_error"]
 
 

@@ -65,17 +65,25 @@ class Variant:
         return f"{self.builder}-{len(self.langs)}-{self.processes}"
 
 
-def build_once(builder: str, content: Path, output: Path, cache: Path, langs: tuple[str, ...],
-               processes: int = 0) -> None:
+def build_once(
+    builder: str, content: Path, output: Path, cache: Path, langs: tuple[str, ...], processes: int = 0
+) -> None:
     """One build in this process, as the user would run it: bare `pelican` defaults, or `newsroom build`."""
     from pelican import Pelican
     from pelican.settings import read_settings
 
     if builder == "bare":
-        settings = read_settings(None, override={
-            "PATH": str(content), "OUTPUT_PATH": str(output), "CACHE_PATH": str(cache),
-            "PLUGINS": [], "TIMEZONE": "Europe/Helsinki", "DEFAULT_LANG": langs[0],
-        })
+        settings = read_settings(
+            None,
+            override={
+                "PATH": str(content),
+                "OUTPUT_PATH": str(output),
+                "CACHE_PATH": str(cache),
+                "PLUGINS": [],
+                "TIMEZONE": "Europe/Helsinki",
+                "DEFAULT_LANG": langs[0],
+            },
+        )
         Pelican(settings).run()
         return
     from newsroom.build.run import BuildOptions, build, load_settings
@@ -88,8 +96,15 @@ def build_once(builder: str, content: Path, output: Path, cache: Path, langs: tu
 def measure(variant: Variant, work: Path) -> dict:
     """Seconds and peak memory of a build in a fresh process."""
     folder = work / variant.folder
-    command = [sys.executable, __file__, "_build", variant.builder, str(folder), ",".join(variant.langs),
-               str(variant.processes)]
+    command = [
+        sys.executable,
+        __file__,
+        "_build",
+        variant.builder,
+        str(folder),
+        ",".join(variant.langs),
+        str(variant.processes),
+    ]
     log = folder / "build.log"
     with log.open("w") as sink:
         started = time.perf_counter()
@@ -143,8 +158,14 @@ def profile(work: Path, langs: tuple[str, ...], releases: int) -> str:
         shutil.rmtree(folder)
     write_corpus(folder / "content", releases, langs)
     stats_file = work / "newsroom-cold.prof"
-    subprocess.run([sys.executable, __file__, "_profile", str(folder), ",".join(langs), str(stats_file)],
-                   cwd=ROOT, check=True, env=_environment(folder), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, __file__, "_profile", str(folder), ",".join(langs), str(stats_file)],
+        cwd=ROOT,
+        check=True,
+        env=_environment(folder),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return summarize(stats_file, f"Cold newsroom build of {releases} releases in {len(langs)} language(s)")
 
 
@@ -152,8 +173,13 @@ def summarize(stats_file: Path, title: str) -> str:
     """The profile as a table of the steps above, each with its share of the whole build."""
     stats = pstats.Stats(str(stats_file))
     total = max(entry[3] for entry in stats.stats.values())
-    lines = [f"{title} in one process under cProfile: {total:.2f} s (profiling slows Python code down, Pagefind not; "
-             f"the shares are what matter). Stats: {stats_file}", "", "| step | seconds | share |", "|---|---:|---:|"]
+    lines = [
+        f"{title} in one process under cProfile: {total:.2f} s (profiling slows Python code down, Pagefind not; "
+        f"the shares are what matter). Stats: {stats_file}",
+        "",
+        "| step | seconds | share |",
+        "|---|---:|---:|",
+    ]
     for label, target in PROFILE_PARTS:
         seconds = _cumulative(stats, target)
         if seconds:
@@ -180,15 +206,17 @@ def _child(argv: list[str]) -> None:
     if mode == "_build":
         builder, folder, langs, processes = rest
         folder = Path(folder)
-        build_once(builder, folder / "content", folder / "output", folder / "cache", tuple(langs.split(",")),
-                   int(processes))
+        build_once(
+            builder, folder / "content", folder / "output", folder / "cache", tuple(langs.split(",")), int(processes)
+        )
     elif mode == "_profile":
         folder, langs, stats_file = rest
         folder = Path(folder)
         profiler = cProfile.Profile()
         # In one process: cProfile sees only its own process, and the shares are what is asked of it.
-        profiler.runcall(build_once, "newsroom", folder / "content", folder / "output", folder / "cache",
-                         tuple(langs.split(",")), 1)
+        profiler.runcall(
+            build_once, "newsroom", folder / "content", folder / "output", folder / "cache", tuple(langs.split(",")), 1
+        )
         profiler.dump_stats(stats_file)
 
 
@@ -205,8 +233,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     langs = tuple(lang.strip() for lang in args.langs.split(",") if lang.strip())
     # The newsroom also in one process (NEWSROOM_PROCESSES=1), to show what the other cores add.
-    variants = [Variant(builder, chosen, processes) for chosen in dict.fromkeys((langs[:1], langs))
-                for builder, processes in (("bare", 0), ("newsroom", 0), ("newsroom", 1))]
+    variants = [
+        Variant(builder, chosen, processes)
+        for chosen in dict.fromkeys((langs[:1], langs))
+        for builder, processes in (("bare", 0), ("newsroom", 0), ("newsroom", 1))
+    ]
     results = {}
     for variant in variants:
         print(f"building {variant.name} ...", file=sys.stderr, flush=True)

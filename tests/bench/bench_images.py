@@ -14,9 +14,9 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter
 
+from newsroom.core.model import ImageAsset
 from newsroom.media import images
 from newsroom.media.images import inspect
-from newsroom.core.model import ImageAsset
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,7 +24,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def base_photo(width: int, height: int, seed: int) -> Image.Image:
     """Something that compresses like a photo: a colour gradient, soft noise, some hard edges."""
     sky = Image.linear_gradient("L").resize((width, height))
-    noise = Image.effect_noise((width // 4, height // 4), 40 + seed % 30).resize((width, height), Image.Resampling.BILINEAR)
+    noise = Image.effect_noise((width // 4, height // 4), 40 + seed % 30).resize(
+        (width, height), Image.Resampling.BILINEAR
+    )
     picture = Image.merge("RGB", (sky, noise, sky.transpose(Image.Transpose.FLIP_TOP_BOTTOM)))
     draw = ImageDraw.Draw(picture)
     for i in range(12):
@@ -49,8 +51,9 @@ def write_corpus(folder: Path, count: int, megapixels: float) -> list[Path]:
 
 def asset(path: Path) -> ImageAsset:
     width, height = inspect(path)
-    return ImageAsset(path.stem, path, width, height, path.stat().st_size, {"en": path.stem}, {}, "Bench Photographer",
-                      "CC BY 4.0")
+    return ImageAsset(
+        path.stem, path, width, height, path.stat().st_size, {"en": path.stem}, {}, "Bench Photographer", "CC BY 4.0"
+    )
 
 
 def timed(label: str, action) -> tuple[str, float, int]:
@@ -68,8 +71,10 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     paths = write_corpus(args.folder / "photos", args.count, args.megapixels)
-    print(f"{len(paths)} photos of {args.megapixels:g} MP in {args.folder / 'photos'} "
-          f"({sum(p.stat().st_size for p in paths) / 1e6:.0f} MB; ready in {time.perf_counter() - started:.0f} s)")
+    print(
+        f"{len(paths)} photos of {args.megapixels:g} MP in {args.folder / 'photos'} "
+        f"({sum(p.stat().st_size for p in paths) / 1e6:.0f} MB; ready in {time.perf_counter() - started:.0f} s)"
+    )
     cache = args.folder / "cache"
     shutil.rmtree(cache, ignore_errors=True)
     assets: list[ImageAsset] = []
@@ -83,8 +88,10 @@ def main() -> None:
     for label, seconds, decoded in rows:
         print(f"{label:<30} {seconds:8.2f} {decoded:8d} {seconds / len(paths) * 1000:8.0f} ms")
     files = sum(1 for p in cache.rglob("*") if p.is_file())
-    print(f"\n{files} files in the cache, {sum(p.stat().st_size for p in cache.rglob('*') if p.is_file()) / 1e6:.0f} MB; "
-          f"{images.workers()} worker processes")
+    print(
+        f"\n{files} files in the cache, {sum(p.stat().st_size for p in cache.rglob('*') if p.is_file()) / 1e6:.0f} MB; "
+        f"{images.workers()} worker processes"
+    )
 
 
 if __name__ == "__main__":

@@ -22,10 +22,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from aiosmtpd.controller import Controller  # noqa: E402
 
-from newsroom.mail import store
-
-from newsroom.mail import subscribers# noqa: E402
 from newsroom.build.run import BuildOptions, load_settings  # noqa: E402
+from newsroom.mail import store, subscribers  # noqa: E402
 from newsroom.mail.notify import notify  # noqa: E402
 from sitebuilder import build_site, release, write_content  # noqa: E402
 from smtpsink import free_port  # noqa: E402
@@ -48,11 +46,19 @@ def main() -> None:
     count = parser.parse_args().subscribers
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        content = write_content(root / "content", {
-            "old.fi.md": release("Arkiston tiedote", "2026-01-10 09:00", release_id="old"),
-            "new.fi.md": release("Uusi kirjasto avautuu", "2026-03-01 09:00", release_id="new", Images="red-square",
-                                 Keywords="kirjastot"),
-        })
+        content = write_content(
+            root / "content",
+            {
+                "old.fi.md": release("Arkiston tiedote", "2026-01-10 09:00", release_id="old"),
+                "new.fi.md": release(
+                    "Uusi kirjasto avautuu",
+                    "2026-03-01 09:00",
+                    release_id="new",
+                    Images="red-square",
+                    Keywords="kirjastot",
+                ),
+            },
+        )
         before = build_site(content, root / "before", publish=True, now=BEFORE).output
         after = build_site(content, root / "after", publish=True, now=AFTER).output
         db = root / "newsroom.sqlite3"
@@ -76,23 +82,33 @@ def main() -> None:
         notify(settings, before, BEFORE)  # the first run: the archive is recorded, nothing sent
         try:
             started = time.perf_counter()
-            result = subprocess.run([sys.executable, "-m", "newsroom.cli", "notify", "--output", str(after),
-                                     "--now", AFTER], cwd=ROOT, env=env, capture_output=True, text=True)
+            result = subprocess.run(
+                [sys.executable, "-m", "newsroom.cli", "notify", "--output", str(after), "--now", AFTER],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
             elapsed = time.perf_counter() - started
         finally:
             controller.stop()
         if result.returncode != 0:
             raise SystemExit(f"notify failed:\n{result.stdout}{result.stderr}")
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        print(json.dumps({
-            "subscribers": count,
-            "imported_in_s": round(imported, 2),
-            "import_rows_per_s": round(report.added / imported),
-            "sent": sink.count,
-            "notify_process_s": round(elapsed, 2),
-            "messages_per_s": round(sink.count / elapsed),
-            "notify_peak_memory_mb": round(peak_mb, 1),
-        }, indent=1))
+        print(
+            json.dumps(
+                {
+                    "subscribers": count,
+                    "imported_in_s": round(imported, 2),
+                    "import_rows_per_s": round(report.added / imported),
+                    "sent": sink.count,
+                    "notify_process_s": round(elapsed, 2),
+                    "messages_per_s": round(sink.count / elapsed),
+                    "notify_peak_memory_mb": round(peak_mb, 1),
+                },
+                indent=1,
+            )
+        )
 
 
 if __name__ == "__main__":

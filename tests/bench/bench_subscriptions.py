@@ -56,11 +56,30 @@ def run_sink(port: int, count, ready, stop) -> None:
 def start_service(state: Path, smtp_port: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "NEWSROOM_DB": str(state / "bench.sqlite3"), "NEWSROOM_SUBSCRIBE_URL": url,
-           "NEWSROOM_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}", "NEWSROOM_MAIL_FROM": "bench@bench.test"}
-    process = subprocess.Popen([sys.executable, "-m", "newsroom.cli", "--settings", "pelicanconf.py", "subscriptions",
-                                "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "NEWSROOM_DB": str(state / "bench.sqlite3"),
+        "NEWSROOM_SUBSCRIBE_URL": url,
+        "NEWSROOM_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
+        "NEWSROOM_MAIL_FROM": "bench@bench.test",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "newsroom.cli",
+            "--settings",
+            "pelicanconf.py",
+            "subscriptions",
+            "serve",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -96,12 +115,21 @@ async def stage(port: int, requests: int, in_flight: int, numbers: itertools.cou
             while left[0] > 0 and time.monotonic() < stop_at:
                 left[0] -= 1
                 n = next(numbers)
-                body = urlencode({"email": f"reader{n}@bench.test", "languages": "fi", "consent": "yes", "lang": "fi",
-                                  "source": "/fi/subscribe/"}).encode()
+                body = urlencode(
+                    {
+                        "email": f"reader{n}@bench.test",
+                        "languages": "fi",
+                        "consent": "yes",
+                        "lang": "fi",
+                        "source": "/fi/subscribe/",
+                    }
+                ).encode()
                 client = f"127.{n // 62500 % 250 + 1}.{n // 250 % 250}.{n % 250 + 1}"  # as a reverse proxy reports it
-                head = (f"POST /subscribe HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                        f"Content-Type: application/x-www-form-urlencoded\r\nX-Forwarded-For: {client}\r\n"
-                        f"Content-Length: {len(body)}\r\n\r\n").encode()
+                head = (
+                    f"POST /subscribe HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                    f"Content-Type: application/x-www-form-urlencoded\r\nX-Forwarded-For: {client}\r\n"
+                    f"Content-Length: {len(body)}\r\n\r\n"
+                ).encode()
                 started = time.perf_counter()
                 try:
                     writer.write(head + body)
@@ -121,9 +149,16 @@ async def stage(port: int, requests: int, in_flight: int, numbers: itertools.cou
     await asyncio.gather(*(connection() for _ in range(in_flight)))
     elapsed = time.perf_counter() - started
     latencies.sort()
-    return {"in_flight": in_flight, "sent": len(latencies), "seconds": elapsed, "rps": len(latencies) / elapsed,
-            "p50": statistics.median(latencies), "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
-            "max": latencies[-1], "answers": dict(answers)}
+    return {
+        "in_flight": in_flight,
+        "sent": len(latencies),
+        "seconds": elapsed,
+        "rps": len(latencies) / elapsed,
+        "p50": statistics.median(latencies),
+        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        "max": latencies[-1],
+        "answers": dict(answers),
+    }
 
 
 async def _response_head(reader: asyncio.StreamReader) -> tuple[int, int]:
@@ -139,7 +174,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="sign-ups per stage (default 2000)")
     parser.add_argument("--in-flight", default="1,8,32,64", help="concurrency of each stage (default 1,8,32,64)")
     args = parser.parse_args()
-    count, ready, stop, smtp_port = multiprocessing.Value("i", 0), multiprocessing.Event(), multiprocessing.Event(), free_port()
+    count, ready, stop, smtp_port = (
+        multiprocessing.Value("i", 0),
+        multiprocessing.Event(),
+        multiprocessing.Event(),
+        free_port(),
+    )
     sink = multiprocessing.Process(target=run_sink, args=(smtp_port, count, ready, stop))
     sink.start()
     ready.wait(60)
@@ -163,18 +203,26 @@ def main() -> None:
             process.wait(30)
             stop.set()
             sink.join(30)
-    print(f"Sign-ups to the subscription service on 127.0.0.1 ({os.cpu_count()} cores, client and service on the "
-          f"same machine; load average {os.getloadavg()[0]:.1f} at the end)")
-    print(f"{'in flight':>9} {'sent':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'service CPU ms':>15}"
-          "  answers")
+    print(
+        f"Sign-ups to the subscription service on 127.0.0.1 ({os.cpu_count()} cores, client and service on the "
+        f"same machine; load average {os.getloadavg()[0]:.1f} at the end)"
+    )
+    print(
+        f"{'in flight':>9} {'sent':>6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'service CPU ms':>15}"
+        "  answers"
+    )
     for r in results:
-        print(f"{r['in_flight']:>9} {r['sent']:>6} {r['rps']:>8.0f} {r['p50']:>8.1f} {r['p99']:>8.1f} "
-              f"{r['max']:>8.1f} {r['cpu_ms']:>15.2f}  {r['answers']}")
+        print(
+            f"{r['in_flight']:>9} {r['sent']:>6} {r['rps']:>8.0f} {r['p50']:>8.1f} {r['p99']:>8.1f} "
+            f"{r['max']:>8.1f} {r['cpu_ms']:>15.2f}  {r['answers']}"
+        )
     clean = [r for r in results if r["answers"] == {200: r["sent"]} and r["sent"] == args.requests]
     if clean:
         best = max(clean, key=lambda r: r["rps"])
-        print(f"Held with no errors: {best['rps']:.0f} sign-ups/s at {best['in_flight']} in flight, "
-              f"p99 {best['p99']:.1f} ms.")
+        print(
+            f"Held with no errors: {best['rps']:.0f} sign-ups/s at {best['in_flight']} in flight, "
+            f"p99 {best['p99']:.1f} ms."
+        )
     print(f"Confirmation emails accepted by the sink: {count.value} of {sent} sign-ups.")
 
 

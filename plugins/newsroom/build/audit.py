@@ -12,11 +12,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from newsroom.core import records
-
-from newsroom.core import urls
-
-from newsroom.core import workers
+from newsroom.core import records, urls, workers
 from newsroom.core.model import Release
 
 # Pictures carry no release text (derivatives are stripped, downloads carry only the credit): their
@@ -35,8 +31,7 @@ class Leak:
     def __str__(self) -> str:
         if self.release is None:
             return f"{self.file}: is image '{self.found}', which only unpublished releases use"
-        return (f"{self.file}: contains '{self.found}' from {self.release.source} "
-                f"({self.release.lang}, not public yet)")
+        return f"{self.file}: contains '{self.found}' from {self.release.source} ({self.release.lang}, not public yet)"
 
 
 def body_samples(release: Release, count: int = 3) -> list[str]:
@@ -62,8 +57,13 @@ def secrets(release: Release, address: str) -> list[str]:
 
 def _forms(secret: str) -> set[str]:
     """A secret as it may appear in HTML, XML and JSON output."""
-    return {secret, html.escape(secret, quote=False), html.escape(secret), json.dumps(secret)[1:-1],
-            json.dumps(secret, ensure_ascii=False)[1:-1]}
+    return {
+        secret,
+        html.escape(secret, quote=False),
+        html.escape(secret),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+    }
 
 
 def _texts(path: Path):
@@ -94,8 +94,13 @@ def _decoded(data: bytes) -> str:
     return data.decode("utf-8", errors="ignore")
 
 
-def audit(output: Path, settings: dict, hidden: list[Release], hidden_images: set[str] = frozenset(),
-          record: Path | None = None) -> list[Leak]:
+def audit(
+    output: Path,
+    settings: dict,
+    hidden: list[Release],
+    hidden_images: set[str] = frozenset(),
+    record: Path | None = None,
+) -> list[Leak]:
     """Every place in `output` where a hidden release or an image only it uses shows; empty means safe to deploy.
 
     With `record` (a build's), a file an earlier audit found clean of the same secrets, and unchanged since (size and
@@ -132,4 +137,3 @@ def audit(output: Path, settings: dict, hidden: list[Release], hidden_images: se
         files = {str(path.relative_to(output)): stat for path, stat in stats.items() if path not in leaked}
         records.write(record, {"checked_for": checked_for, "clean": files})
     return leaks
-

@@ -12,6 +12,10 @@ from newsroom.core.model import Publisher
 MANIFEST = "newsroom-manifest.json"
 
 
+# Written into a preview build, which must never be deployed or announced.
+PREVIEW_MARKER = ".newsroom-preview"
+
+
 def entry(article, site_url: str) -> dict:
     record = article.record
     return {
@@ -24,15 +28,31 @@ def entry(article, site_url: str) -> dict:
         "url": f"{site_url}/{article.url}",
         "date": record.date.isoformat(),
         "modified": record.modified.isoformat() if record.modified else None,
-        "images": [{"url": f"{site_url}/{urls.image(image.filename)}", "alt": image.alt.get(record.lang, ""),
-                    "width": image.width, "height": image.height} for image in record.images],
-        "contacts": [{"name": c.name, "title": c.title.get(record.lang, ""), "unit": c.unit.get(record.lang, ""),
-                      "phone": c.phone, "email": c.email} for c in record.contacts],
+        "images": [
+            {
+                "url": f"{site_url}/{urls.image(image.filename)}",
+                "alt": image.alt.get(record.lang, ""),
+                "width": image.width,
+                "height": image.height,
+            }
+            for image in record.images
+        ],
+        "contacts": [
+            {
+                "name": c.name,
+                "title": c.title.get(record.lang, ""),
+                "unit": c.unit.get(record.lang, ""),
+                "phone": c.phone,
+                "email": c.email,
+            }
+            for c in record.contacts
+        ],
     }
 
 
-def write(output: Path, articles: list, built_at: str, site_url: str, fingerprint: str,
-          publisher: Publisher | None = None) -> None:
+def write(
+    output: Path, articles: list, built_at: str, site_url: str, fingerprint: str, publisher: Publisher | None = None
+) -> None:
     data = {
         "built_at": built_at,
         "fingerprint": fingerprint,
@@ -45,8 +65,14 @@ def write(output: Path, articles: list, built_at: str, site_url: str, fingerprin
 
 def _publisher(publisher: Publisher) -> dict:
     """What an email's footer tells about the sender."""
-    return {"name": publisher.name, "address": publisher.address, "phone": publisher.phone,
-            "email": publisher.email, "website": publisher.website, "brand_color": publisher.brand_color}
+    return {
+        "name": publisher.name,
+        "address": publisher.address,
+        "phone": publisher.phone,
+        "email": publisher.email,
+        "website": publisher.website,
+        "brand_color": publisher.brand_color,
+    }
 
 
 def read(output: Path) -> dict | None:
@@ -72,7 +98,9 @@ def fingerprint(settings: dict, public_sources: list[Path]) -> str:
     Unpublished release files are left out on purpose: editing an embargoed text changes nothing public.
     """
     inputs = set(public_sources) | shared_inputs(settings)
-    digest = hashlib.sha256(repr([settings[k] for k in ("SITEURL", "TIMEZONE", "NEWSROOM_LANGUAGES", "NEWSROOM_IMAGE_ORIGINAL")]).encode())
+    digest = hashlib.sha256(
+        repr([settings[k] for k in ("SITEURL", "TIMEZONE", "NEWSROOM_LANGUAGES", "NEWSROOM_IMAGE_ORIGINAL")]).encode()
+    )
     for path in sorted(inputs):
         digest.update(str(path).encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())

@@ -18,7 +18,6 @@ from typing import Any, NamedTuple
 from pelican.paginator import Paginator
 
 from newsroom.build import manifest
-
 from newsroom.core import records
 from newsroom.theming.templating import MORE_SECTION
 
@@ -70,9 +69,16 @@ def _release(article) -> str:
     """What a release page shows of its own ("more from the publisher" aside)."""
     versions = [(t.lang, t.url, t.title) for t in article.translations]
     zip_file = getattr(article, "images_zip", None)
-    return repr((article.record, hashlib.sha256(article.content.encode()).hexdigest(),
-                 sorted(article.metadata.items()), versions, article.language_links,
-                 zip_file and (zip_file.url, zip_file.size)))
+    return repr(
+        (
+            article.record,
+            hashlib.sha256(article.content.encode()).hexdigest(),
+            sorted(article.metadata.items()),
+            versions,
+            article.language_links,
+            zip_file and (zip_file.url, zip_file.size),
+        )
+    )
 
 
 def is_release(page: Page) -> bool:
@@ -157,4 +163,3 @@ class PageCache:
         if not self.enabled:
             return
         records.write(self.index, {"shared": self.shared, "pages": self.now})
-

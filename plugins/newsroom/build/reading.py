@@ -68,10 +68,15 @@ def on_article_preread(generator: ArticlesGenerator) -> None:
         return
     reader.read_ahead = True
     settings = generator.settings
-    paths = [os.path.abspath(os.path.join(generator.path, name))
-             for name in generator.get_files(settings["ARTICLE_PATHS"], exclude=settings["ARTICLE_EXCLUDES"])]
-    paths = [path for path in paths
-             if path.endswith(".md") and generator.readers.get_cached_data(path, (None, None))[0] is None]
+    paths = [
+        os.path.abspath(os.path.join(generator.path, name))
+        for name in generator.get_files(settings["ARTICLE_PATHS"], exclude=settings["ARTICLE_EXCLUDES"])
+    ]
+    paths = [
+        path
+        for path in paths
+        if path.endswith(".md") and generator.readers.get_cached_data(path, (None, None))[0] is None
+    ]
     count = workers.processes(settings["NEWSROOM_PROCESSES"], len(paths))
     if count > 1:
         reader.convert_ahead(paths, count)

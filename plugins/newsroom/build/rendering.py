@@ -13,8 +13,8 @@ import logging
 from pelican.utils import sanitised_join
 from pelican.writers import Writer
 
-from newsroom.core import workers
 from newsroom.build.pagecache import Page, PageCache
+from newsroom.core import workers
 
 logger = logging.getLogger(__name__)
 
@@ -31,11 +31,22 @@ class QueueingWriter(Writer):
         global _current
         _current = self  # what a failed earlier build left queued is dropped with its writer
 
-    def write_file(self, name, template, context, relative_urls=False, paginated=None, template_name=None,
-                   override_output=False, url=None, **kwargs):
+    def write_file(
+        self,
+        name,
+        template,
+        context,
+        relative_urls=False,
+        paginated=None,
+        template_name=None,
+        override_output=False,
+        url=None,
+        **kwargs,
+    ):
         if name:
-            self.queued.append(Page(name, template, context, relative_urls, paginated, template_name,
-                                    override_output, url, kwargs))
+            self.queued.append(
+                Page(name, template, context, relative_urls, paginated, template_name, override_output, url, kwargs)
+            )
 
     def flush(self) -> None:
         """Render the queued pages the page cache cannot keep: in worker processes when there are enough of them,
@@ -59,8 +70,17 @@ class QueueingWriter(Writer):
             self._written_files.update(sanitised_join(self.output_path, p.name) for p in pages if not p.paginated)
 
     def _render(self, page: Page) -> None:
-        super().write_file(page.name, page.template, page.context, page.relative_urls, page.paginated,
-                           page.template_name, page.override_output, page.url, **page.kwargs)
+        super().write_file(
+            page.name,
+            page.template,
+            page.context,
+            page.relative_urls,
+            page.paginated,
+            page.template_name,
+            page.override_output,
+            page.url,
+            **page.kwargs,
+        )
 
 
 def flush_current() -> None:

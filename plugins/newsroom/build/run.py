@@ -12,13 +12,12 @@ from pelican import Pelican
 from pelican.settings import read_settings
 
 from newsroom.build.audit import Leak, audit
+from newsroom.content.catalog import ContentError, catalog_for
 from newsroom.core.clock import build_now
 from newsroom.core.embargo import hidden_images, unpublished
-from newsroom.content.catalog import ContentError, catalog_for
-from newsroom.site.listings import CATALOG_KEY
 from newsroom.core.model import Catalog
 from newsroom.core.settings import apply_defaults
-
+from newsroom.site.listings import CATALOG_KEY
 
 AUDITED = "newsroom-audit.json"  # in CACHE_PATH: the output files the last audit found clean
 
@@ -93,8 +92,13 @@ def build(settings: dict, catalog: Catalog | None = None) -> Pelican:
     if collector.messages:
         raise BuildError("\n".join(collector.messages))
     if not settings["NEWSROOM_PREVIEW"]:
-        leaks = audit(Path(settings["OUTPUT_PATH"]), settings, unpublished(catalog, now), hidden_images(catalog, now),
-                      Path(settings["CACHE_PATH"]) / AUDITED)
+        leaks = audit(
+            Path(settings["OUTPUT_PATH"]),
+            settings,
+            unpublished(catalog, now),
+            hidden_images(catalog, now),
+            Path(settings["CACHE_PATH"]) / AUDITED,
+        )
         if leaks:
             raise LeakError(leaks)
     return pelican

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import shlex
+import shutil
 import subprocess
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -20,10 +20,7 @@ from pathlib import Path
 import pagefind_bin
 
 from newsroom.build import pagecache
-
-from newsroom.core import records
-
-from newsroom.core import urls
+from newsroom.core import records, urls
 
 DIGESTS = "newsroom-search.json"  # in Pelican's CACHE_PATH: what each bundle (by its path) was built from
 
@@ -55,7 +52,7 @@ def plan(releases: list, settings: dict) -> list[Shard]:
     shared = f"{version('pagefind_bin')}\n{pagecache.shared_key(settings, {})}"
     shards = []
     for number, start in enumerate(range(0, len(oldest_first), size)):
-        members = oldest_first[start:start + size]
+        members = oldest_first[start : start + size]
         digest = hashlib.sha256(shared.encode())
         for article in members:
             digest.update(f"\n{article.save_as}\n{article.record!r}\n".encode())
@@ -79,8 +76,12 @@ class Indexing:
             if folder not in wanted:
                 shutil.rmtree(folder, ignore_errors=True)
                 self.built.pop(str(folder), None)
-        self.changed = [shard for shard in shards if self.built.get(str(output / shard.bundle)) != shard.digest
-                        or not (output / shard.bundle / "pagefind-entry.json").is_file()]
+        self.changed = [
+            shard
+            for shard in shards
+            if self.built.get(str(output / shard.bundle)) != shard.digest
+            or not (output / shard.bundle / "pagefind-entry.json").is_file()
+        ]
         # Pagefind indexes a whole folder, so each shard's pages are linked into a folder of their own (same
         # relative paths, so the same addresses).
         self.work = output.parent / f".{output.name}-search"
@@ -98,7 +99,9 @@ class Indexing:
         if commands:
             self.log = self.work / "pagefind.log"
             with self.log.open("w") as log:
-                self.process = subprocess.Popen(["sh", "-c", " && ".join(commands)], stdout=log, stderr=subprocess.STDOUT)
+                self.process = subprocess.Popen(
+                    ["sh", "-c", " && ".join(commands)], stdout=log, stderr=subprocess.STDOUT
+                )
 
     def wait(self) -> None:
         if self.process is not None:

@@ -13,26 +13,21 @@ from zoneinfo import ZoneInfo
 
 from pelican.log import init as init_logging
 
-from newsroom.content import authoring
-
-from newsroom.mail import mailsink
-
-from newsroom.mail import store
-
-from newsroom.mail import subscribers
 from newsroom.build.audit import audit
 from newsroom.build.run import BuildError, BuildOptions, LeakError, build, load_settings
-from newsroom.core.clock import DateError, build_now, timestamp
-from newsroom.publishing.deploy import DeployError, deploy
-from newsroom.core.embargo import hidden_images, next_lift, unpublished
+from newsroom.build.search import SearchIndexError
+from newsroom.content import authoring
 from newsroom.content.catalog import ContentError, catalog_for
+from newsroom.core.clock import DateError, build_now, timestamp
+from newsroom.core.embargo import hidden_images, next_lift, unpublished
 from newsroom.core.model import LANGS, TYPES
+from newsroom.core.settings import SettingsError
+from newsroom.mail import mailsink, store, subscribers
 from newsroom.mail.notify import NotifyConfig, NotifyError, notifier, notify
 from newsroom.mail.outbox import Outbox
-from newsroom.publishing.publish import PublishBusy, publish
-from newsroom.build.search import SearchIndexError
-from newsroom.core.settings import SettingsError
 from newsroom.mail.subscribers import Preferences, SubscriberError, split_list
+from newsroom.publishing.deploy import DeployError, deploy
+from newsroom.publishing.publish import PublishBusy, publish
 
 OK, CONTENT_PROBLEMS, USAGE = 0, 1, 2
 
@@ -67,7 +62,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         count = len(catalog.problems)
         print(f"\n{count} problem{'s' if count != 1 else ''} found. Fix them and run 'newsroom check' again.")
         return CONTENT_PROBLEMS
-    print(f"All good: {len(catalog.releases)} releases, {len(catalog.contacts)} contacts, {len(catalog.images)} images.")
+    print(
+        f"All good: {len(catalog.releases)} releases, {len(catalog.contacts)} contacts, {len(catalog.images)} images."
+    )
     return OK
 
 
@@ -84,9 +81,11 @@ def _reported(action) -> int:
         print(f"The build reported errors, so the site was not finished:\n{exc}", file=sys.stderr)
         return CONTENT_PROBLEMS
     except LeakError as exc:
-        print(f"STOP: the built site shows releases that are not public yet:\n{exc}\n"
-              "Nothing was deployed. Find what links to them (a template or another release) and build again.",
-              file=sys.stderr)
+        print(
+            f"STOP: the built site shows releases that are not public yet:\n{exc}\n"
+            "Nothing was deployed. Find what links to them (a template or another release) and build again.",
+            file=sys.stderr,
+        )
         return CONTENT_PROBLEMS
     except (DeployError, PublishBusy, SearchIndexError) as exc:
         print(f"newsroom: {exc}", file=sys.stderr)
@@ -109,8 +108,10 @@ def cmd_preview(args: argparse.Namespace) -> int:
     settings = load_settings(_options(args, preview=True))
     code = _reported(lambda: build(settings))
     if code == OK:
-        print(f"Preview with drafts and embargoed releases in {settings['OUTPUT_PATH']}. "
-              "It is marked noindex and can never be deployed.")
+        print(
+            f"Preview with drafts and embargoed releases in {settings['OUTPUT_PATH']}. "
+            "It is marked noindex and can never be deployed."
+        )
     return code
 
 
@@ -157,8 +158,13 @@ def cmd_notify(args: argparse.Namespace) -> int:
         print(f"newsroom: {exc}", file=sys.stderr)
         return USAGE
     try:
-        report = notify(settings, Path(args.output).resolve() if args.output else None, dry_run=args.dry_run,
-                        digest=args.digest, config=config)
+        report = notify(
+            settings,
+            Path(args.output).resolve() if args.output else None,
+            dry_run=args.dry_run,
+            digest=args.digest,
+            config=config,
+        )
     except NotifyError as exc:
         print(f"newsroom: {exc}", file=sys.stderr)
         return CONTENT_PROBLEMS
@@ -179,17 +185,28 @@ def cmd_subscribers(args: argparse.Namespace) -> int:
     langs = tuple(settings["NEWSROOM_LANGUAGES"])
     try:
         if args.action == "add":
-            prefs = Preferences(split_list(args.lang or langs[0]), split_list(args.types or ""),
-                                split_list(args.keywords or ""), args.frequency).checked(langs)
+            prefs = Preferences(
+                split_list(args.lang or langs[0]),
+                split_list(args.types or ""),
+                split_list(args.keywords or ""),
+                args.frequency,
+            ).checked(langs)
             subscriber, new = subscribers.add(conn, args.address, prefs, now)
-            print(f"{'Added' if new else 'Updated'} {subscriber.email}: confirmed, {','.join(prefs.languages)}, "
-                  f"{prefs.frequency}. Consent recorded as given to the operator.")
+            print(
+                f"{'Added' if new else 'Updated'} {subscriber.email}: confirmed, {','.join(prefs.languages)}, "
+                f"{prefs.frequency}. Consent recorded as given to the operator."
+            )
         elif args.action == "list":
             for subscriber in subscribers.every(conn):
                 prefs = subscriber.preferences
-                filters = " ".join(f"{name}={';'.join(values)}" for name, values in
-                                   (("types", prefs.types), ("keywords", prefs.keywords)) if values)
-                print(f"{subscriber.email} {subscriber.status} {','.join(prefs.languages)} {prefs.frequency} {filters}".rstrip())
+                filters = " ".join(
+                    f"{name}={';'.join(values)}"
+                    for name, values in (("types", prefs.types), ("keywords", prefs.keywords))
+                    if values
+                )
+                print(
+                    f"{subscriber.email} {subscriber.status} {','.join(prefs.languages)} {prefs.frequency} {filters}".rstrip()
+                )
         elif args.action == "remove":
             if not subscribers.remove(conn, args.address, now):
                 print(f"newsroom: {args.address} is not on the list.", file=sys.stderr)
@@ -197,8 +214,10 @@ def cmd_subscribers(args: argparse.Namespace) -> int:
             print(f"Unsubscribed {args.address}; nothing more is sent to it. Its consent history is kept.")
         elif args.action == "erase":
             known = subscribers.erase(conn, args.address, now)
-            print(f"{'Erased' if known else 'There was nothing about'} {args.address}; only a hash of the address "
-                  "is kept, so an import cannot add it again.")
+            print(
+                f"{'Erased' if known else 'There was nothing about'} {args.address}; only a hash of the address "
+                "is kept, so an import cannot add it again."
+            )
         elif args.action == "import":
             return _import(conn, Path(args.file), langs, now)
         elif args.output:
@@ -224,8 +243,10 @@ def _import(conn: sqlite3.Connection, path: Path, langs: tuple[str, ...], now: d
     report = subscribers.import_csv(conn, path, langs, now)
     for problem in report.problems:
         print(problem)
-    print(f"Imported {report.added} subscriber(s) in {time.perf_counter() - started:.1f} s; "
-          f"{report.existing} were already on the list and kept as they were; {len(report.problems)} row(s) skipped.")
+    print(
+        f"Imported {report.added} subscriber(s) in {time.perf_counter() - started:.1f} s; "
+        f"{report.existing} were already on the list and kept as they were; {len(report.problems)} row(s) skipped."
+    )
     return CONTENT_PROBLEMS if report.problems else OK
 
 
@@ -239,8 +260,10 @@ def cmd_outbox(args: argparse.Namespace) -> int:
         print(f"{channel} {status}: {count}")
     for row in box.problems():
         when = f", next try after {row['due_at'][:16].replace('T', ' ')} UTC" if row["status"] == "pending" else ""
-        print(f"  {row['status']}: {row['channel']} {row['item']} to {row['recipient']} "
-              f"({row['attempts']} attempt(s){when}): {row['last_error']}")
+        print(
+            f"  {row['status']}: {row['channel']} {row['item']} to {row['recipient']} "
+            f"({row['attempts']} attempt(s){when}): {row['last_error']}"
+        )
     conn.close()
     return OK
 
@@ -253,8 +276,9 @@ def cmd_mail_sink(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"newsroom: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return CONTENT_PROBLEMS
-    print(f"Mail sink at smtp://{args.host}:{args.port}: every message is saved in {folder}. Ctrl-C stops it.",
-          flush=True)
+    print(
+        f"Mail sink at smtp://{args.host}:{args.port}: every message is saved in {folder}. Ctrl-C stops it.", flush=True
+    )
     try:
         while True:
             time.sleep(3600)
@@ -266,7 +290,7 @@ def cmd_mail_sink(args: argparse.Namespace) -> int:
 
 
 def cmd_subscriptions(args: argparse.Namespace) -> int:
-    from newsroom.subscriptions import service# the web stack loads only for the service
+    from newsroom.subscriptions import service  # the web stack loads only for the service
 
     settings = load_settings(_options(args, publish=True))
     try:
@@ -275,8 +299,11 @@ def cmd_subscriptions(args: argparse.Namespace) -> int:
         print(f"newsroom: {exc}", file=sys.stderr)
         return USAGE
     logging.getLogger("newsroom.subscriptions.service").setLevel(logging.INFO)
-    print(f"Subscription service on http://{args.host}:{args.port}, public address {settings['NEWSROOM_SUBSCRIBE_URL']}. "
-          "Ctrl-C stops it.", flush=True)
+    print(
+        f"Subscription service on http://{args.host}:{args.port}, public address {settings['NEWSROOM_SUBSCRIBE_URL']}. "
+        "Ctrl-C stops it.",
+        flush=True,
+    )
     server = service.server(app, args.host, args.port, args.forwarded_allow_ips)
     try:
         server.run()
@@ -322,12 +349,16 @@ def cmd_new(args: argparse.Namespace) -> int:
     try:
         if args.what == "release":
             path = authoring.new_release(content, args.type, args.lang, args.title, tz)
-            print(f"Started {path}. It is a draft: fill in the fields, write the text, "
-                  "then set 'Status: published' when it may go out.")
+            print(
+                f"Started {path}. It is a draft: fill in the fields, write the text, "
+                "then set 'Status: published' when it may go out."
+            )
         elif args.what == "translation":
             path = authoring.new_translation(Path(args.source), args.lang)
-            print(f"Started {path} from {args.source}. Translate the title, lead and text, add keywords "
-                  "in the new language, then set 'Status: published'.")
+            print(
+                f"Started {path} from {args.source}. Translate the title, lead and text, add keywords "
+                "in the new language, then set 'Status: published'."
+            )
         else:
             path = authoring.new_contact(content, args.name)
             print(f"Started {path}. Fill in the title, phone and email.")
@@ -389,8 +420,11 @@ def parser() -> argparse.ArgumentParser:
     lift.set_defaults(run=cmd_next_embargo)
 
     notify_cmd = commands.add_parser("notify", help="email subscribers (and post the webhook) about new releases")
-    notify_cmd.add_argument("--output", metavar="DIR",
-                            help="a public build (default: the last one 'newsroom publish' deployed, kept in var/)")
+    notify_cmd.add_argument(
+        "--output",
+        metavar="DIR",
+        help="a public build (default: the last one 'newsroom publish' deployed, kept in var/)",
+    )
     notify_cmd.add_argument("--now", metavar="TIME", help="notify as if it were TIME; nothing dated later is sent")
     notify_cmd.add_argument("--dry-run", action="store_true", help="show what would be sent; send and record nothing")
     notify_cmd.add_argument("--digest", action="store_true", help="also send today's digest to daily subscribers")
@@ -405,13 +439,19 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--keywords", metavar="WORDS", help="only releases with one of these keywords, comma-separated")
     add.add_argument("--frequency", choices=("immediate", "daily"), default="immediate")
     actions.add_parser("list", help="one line each: address, status, languages, frequency")
-    for name, text in (("remove", "unsubscribe an address (its record and consent history stay)"),
-                       ("erase", "delete everything about an address but a hash that keeps it off imports")):
+    for name, text in (
+        ("remove", "unsubscribe an address (its record and consent history stay)"),
+        ("erase", "delete everything about an address but a hash that keeps it off imports"),
+    ):
         actions.add_parser(name, help=text).add_argument("address")
-    actions.add_parser("import", help="add confirmed subscribers from a CSV file (columns email, languages, "
-                                      "types, keywords, frequency; lists separated by ';')").add_argument("file")
+    actions.add_parser(
+        "import",
+        help="add confirmed subscribers from a CSV file (columns email, languages, "
+        "types, keywords, frequency; lists separated by ';')",
+    ).add_argument("file")
     actions.add_parser("export", help="write the confirmed subscribers as CSV").add_argument(
-        "--output", metavar="FILE", help="default: the screen")
+        "--output", metavar="FILE", help="default: the screen"
+    )
     subs.set_defaults(run=cmd_subscribers)
 
     outbox_cmd = commands.add_parser("outbox", help="count deliveries by status; list failures with their last error")
@@ -428,20 +468,24 @@ def parser() -> argparse.ArgumentParser:
     serve = subscriptions_actions.add_parser("serve", help="serve sign-up, confirmation, preferences and unsubscribe")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8001)
-    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1", metavar="IPS",
-                       help="reverse proxies whose X-Forwarded-For names the client (default: 127.0.0.1)")
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default="127.0.0.1",
+        metavar="IPS",
+        help="reverse proxies whose X-Forwarded-For names the client (default: 127.0.0.1)",
+    )
     subscriptions.set_defaults(run=cmd_subscriptions)
 
     new = commands.add_parser("new", help="start a new release, language version or contact card")
     kinds = new.add_subparsers(dest="what", required=True, metavar="WHAT")
-    release = kinds.add_parser("release", help="start a release: newsroom new release --type news --lang fi \"Title\"")
+    release = kinds.add_parser("release", help='start a release: newsroom new release --type news --lang fi "Title"')
     release.add_argument("--type", required=True, choices=TYPES)
     release.add_argument("--lang", required=True, choices=LANGS)
     release.add_argument("title")
     translation = kinds.add_parser("translation", help="start another language version of a release file")
     translation.add_argument("source", metavar="RELEASE-FILE")
     translation.add_argument("--lang", required=True, choices=LANGS)
-    contact = kinds.add_parser("contact", help="start a contact card: newsroom new contact \"Aino Lehtonen\"")
+    contact = kinds.add_parser("contact", help='start a contact card: newsroom new contact "Aino Lehtonen"')
     contact.add_argument("name")
     for sub in (release, translation, contact):
         _common(sub, "--content")

@@ -6,11 +6,21 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-
 from newsroom.content.header import read_header
 from newsroom.core.urls import slug
 
-SHARED_FIELDS = ("Date", "Type", "Release", "Contacts", "Images", "Attachments", "Pinned", "Event-Start", "Event-End", "Location")
+SHARED_FIELDS = (
+    "Date",
+    "Type",
+    "Release",
+    "Contacts",
+    "Images",
+    "Attachments",
+    "Pinned",
+    "Event-Start",
+    "Event-End",
+    "Location",
+)
 
 
 class AuthoringError(Exception):
@@ -74,8 +84,12 @@ def new_translation(source: Path, lang: str) -> Path:
     path = source.parent / f"{release_id}.{lang}.md"
     for other in source.parent.rglob("*.md"):
         other_fields, _ = read_header(other)
-        if other_fields.get("release") and other_fields["release"].value == release_id and \
-                other_fields.get("lang") and other_fields["lang"].value == lang:
+        if (
+            other_fields.get("release")
+            and other_fields["release"].value == release_id
+            and other_fields.get("lang")
+            and other_fields["lang"].value == lang
+        ):
             raise AuthoringError(f"{other} is already the {lang} version of '{release_id}'; edit that file")
     lines = [f"Title: {fields['title'].value if 'title' in fields else ''}", f"Lang: {lang}"]
     lines += [f"{name}: {fields[name.lower()].value}" for name in SHARED_FIELDS if name.lower() in fields]

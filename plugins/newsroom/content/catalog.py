@@ -12,9 +12,8 @@ import yaml
 from pelican.settings import DEFAULT_CONFIG
 from pelican.utils import slugify
 
-from newsroom.core.clock import DateError, parse_local
 from newsroom.content.header import Field, read_header, split_list
-from newsroom.media.images import BadImage, inspect as inspect_image
+from newsroom.core.clock import DateError, parse_local
 from newsroom.core.model import (
     LANGS,
     STATUSES,
@@ -28,10 +27,27 @@ from newsroom.core.model import (
     Publisher,
     Release,
 )
+from newsroom.media.images import BadImage
+from newsroom.media.images import inspect as inspect_image
 
 RELEASE_FIELDS = (
-    "Title", "Date", "Modified", "Type", "Lang", "Release", "Slug", "Lead", "Keywords", "Contacts",
-    "Images", "Attachments", "Status", "Pinned", "Event-Start", "Event-End", "Location",
+    "Title",
+    "Date",
+    "Modified",
+    "Type",
+    "Lang",
+    "Release",
+    "Slug",
+    "Lead",
+    "Keywords",
+    "Contacts",
+    "Images",
+    "Attachments",
+    "Status",
+    "Pinned",
+    "Event-Start",
+    "Event-End",
+    "Location",
 )
 REQUIRED_FIELDS = ("Title", "Date", "Type", "Lang", "Release", "Lead")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
@@ -80,7 +96,9 @@ def _read_yaml(path: Path, problems: Problems) -> tuple[dict, dict[str, int]] | 
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problems.add(
-            path, mark.line + 1 if mark else 1, "",
+            path,
+            mark.line + 1 if mark else 1,
+            "",
             f"is not valid YAML ({exc.problem}); check the indentation and put quotes around values "
             "that contain ':' or '#'",
         )
@@ -162,10 +180,14 @@ def _load_images(folder: Path, problems: Problems) -> dict[str, ImageAsset]:
         except BadImage as exc:
             problems.add(source, 0, "", str(exc))
             continue
-        images[image_id] = ImageAsset(image_id, source, width, height, source.stat().st_size, alt, caption, photographer, licence)
+        images[image_id] = ImageAsset(
+            image_id, source, width, height, source.stat().st_size, alt, caption, photographer, licence
+        )
     for image_id, source in files.items():
         if not (folder / f"{image_id}.yaml").exists():
-            problems.add(source, 0, "", f"has no sidecar {image_id}.yaml with its alt text, caption and credit; add one")
+            problems.add(
+                source, 0, "", f"has no sidecar {image_id}.yaml with its alt text, caption and credit; add one"
+            )
     return images
 
 
@@ -264,7 +286,10 @@ class _ReleaseLoader:
 
         if not fields:
             self.problems.add(
-                path, 1, "", "has no metadata header; start the file with lines like 'Title: ...', "
+                path,
+                1,
+                "",
+                "has no metadata header; start the file with lines like 'Title: ...', "
                 "then a blank line, then the text (or run 'newsroom new release')",
             )
             return None
@@ -284,7 +309,10 @@ class _ReleaseLoader:
             problem("Lang", f"'{lang}' is not a language of this newsroom; use one of {', '.join(self.langs)}")
         release_id = get("Release")
         if release_id and not _ID.match(release_id):
-            problem("Release", f"'{release_id}' should be lowercase letters, digits and hyphens, like 'library-opening-2026'")
+            problem(
+                "Release",
+                f"'{release_id}' should be lowercase letters, digits and hyphens, like 'library-opening-2026'",
+            )
         slug = get("Slug")
         if slug and not _ID.match(slug):
             problem("Slug", f"'{slug}' should be lowercase letters, digits and hyphens")
@@ -300,12 +328,21 @@ class _ReleaseLoader:
         if date and modified and modified < date:
             problem("Modified", "is earlier than Date; a correction is dated after the release")
         event = self._event(kind, get, problem)
-        contacts = self._resolve(split_list(get("Contacts")), self.contacts, "Contacts", "contact", "content/contacts/<id>.yaml", problem)
-        images = self._resolve(split_list(get("Images")), self.images, "Images", "image", "content/images/<id>.yaml", problem)
+        contacts = self._resolve(
+            split_list(get("Contacts")), self.contacts, "Contacts", "contact", "content/contacts/<id>.yaml", problem
+        )
+        images = self._resolve(
+            split_list(get("Images")), self.images, "Images", "image", "content/images/<id>.yaml", problem
+        )
         for image in images:
             if lang in self.langs and not image.alt.get(lang):
-                problem("Images", f"image '{image.id}' has no alt text in {lang}; add '  {lang}: ...' under 'alt:' in {image.path.with_suffix('.yaml')}")
-        attachments = tuple(a for a in (self._attachment(name, problem) for name in split_list(get("Attachments"))) if a)
+                problem(
+                    "Images",
+                    f"image '{image.id}' has no alt text in {lang}; add '  {lang}: ...' under 'alt:' in {image.path.with_suffix('.yaml')}",
+                )
+        attachments = tuple(
+            a for a in (self._attachment(name, problem) for name in split_list(get("Attachments"))) if a
+        )
 
         if len(self.problems) > before:
             return None
@@ -380,7 +417,9 @@ def _check_across_versions(headers: list[tuple[Path, dict[str, Field], list[Fiel
             lang = fields.get("lang")
             if lang and lang.value in seen:
                 problems.add(
-                    path, fields["release"].line, "Release",
+                    path,
+                    fields["release"].line,
+                    "Release",
                     f"'{release_id}' already has a {lang.value} version in {seen[lang.value]}; "
                     "give this file its own Release id or another Lang",
                 )
@@ -391,7 +430,9 @@ def _check_across_versions(headers: list[tuple[Path, dict[str, Field], list[Fiel
             for path, fields in versions:
                 if "type" in fields:
                     problems.add(
-                        path, fields["type"].line, "Type",
+                        path,
+                        fields["type"].line,
+                        "Type",
                         f"the language versions of '{release_id}' have different types ({', '.join(sorted(types))}); "
                         "use the same Type in each",
                     )
@@ -403,7 +444,9 @@ def _check_slugs(releases: list[Release], problems: Problems) -> None:
         key = (release.lang, release.slug)
         if key in seen:
             problems.add(
-                release.source, 1, "Slug",
+                release.source,
+                1,
+                "Slug",
                 f"'{release.slug}' is also the address of {seen[key].source}; add a different 'Slug: ...' to one of them",
             )
         else:
@@ -429,3 +472,11 @@ def catalog_for(settings: dict) -> Catalog:
         tuple(settings["NEWSROOM_LANGUAGES"]),
         settings["SLUG_REGEX_SUBSTITUTIONS"],
     )
+
+
+def publisher_for(settings: dict) -> Publisher | None:
+    """The publisher's card alone (newsroom.yaml), for services that need no releases or pictures; None if it has problems."""
+    root = Path(settings["PATH"])
+    problems = Problems()
+    publisher = _load_publisher(root / "newsroom.yaml", root, tuple(settings["NEWSROOM_LANGUAGES"]), problems)
+    return None if problems else publisher

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 TIMESTAMP_FORMAT = "%d.%m.%Y %H:%M:%S %Z"
@@ -28,7 +28,7 @@ def parse_local(text: str, tz: ZoneInfo) -> datetime:
     first, second = parsed.replace(tzinfo=tz, fold=0), parsed.replace(tzinfo=tz, fold=1)
     if first.utcoffset() == second.utcoffset():
         return first
-    roundtrip = first.astimezone(timezone.utc).astimezone(tz).replace(tzinfo=None)
+    roundtrip = first.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
     if roundtrip != parsed:
         raise DateError(
             f"'{text}' does not exist in {tz.key}: the clocks jump forward that night; "

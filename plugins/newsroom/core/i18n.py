@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_time
-from babel.units import format_unit
 from babel.support import NullTranslations, Translations
+from babel.units import format_unit
 
 
 def N_(message: str) -> str:
@@ -50,7 +50,7 @@ def catalog_dir(settings: dict) -> Path:
     return Path(settings["THEME"]) / "translations"
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(folder: Path, lang: str) -> NullTranslations:
     if lang == "en":
         return NullTranslations()

@@ -50,8 +50,17 @@ DEFAULTS: dict[str, object] = {
 
 
 # Read from the environment first: they differ per machine, and secrets never go in a settings file.
-FROM_ENVIRONMENT = ("NEWSROOM_DEPLOY", "NEWSROOM_STATE_DIR", "NEWSROOM_DB", "NEWSROOM_SMTP_URL", "NEWSROOM_SMTP_RATE",
-                    "NEWSROOM_MAIL_FROM", "NEWSROOM_SUBSCRIBE_URL", "NEWSROOM_PUBLISH_WEBHOOK", "NEWSROOM_IMAGE_CACHE")
+FROM_ENVIRONMENT = (
+    "NEWSROOM_DEPLOY",
+    "NEWSROOM_STATE_DIR",
+    "NEWSROOM_DB",
+    "NEWSROOM_SMTP_URL",
+    "NEWSROOM_SMTP_RATE",
+    "NEWSROOM_MAIL_FROM",
+    "NEWSROOM_SUBSCRIBE_URL",
+    "NEWSROOM_PUBLISH_WEBHOOK",
+    "NEWSROOM_IMAGE_CACHE",
+)
 
 
 class SettingsError(ValueError):
@@ -59,8 +68,12 @@ class SettingsError(ValueError):
 
 
 # Settings that must be whole numbers, and the smallest each may be.
-WHOLE_NUMBERS = {"NEWSROOM_MORE_COUNT": 0, "NEWSROOM_FEED_MAX_ITEMS": 1, "NEWSROOM_SEARCH_SHARD_SIZE": 1,
-                 "NEWSROOM_PROCESSES": 0}
+WHOLE_NUMBERS = {
+    "NEWSROOM_MORE_COUNT": 0,
+    "NEWSROOM_FEED_MAX_ITEMS": 1,
+    "NEWSROOM_SEARCH_SHARD_SIZE": 1,
+    "NEWSROOM_PROCESSES": 0,
+}
 
 
 def apply_defaults(settings: dict, base: Path | None = None) -> None:
@@ -71,8 +84,10 @@ def apply_defaults(settings: dict, base: Path | None = None) -> None:
     for key, least in WHOLE_NUMBERS.items():
         value = settings[key]
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            raise SettingsError(f"{key} is {value!r} in the settings file; write a whole number of at least {least}, "
-                                f"such as {DEFAULTS[key]}")
+            raise SettingsError(
+                f"{key} is {value!r} in the settings file; write a whole number of at least {least}, "
+                f"such as {DEFAULTS[key]}"
+            )
     for key in FROM_ENVIRONMENT:
         if os.environ.get(key):
             settings[key] = os.environ[key]

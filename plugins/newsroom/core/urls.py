@@ -124,5 +124,11 @@ def save_as(url: str) -> str:
 def release_page(settings: dict, release) -> str:
     """A release version's address as the settings file spells it (ARTICLE_URL, or ARTICLE_LANG_URL)."""
     key = "ARTICLE_URL" if release.lang == settings["DEFAULT_LANG"] else "ARTICLE_LANG_URL"
-    return settings[key].format(lang=release.lang, slug=release.slug, date=release.date,
-                                release=release.release_id, type=release.type)
+    return settings[key].format(
+        lang=release.lang, slug=release.slug, date=release.date, release=release.release_id, type=release.type
+    )
+
+
+def public_base(settings: dict) -> str:
+    """Feed readers and emails need absolute addresses: SITEURL, or NEWSROOM_FEED_SITEURL while SITEURL is empty."""
+    return (settings["SITEURL"] or settings["NEWSROOM_FEED_SITEURL"]).rstrip("/")

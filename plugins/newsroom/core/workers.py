@@ -7,7 +7,7 @@ import multiprocessing
 import os
 import threading
 import traceback
-from typing import Callable
+from collections.abc import Callable
 
 # Below this many items per process, starting the processes costs more than it saves.
 MIN_ITEMS_PER_PROCESS = 50

@@ -11,9 +11,8 @@ import smtplib
 import ssl
 import time
 from dataclasses import dataclass
-from urllib.parse import parse_qs, unquote, urlsplit
-
 from email.utils import parseaddr
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from newsroom.mail import subscribers
 from newsroom.mail.outbox import ChannelDown, PermanentFailure, TemporaryFailure
@@ -47,16 +46,26 @@ class SmtpConfig:
             parts = urlsplit(url)
             port = parts.port
         except ValueError:
-            raise MailerConfigError(f"NEWSROOM_SMTP_URL '{_without_password(url)}' is not an address; write {example}") from None
+            raise MailerConfigError(
+                f"NEWSROOM_SMTP_URL '{_without_password(url)}' is not an address; write {example}"
+            ) from None
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise MailerConfigError(f"NEWSROOM_SMTP_URL must start with smtp:// or smtps:// and name a host; write {example}")
+            raise MailerConfigError(
+                f"NEWSROOM_SMTP_URL must start with smtp:// or smtps:// and name a host; write {example}"
+            )
         tls = parse_qs(parts.query).get("tls", [""])[0]
         if tls and (tls not in TLS_MODES or parts.scheme == "smtps"):
             raise MailerConfigError("NEWSROOM_SMTP_URL: tls= may be 'starttls' or 'none', and only with smtp://")
         implicit = parts.scheme == "smtps"
         starttls = not implicit and (tls == "starttls" or (tls != "none" and not _is_local(parts.hostname)))
-        return cls(implicit, parts.hostname, port or (465 if implicit else 587 if starttls else 25),
-                   unquote(parts.username or ""), unquote(parts.password or ""), starttls)
+        return cls(
+            implicit,
+            parts.hostname,
+            port or (465 if implicit else 587 if starttls else 25),
+            unquote(parts.username or ""),
+            unquote(parts.password or ""),
+            starttls,
+        )
 
     def __str__(self) -> str:
         return f"{'smtps' if self.implicit_tls else 'smtp'}://{self.host}:{self.port}"
@@ -112,17 +121,23 @@ class Mailer:
             if config.starttls:
                 if not smtp.has_extn("starttls"):
                     smtp.close()
-                    raise ChannelDown(f"{where} does not offer STARTTLS, so mail would go unencrypted; "
-                                      "use smtps://, or add ?tls=none for a relay on a trusted network")
+                    raise ChannelDown(
+                        f"{where} does not offer STARTTLS, so mail would go unencrypted; "
+                        "use smtps://, or add ?tls=none for a relay on a trusted network"
+                    )
                 smtp.starttls(context=context)
                 smtp.ehlo()
             if config.username:
                 smtp.login(config.username, config.password)
         except ssl.SSLCertVerificationError as exc:
-            raise ChannelDown(f"{where} showed a certificate that cannot be trusted ({exc.verify_message}); "
-                              "check the host name in NEWSROOM_SMTP_URL") from None
+            raise ChannelDown(
+                f"{where} showed a certificate that cannot be trusted ({exc.verify_message}); "
+                "check the host name in NEWSROOM_SMTP_URL"
+            ) from None
         except smtplib.SMTPAuthenticationError as exc:
-            raise ChannelDown(f"{where} refused the user name or password ({exc.smtp_code}); check NEWSROOM_SMTP_URL") from None
+            raise ChannelDown(
+                f"{where} refused the user name or password ({exc.smtp_code}); check NEWSROOM_SMTP_URL"
+            ) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise ChannelDown(f"cannot reach {where}: {_reason(exc)}") from None
         return smtp
@@ -142,14 +157,18 @@ class Mailer:
             except smtplib.SMTPSenderRefused as exc:
                 if 400 <= exc.smtp_code < 500:
                     raise TemporaryFailure(_said(exc.smtp_code, exc.smtp_error)) from None
-                raise ChannelDown(f"the mail server refuses the sender {sender}: "
-                                  f"{_said(exc.smtp_code, exc.smtp_error)}; check NEWSROOM_MAIL_FROM") from None
+                raise ChannelDown(
+                    f"the mail server refuses the sender {sender}: "
+                    f"{_said(exc.smtp_code, exc.smtp_error)}; check NEWSROOM_MAIL_FROM"
+                ) from None
             except smtplib.SMTPDataError as exc:
                 raise _answer(exc.smtp_code, exc.smtp_error) from None
             except (smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException, OSError) as exc:
                 self._drop()
                 if retry:
-                    raise ChannelDown(f"the mail server {self.config} dropped the connection twice: {_reason(exc)}") from None
+                    raise ChannelDown(
+                        f"the mail server {self.config} dropped the connection twice: {_reason(exc)}"
+                    ) from None
 
     def _drop(self) -> None:
         if self._smtp is not None:
@@ -190,5 +209,7 @@ def mail_settings(settings: dict) -> tuple[SmtpConfig, str, float]:
     try:
         rate = float(settings["NEWSROOM_SMTP_RATE"] or 0)
     except ValueError:
-        raise MailerConfigError("NEWSROOM_SMTP_RATE must be a number of emails a second, such as 10 (0: no limit)") from None
+        raise MailerConfigError(
+            "NEWSROOM_SMTP_RATE must be a number of emails a second, such as 10 (0: no limit)"
+        ) from None
     return smtp, sender, rate

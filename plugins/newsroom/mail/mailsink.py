@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope, Session, SMTP
+from aiosmtpd.smtp import SMTP, Envelope, Session
 
 
 class MailFolder:

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from newsroom.theming import templating
 from newsroom.mail.outbox import Delivery
 from newsroom.mail.subscribers import Subscriber
+from newsroom.theming import templating
 
 # Same length and alphabet as secrets.token_urlsafe(32), so quoted-printable breaks the lines at the same places.
 TOKEN_LENGTH = 43
@@ -31,8 +31,11 @@ _PLACEHOLDER_FOUND = re.compile(b"(?:=\r\n)?".join(re.escape(bytes([c])) for c i
 
 def one_line(text: str) -> str:
     """Control characters and every kind of line break or space become one space."""
-    return " ".join("".join(" " if unicodedata.category(c) == "Cc" or unicodedata.category(c)[0] == "Z" else c
-                            for c in text).split())
+    return " ".join(
+        "".join(
+            " " if unicodedata.category(c) == "Cc" or unicodedata.category(c)[0] == "Z" else c for c in text
+        ).split()
+    )
 
 
 class Verbatim(str):
@@ -49,8 +52,12 @@ class Verbatim(str):
 
 def environment(settings: dict) -> Environment:
     """The email templates' Jinja environment, with the same `_()`, filters and globals as the site's pages."""
-    env = Environment(loader=FileSystemLoader(Path(settings["THEME"]) / "templates"),
-                      autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(Path(settings["THEME"]) / "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     templating.install(env, settings)
     return env
 
@@ -68,7 +75,7 @@ class Prototype:
         data = message.as_bytes()
         pieces, breaks, start = [], [], 0
         for found in _PLACEHOLDER_FOUND.finditer(data):
-            pieces.append(data[start:found.start()])
+            pieces.append(data[start : found.start()])
             breaks.append(found.group().find(b"=\r\n"))
             start = found.end()
         pieces.append(data[start:])
@@ -93,8 +100,14 @@ class Composer:
     def __init__(self, settings: dict, publisher: dict | None, sender: str):
         self.env = environment(settings)
         self.subscribe_url = str(settings["NEWSROOM_SUBSCRIBE_URL"]).rstrip("/")
-        self.publisher = publisher or {"name": {}, "address": "", "phone": "", "email": "", "website": "",
-                                       "brand_color": "#333333"}
+        self.publisher = publisher or {
+            "name": {},
+            "address": "",
+            "phone": "",
+            "email": "",
+            "website": "",
+            "brand_color": "#333333",
+        }
         self.sender = sender
         self.domain = sender.rpartition("@")[2]
         self._prototypes: dict[tuple, Prototype] = {}
@@ -108,19 +121,28 @@ class Composer:
             if len(self._prototypes) >= 64:
                 self._prototypes.clear()
             prototype = self._prototypes[key] = self._prototype(lang, digest, delivery.entries)
-        headers = (f"To: {subscriber.email}\r\nDate: {format_datetime(delivery.created_at)}\r\n"
-                   f"Message-ID: <{delivery.message_id}@{self.domain}>\r\n")
+        headers = (
+            f"To: {subscriber.email}\r\nDate: {format_datetime(delivery.created_at)}\r\n"
+            f"Message-ID: <{delivery.message_id}@{self.domain}>\r\n"
+        )
         return prototype.fill(headers.encode("ascii"), token)
 
     def _prototype(self, lang: str, digest: str | None, entries: tuple[dict, ...]) -> Prototype:
         """The message everyone gets for these releases in this language, with a placeholder token."""
         name = one_line(self.publisher["name"].get(lang) or next(iter(self.publisher["name"].values()), "Newsroom"))
         releases = [self._readable(entry) for entry in entries]
-        links = {kind: f"{self.subscribe_url}/{kind}/{PLACEHOLDER}"
-                 for kind in ("preferences", "unsubscribe", "one-click")}
+        links = {
+            kind: f"{self.subscribe_url}/{kind}/{PLACEHOLDER}" for kind in ("preferences", "unsubscribe", "one-click")
+        }
         context = {
-            "page_lang": lang, "lang": lang, "publisher": self.publisher, "publisher_name": name,
-            "releases": releases, "release": releases[0], "links": links, "digest": bool(digest),
+            "page_lang": lang,
+            "lang": lang,
+            "publisher": self.publisher,
+            "publisher_name": name,
+            "releases": releases,
+            "release": releases[0],
+            "links": links,
+            "digest": bool(digest),
             "day": datetime.fromisoformat(digest).strftime("%d.%m.%Y") if digest else "",
         }
         kind = "digest" if digest else "release"
@@ -128,8 +150,9 @@ class Composer:
         message["From"] = formataddr((name, self.sender))
         message["Subject"] = one_line(self.env.get_template("email/subject.txt").render(context))
         message["List-Id"] = f"{name} <newsroom.{self.domain}>"
-        message["List-Unsubscribe"] = Verbatim("List-Unsubscribe", [links["one-click"],
-                                                                    f"mailto:{self.sender}?subject=unsubscribe"])
+        message["List-Unsubscribe"] = Verbatim(
+            "List-Unsubscribe", [links["one-click"], f"mailto:{self.sender}?subject=unsubscribe"]
+        )
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         text = self.env.get_template(f"email/{kind}.txt").render(context)
         html = self.env.get_template(f"email/{kind}.html").render(context)
@@ -141,6 +164,11 @@ class Composer:
     @staticmethod
     def _readable(entry: dict) -> dict:
         """The manifest entry with its dates as moments, its title and lead on one line, its lead image."""
-        return {**entry, "title": one_line(entry["title"]), "lead": one_line(entry["lead"]),
-                "date": datetime.fromisoformat(entry["date"]), "image": (entry.get("images") or [None])[0],
-                "contacts": entry.get("contacts", [])}
+        return {
+            **entry,
+            "title": one_line(entry["title"]),
+            "lead": one_line(entry["lead"]),
+            "date": datetime.fromisoformat(entry["date"]),
+            "image": (entry.get("images") or [None])[0],
+            "contacts": entry.get("contacts", []),
+        }

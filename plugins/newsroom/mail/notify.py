@@ -5,19 +5,16 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 from zoneinfo import ZoneInfo
 
 from newsroom.build import manifest
-
-from newsroom.mail import store
-
-from newsroom.mail import subscribers
+from newsroom.build.manifest import PREVIEW_MARKER
 from newsroom.core.clock import build_now
-from newsroom.site.listings import PREVIEW_MARKER
+from newsroom.mail import store, subscribers
 from newsroom.mail.mailer import Mailer, MailerConfigError, SmtpConfig, mail_settings
 from newsroom.mail.messages import Composer
 from newsroom.mail.outbox import Announcement, Delivery, NotWanted, Outbox, PermanentFailure, Tally, sending_lock
@@ -46,22 +43,28 @@ class NotifyConfig:
         except MailerConfigError as exc:
             raise NotifyError(str(exc)) from None
         if not re.fullmatch(r"https?://[\x21-\x7e]+", str(settings["NEWSROOM_SUBSCRIBE_URL"])):
-            raise NotifyError("NEWSROOM_SUBSCRIBE_URL must be the subscription service's http:// or https:// address, "
-                              "such as https://subscribe.example.org (no spaces; a domain with letters like ä in "
-                              "its ASCII form, xn--...)")
+            raise NotifyError(
+                "NEWSROOM_SUBSCRIBE_URL must be the subscription service's http:// or https:// address, "
+                "such as https://subscribe.example.org (no spaces; a domain with letters like ä in "
+                "its ASCII form, xn--...)"
+            )
         webhook = settings["NEWSROOM_PUBLISH_WEBHOOK"] or None
         secret = os.environ.get("NEWSROOM_WEBHOOK_SECRET", "")
         if webhook and not webhook.startswith(("https://", "http://")):
             raise NotifyError(f"NEWSROOM_PUBLISH_WEBHOOK '{webhook}' must be an http:// or https:// address")
         if webhook and not secret:
-            raise NotifyError("NEWSROOM_PUBLISH_WEBHOOK is set but NEWSROOM_WEBHOOK_SECRET is not: set the shared "
-                              "secret in the environment, so the receiver can tell the posts are ours")
+            raise NotifyError(
+                "NEWSROOM_PUBLISH_WEBHOOK is set but NEWSROOM_WEBHOOK_SECRET is not: set the shared "
+                "secret in the environment, so the receiver can tell the posts are ours"
+            )
         db = store.db_path(settings)
         for name in ("OUTPUT_PATH", "NEWSROOM_DEPLOY"):
             folder = str(settings.get(name) or "")
             if folder and "://" not in folder and Path(folder).resolve() in db.resolve().parents:
-                raise NotifyError(f"NEWSROOM_DB {db} is inside {name} ({folder}), so the subscriber list would be "
-                                  "published with the site; keep it in the state folder (var/)")
+                raise NotifyError(
+                    f"NEWSROOM_DB {db} is inside {name} ({folder}), so the subscriber list would be "
+                    "published with the site; keep it in the state folder (var/)"
+                )
         return cls(db, smtp, rate, sender, webhook, secret)
 
 
@@ -81,12 +84,18 @@ class NotifyReport:
     def lines(self) -> list[str]:
         news = self.announcement
         if news.first_run:
-            return [f"First run: recorded {news.recorded} public release version(s) as already announced and sent "
-                    "nothing. From now on each newly published release is emailed once."]
+            return [
+                f"First run: recorded {news.recorded} public release version(s) as already announced and sent "
+                "nothing. From now on each newly published release is emailed once."
+            ]
         verb = "Would queue" if self.dry_run else "Queued"
-        lines = [f"{verb} '{q.publication.entry['title']}' ({q.publication.entry['lang']}): "
-                 f"{q.emails} email(s)" + (f", {q.held} for daily digests" if q.held else "")
-                 + (", the webhook" if q.webhook else "") for q in news.queued]
+        lines = [
+            f"{verb} '{q.publication.entry['title']}' ({q.publication.entry['lang']}): "
+            f"{q.emails} email(s)"
+            + (f", {q.held} for daily digests" if q.held else "")
+            + (", the webhook" if q.webhook else "")
+            for q in news.queued
+        ]
         if not news.queued:
             lines.append("No newly published releases to announce.")
         if self.dry_run:
@@ -103,12 +112,15 @@ def _tally_lines(channel: str, tally: Tally) -> list[str]:
     noun = "email(s)" if channel == "email" else "webhook post(s)"
     lines = [f"Sent {tally.sent} {noun}."] if tally.sent else []
     if tally.retrying:
-        lines.append(f"{tally.retrying} {noun} will be tried again later (the server said not now); "
-                     "'newsroom outbox' shows why.")
+        lines.append(
+            f"{tally.retrying} {noun} will be tried again later (the server said not now); 'newsroom outbox' shows why."
+        )
     if tally.failed:
-        lines.append(f"{tally.failed} {noun} failed for good" +
-                     (" and their addresses are suppressed" if channel == "email" else "") +
-                     "; 'newsroom outbox' shows why.")
+        lines.append(
+            f"{tally.failed} {noun} failed for good"
+            + (" and their addresses are suppressed" if channel == "email" else "")
+            + "; 'newsroom outbox' shows why."
+        )
     if tally.skipped:
         lines.append(f"{tally.skipped} {noun} skipped: the subscriber left before they went out.")
     if tally.down:
@@ -124,8 +136,10 @@ def read_manifest(settings: dict, output: Path | None) -> dict:
     data = manifest.read(folder)
     if data is None:
         where = f"{folder}" if output else f"the state folder {folder} (nothing has been published yet)"
-        raise NotifyError(f"no {manifest.MANIFEST} in {where}; run 'newsroom publish', or give --output with a "
-                          "folder built by 'newsroom build --publish'")
+        raise NotifyError(
+            f"no {manifest.MANIFEST} in {where}; run 'newsroom publish', or give --output with a "
+            "folder built by 'newsroom build --publish'"
+        )
     return data
 
 
@@ -148,8 +162,14 @@ class EmailChannel:
             raise
 
 
-def notify(settings: dict, output: Path | None = None, now: datetime | str | None = None, dry_run: bool = False,
-           digest: bool = False, config: NotifyConfig | None = None) -> NotifyReport:
+def notify(
+    settings: dict,
+    output: Path | None = None,
+    now: datetime | str | None = None,
+    dry_run: bool = False,
+    digest: bool = False,
+    config: NotifyConfig | None = None,
+) -> NotifyReport:
     """Announce the manifest's public releases (never one dated after `now`), then deliver everything due."""
     config = config or NotifyConfig.from_settings(settings)
     tz = ZoneInfo(settings["TIMEZONE"])

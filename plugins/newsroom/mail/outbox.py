@@ -12,18 +12,15 @@ import json
 import sqlite3
 import uuid
 from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Iterator
-
-from newsroom.mail import store
-
-from newsroom.mail import subscribers
 
 from newsroom.core import urls
+from newsroom.mail import store, subscribers
 from newsroom.mail.subscribers import Subscriber
 
 MAX_ATTEMPTS = 12
@@ -72,10 +69,13 @@ class Publication:
     def wanted_by(self, subscriber: Subscriber) -> bool:
         """Language, type and keyword filters match, and the subscription is older than the release."""
         wants = subscriber.preferences
-        return (self.entry["lang"] in wants.languages
-                and (not wants.types or self.entry["type"] in wants.types)
-                and (not wants.keywords or bool(subscriber.keyword_slugs & self.keyword_slugs))
-                and subscriber.confirmed_at is not None and subscriber.confirmed_at <= self.date)
+        return (
+            self.entry["lang"] in wants.languages
+            and (not wants.types or self.entry["type"] in wants.types)
+            and (not wants.keywords or bool(subscriber.keyword_slugs & self.keyword_slugs))
+            and subscriber.confirmed_at is not None
+            and subscriber.confirmed_at <= self.date
+        )
 
 
 @dataclass
@@ -128,8 +128,9 @@ class Outbox:
         self.conn = conn
         self._entries: dict[tuple[str, str], dict] = {}
 
-    def announce(self, entries: list[dict], now: datetime, webhook: str | None = None,
-                 dry_run: bool = False) -> Announcement:
+    def announce(
+        self, entries: list[dict], now: datetime, webhook: str | None = None, dry_run: bool = False
+    ) -> Announcement:
         """Record each public version dated up to `now` once, queueing its deliveries in the same transaction.
 
         The very first run records everything as announced and queues nothing: the archive is not news.
@@ -156,7 +157,8 @@ class Outbox:
             inserted = self.conn.execute(
                 "INSERT INTO announced (release, lang, entry, announced_at, first_run) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (release, lang) DO NOTHING",
-                (*publication.key, json.dumps(publication.entry, ensure_ascii=False), stamp, int(first_run)))
+                (*publication.key, json.dumps(publication.entry, ensure_ascii=False), stamp, int(first_run)),
+            )
             if not inserted.rowcount:
                 continue
             result.recorded += 1
@@ -175,8 +177,20 @@ class Outbox:
         for subscriber in audience:
             if publication.wanted_by(subscriber):
                 daily = subscriber.preferences.frequency == "daily"
-                rows.append(("email", str(subscriber.id), item, subscriber.id, release, lang,
-                             "held" if daily else "pending", uuid.uuid4().hex, stamp, stamp))
+                rows.append(
+                    (
+                        "email",
+                        str(subscriber.id),
+                        item,
+                        subscriber.id,
+                        release,
+                        lang,
+                        "held" if daily else "pending",
+                        uuid.uuid4().hex,
+                        stamp,
+                        stamp,
+                    )
+                )
                 queued.held += daily
                 queued.emails += not daily
         if webhook:
@@ -184,7 +198,9 @@ class Outbox:
             queued.webhook = True
         self.conn.executemany(
             "INSERT INTO outbox (channel, recipient, item, subscriber_id, release, lang, status, message_id, due_at, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, recipient, item) DO NOTHING", rows)
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, recipient, item) DO NOTHING",
+            rows,
+        )
         return queued
 
     def gather_digests(self, day: str, now: datetime) -> int:
@@ -192,17 +208,25 @@ class Outbox:
         stamp = store.stamp(now)
         made = 0
         with store.transaction(self.conn):
-            waiting = [r[0] for r in self.conn.execute(
-                "SELECT DISTINCT subscriber_id FROM outbox WHERE channel = 'email' AND status = 'held'")]
+            waiting = [
+                r[0]
+                for r in self.conn.execute(
+                    "SELECT DISTINCT subscriber_id FROM outbox WHERE channel = 'email' AND status = 'held'"
+                )
+            ]
             for subscriber_id in waiting:
                 digest = self.conn.execute(
                     "INSERT INTO outbox (channel, recipient, item, subscriber_id, status, message_id, due_at, "
                     "created_at) VALUES ('email', ?, ?, ?, 'pending', ?, ?, ?) "
                     "ON CONFLICT (channel, recipient, item) DO NOTHING",
-                    (str(subscriber_id), f"digest:{day}", subscriber_id, uuid.uuid4().hex, stamp, stamp))
+                    (str(subscriber_id), f"digest:{day}", subscriber_id, uuid.uuid4().hex, stamp, stamp),
+                )
                 if digest.rowcount:
-                    self.conn.execute("UPDATE outbox SET status = 'digested', digest_id = ? "
-                                      "WHERE subscriber_id = ? AND status = 'held'", (digest.lastrowid, subscriber_id))
+                    self.conn.execute(
+                        "UPDATE outbox SET status = 'digested', digest_id = ? "
+                        "WHERE subscriber_id = ? AND status = 'held'",
+                        (digest.lastrowid, subscriber_id),
+                    )
                     made += 1
         return made
 
@@ -211,7 +235,8 @@ class Outbox:
         with store.transaction(self.conn):
             rows = self.conn.execute(
                 "SELECT * FROM outbox WHERE channel = ? AND status = 'pending' AND due_at <= ? ORDER BY id LIMIT ?",
-                (channel, store.stamp(now), limit)).fetchall()
+                (channel, store.stamp(now), limit),
+            ).fetchall()
             self.conn.executemany("UPDATE outbox SET status = 'sending' WHERE id = ?", [(r["id"],) for r in rows])
         return [self._delivery(row) for row in rows]
 
@@ -219,12 +244,23 @@ class Outbox:
         if row["release"] is not None:
             keys = [(row["release"], row["lang"])]
         else:
-            keys = [(r[0], r[1]) for r in self.conn.execute(
-                "SELECT release, lang FROM outbox WHERE digest_id = ? ORDER BY id", (row["id"],))]
+            keys = [
+                (r[0], r[1])
+                for r in self.conn.execute(
+                    "SELECT release, lang FROM outbox WHERE digest_id = ? ORDER BY id", (row["id"],)
+                )
+            ]
         item = row["item"]
-        return Delivery(row["id"], row["channel"], row["recipient"], row["subscriber_id"], row["message_id"],
-                        store.unstamp(row["created_at"]), tuple(map(self._entry, keys)),
-                        item.removeprefix("digest:") if item.startswith("digest:") else None)
+        return Delivery(
+            row["id"],
+            row["channel"],
+            row["recipient"],
+            row["subscriber_id"],
+            row["message_id"],
+            store.unstamp(row["created_at"]),
+            tuple(map(self._entry, keys)),
+            item.removeprefix("digest:") if item.startswith("digest:") else None,
+        )
 
     def _entry(self, key: tuple[str, str]) -> dict:
         if key not in self._entries:
@@ -232,12 +268,20 @@ class Outbox:
             self._entries[key] = json.loads(row[0])
         return self._entries[key]
 
-    def _mark(self, delivery_id: int, status: str, now: datetime, error: str = "", attempt: int = 1,
-              due: datetime | None = None) -> None:
+    def _mark(
+        self,
+        delivery_id: int,
+        status: str,
+        now: datetime,
+        error: str = "",
+        attempt: int = 1,
+        due: datetime | None = None,
+    ) -> None:
         self.conn.execute(
             "UPDATE outbox SET status = ?, attempts = attempts + ?, last_error = ?, "
             "sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END, due_at = COALESCE(?, due_at) WHERE id = ?",
-            (status, attempt, error, status, store.stamp(now), store.stamp(due) if due else None, delivery_id))
+            (status, attempt, error, status, store.stamp(now), store.stamp(due) if due else None, delivery_id),
+        )
 
     def deliver(self, channel: str, send: Callable[[Delivery], None], now: datetime) -> Tally:
         """Send every due row of a channel; each row is marked by how its send ended, one at a time."""
@@ -255,8 +299,9 @@ class Outbox:
                     self._mark(delivery.id, "failed", now, str(exc))
                     tally.failed += 1
                 except ChannelDown as exc:
-                    self.conn.executemany("UPDATE outbox SET status = 'pending' WHERE id = ?",
-                                          [(d.id,) for d in batch[position:]])
+                    self.conn.executemany(
+                        "UPDATE outbox SET status = 'pending' WHERE id = ?", [(d.id,) for d in batch[position:]]
+                    )
                     tally.down = str(exc)
                     return tally
                 except Exception as exc:  # noqa: BLE001 - one broken message must not stall the rest
@@ -281,12 +326,17 @@ class Outbox:
         return self.conn.execute("UPDATE outbox SET status = 'pending' WHERE status = 'sending'").rowcount
 
     def waiting(self, now: datetime) -> int:
-        return self.conn.execute("SELECT count(*) FROM outbox WHERE status = 'pending' AND due_at <= ?",
-                                 (store.stamp(now),)).fetchone()[0]
+        return self.conn.execute(
+            "SELECT count(*) FROM outbox WHERE status = 'pending' AND due_at <= ?", (store.stamp(now),)
+        ).fetchone()[0]
 
     def counts(self) -> Counter:
-        return Counter({(r[0], r[1]): r[2] for r in self.conn.execute(
-            "SELECT channel, status, count(*) FROM outbox GROUP BY channel, status")})
+        return Counter(
+            {
+                (r[0], r[1]): r[2]
+                for r in self.conn.execute("SELECT channel, status, count(*) FROM outbox GROUP BY channel, status")
+            }
+        )
 
     def problems(self, limit: int = 50) -> Iterator[sqlite3.Row]:
         """Failed rows and rows waiting for a retry, with their last error and what they were for."""
@@ -294,7 +344,8 @@ class Outbox:
             "SELECT o.channel, o.status, o.item, o.attempts, o.due_at, o.last_error, "
             "COALESCE(s.email, o.recipient) AS recipient FROM outbox o LEFT JOIN subscribers s ON s.id = o.subscriber_id "
             "WHERE o.status = 'failed' OR (o.status = 'pending' AND o.attempts > 0) ORDER BY o.id DESC LIMIT ?",
-            (limit,))
+            (limit,),
+        )
 
 
 @contextmanager

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 DB_NAME = "newsroom.sqlite3"
 BUSY_TIMEOUT_MS = 30_000
@@ -115,8 +115,10 @@ def migrate(conn: sqlite3.Connection) -> None:
     with transaction(conn):
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
-            raise RuntimeError(f"the database is schema version {version}, newer than this newsroom knows; "
-                               "update the newsroom software")
+            raise RuntimeError(
+                f"the database is schema version {version}, newer than this newsroom knows; "
+                "update the newsroom software"
+            )
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             for statement in filter(str.strip, script.split(";")):
                 conn.execute(statement)
@@ -137,7 +139,7 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 def stamp(moment: datetime) -> str:
     """UTC in one fixed format, so stored times compare correctly as text."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def unstamp(text: str) -> datetime:

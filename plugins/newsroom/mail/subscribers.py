@@ -7,16 +7,16 @@ import hashlib
 import json
 import re
 import sqlite3
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Iterator, TextIO
-
-from newsroom.mail import store
+from typing import TextIO
 
 from newsroom.core import urls
 from newsroom.core.model import TYPES
+from newsroom.mail import store
 
 FREQUENCIES = ("immediate", "daily")
 CONFIRM_DAYS = 7
@@ -45,7 +45,9 @@ class Preferences:
             raise SubscriberError(f"languages: give at least one of {', '.join(allowed)}")
         for lang in self.languages:
             if lang not in allowed:
-                raise SubscriberError(f"languages: '{lang}' is not a language of this newsroom; use {', '.join(allowed)}")
+                raise SubscriberError(
+                    f"languages: '{lang}' is not a language of this newsroom; use {', '.join(allowed)}"
+                )
         for kind in self.types:
             if kind not in TYPES:
                 raise SubscriberError(f"types: '{kind}' is not a release type; use {', '.join(TYPES)}")
@@ -66,10 +68,13 @@ class Subscriber:
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Subscriber:
         keywords = tuple(json.loads(row["keywords"]))
-        prefs = Preferences(tuple(json.loads(row["languages"])), tuple(json.loads(row["types"])), keywords,
-                            row["frequency"])
+        prefs = Preferences(
+            tuple(json.loads(row["languages"])), tuple(json.loads(row["types"])), keywords, row["frequency"]
+        )
         confirmed = store.unstamp(row["confirmed_at"]) if row["confirmed_at"] else None
-        return cls(row["id"], row["email"], row["status"], prefs, confirmed, frozenset(map(urls.keyword_slug, keywords)))
+        return cls(
+            row["id"], row["email"], row["status"], prefs, confirmed, frozenset(map(urls.keyword_slug, keywords))
+        )
 
 
 def split_list(text: str, separator: str = ",") -> tuple[str, ...]:
@@ -124,14 +129,21 @@ def masked(address: str) -> str:
 
 @lru_cache(maxsize=1024)
 def _columns(prefs: Preferences) -> tuple[str, str, str, str]:
-    return (json.dumps(list(prefs.languages)), json.dumps(list(prefs.types)), json.dumps(list(prefs.keywords)),
-            prefs.frequency)
+    return (
+        json.dumps(list(prefs.languages)),
+        json.dumps(list(prefs.types)),
+        json.dumps(list(prefs.keywords)),
+        prefs.frequency,
+    )
 
 
-def _consent(conn: sqlite3.Connection, subscriber_id: int, action: str, source: str, now: datetime,
-             text_version: str = "") -> None:
-    conn.execute("INSERT INTO consents (subscriber_id, at, action, source, text_version) VALUES (?, ?, ?, ?, ?)",
-                 (subscriber_id, store.stamp(now), action, source, text_version))
+def _consent(
+    conn: sqlite3.Connection, subscriber_id: int, action: str, source: str, now: datetime, text_version: str = ""
+) -> None:
+    conn.execute(
+        "INSERT INTO consents (subscriber_id, at, action, source, text_version) VALUES (?, ?, ?, ?, ?)",
+        (subscriber_id, store.stamp(now), action, source, text_version),
+    )
 
 
 def find(conn: sqlite3.Connection, email: str) -> Subscriber | None:
@@ -152,8 +164,9 @@ def every(conn: sqlite3.Connection, status: str | None = None) -> Iterator[Subsc
         yield Subscriber.from_row(row)
 
 
-def add(conn: sqlite3.Connection, email: str, prefs: Preferences, now: datetime,
-        source: str = "operator") -> tuple[Subscriber, bool]:
+def add(
+    conn: sqlite3.Connection, email: str, prefs: Preferences, now: datetime, source: str = "operator"
+) -> tuple[Subscriber, bool]:
     """Add a confirmed subscriber, or confirm and update an existing one; consent is recorded as given by `source`.
 
     The operator's own word lifts an earlier erasure's suppression: they have the person's consent again.
@@ -168,19 +181,23 @@ def add(conn: sqlite3.Connection, email: str, prefs: Preferences, now: datetime,
             subscriber_id = conn.execute(
                 "INSERT INTO subscribers (email, status, languages, types, keywords, frequency, created_at, "
                 "confirmed_at, changed_at) VALUES (?, 'confirmed', ?, ?, ?, ?, ?, ?, ?)",
-                (address, *_columns(prefs), stamp, stamp, stamp)).lastrowid
+                (address, *_columns(prefs), stamp, stamp, stamp),
+            ).lastrowid
         else:
             subscriber_id = row["id"]
             conn.execute(
                 "UPDATE subscribers SET status = 'confirmed', languages = ?, types = ?, keywords = ?, frequency = ?, "
                 "confirmed_at = CASE WHEN status = 'confirmed' THEN confirmed_at ELSE ? END, changed_at = ?, "
-                "note = '' WHERE id = ?", (*_columns(prefs), stamp, stamp, subscriber_id))
+                "note = '' WHERE id = ?",
+                (*_columns(prefs), stamp, stamp, subscriber_id),
+            )
         _consent(conn, subscriber_id, "given", source, now)
     return get(conn, subscriber_id), row is None
 
 
-def create_pending(conn: sqlite3.Connection, email: str, prefs: Preferences, now: datetime, source: str,
-                   text_version: str) -> str | None:
+def create_pending(
+    conn: sqlite3.Connection, email: str, prefs: Preferences, now: datetime, source: str, text_version: str
+) -> str | None:
     """A sign-up waiting for its confirmation link: returns the link's token, or None when already confirmed.
 
     The caller answers every case the same way, so a form cannot tell who is subscribed.
@@ -195,49 +212,63 @@ def create_pending(conn: sqlite3.Connection, email: str, prefs: Preferences, now
         if row is None:
             subscriber_id = conn.execute(
                 "INSERT INTO subscribers (email, status, languages, types, keywords, frequency, created_at, "
-                "changed_at) VALUES (?, 'pending', ?, ?, ?, ?, ?, ?)", (address, *_columns(prefs), stamp, stamp)).lastrowid
+                "changed_at) VALUES (?, 'pending', ?, ?, ?, ?, ?, ?)",
+                (address, *_columns(prefs), stamp, stamp),
+            ).lastrowid
         else:
             subscriber_id = row["id"]
             # A bounced (suppressed) address stays suppressed until its link is used: an unconfirmed
             # sign-up must not turn a known-bad address into one the purge then calls merely unsubscribed.
-            conn.execute("UPDATE subscribers SET status = CASE WHEN status = 'suppressed' THEN status ELSE 'pending' "
-                         "END, languages = ?, types = ?, keywords = ?, frequency = ?, changed_at = ? WHERE id = ?",
-                         (*_columns(prefs), stamp, subscriber_id))
+            conn.execute(
+                "UPDATE subscribers SET status = CASE WHEN status = 'suppressed' THEN status ELSE 'pending' "
+                "END, languages = ?, types = ?, keywords = ?, frequency = ?, changed_at = ? WHERE id = ?",
+                (*_columns(prefs), stamp, subscriber_id),
+            )
             conn.execute("DELETE FROM tokens WHERE subscriber_id = ? AND purpose = 'confirm'", (subscriber_id,))
         _consent(conn, subscriber_id, "given", source, now, text_version)
-        conn.execute("INSERT INTO tokens (hash, subscriber_id, purpose, created_at, expires_at) "
-                     "VALUES (?, ?, 'confirm', ?, ?)",
-                     (digest, subscriber_id, stamp, store.stamp(now + timedelta(days=CONFIRM_DAYS))))
+        conn.execute(
+            "INSERT INTO tokens (hash, subscriber_id, purpose, created_at, expires_at) VALUES (?, ?, 'confirm', ?, ?)",
+            (digest, subscriber_id, stamp, store.stamp(now + timedelta(days=CONFIRM_DAYS))),
+        )
     return token
 
 
 def confirm(conn: sqlite3.Connection, token: str, now: datetime) -> Subscriber | None:
     """Confirm a sign-up once: the token is used up; an unknown or expired token confirms nothing."""
     with store.transaction(conn):
-        row = conn.execute("SELECT subscriber_id FROM tokens WHERE hash = ? AND purpose = 'confirm' AND expires_at > ?",
-                           (store.token_hash(token), store.stamp(now))).fetchone()
+        row = conn.execute(
+            "SELECT subscriber_id FROM tokens WHERE hash = ? AND purpose = 'confirm' AND expires_at > ?",
+            (store.token_hash(token), store.stamp(now)),
+        ).fetchone()
         if row is None:
             return None
         conn.execute("DELETE FROM tokens WHERE hash = ?", (store.token_hash(token),))
         email = conn.execute("SELECT email FROM subscribers WHERE id = ?", (row["subscriber_id"],)).fetchone()[0]
         conn.execute("DELETE FROM suppressions WHERE address_hash = ?", (address_hash(email),))
         stamp = store.stamp(now)
-        conn.execute("UPDATE subscribers SET status = 'confirmed', confirmed_at = ?, changed_at = ?, note = '' "
-                     "WHERE id = ?", (stamp, stamp, row["subscriber_id"]))
+        conn.execute(
+            "UPDATE subscribers SET status = 'confirmed', confirmed_at = ?, changed_at = ?, note = '' WHERE id = ?",
+            (stamp, stamp, row["subscriber_id"]),
+        )
     return get(conn, row["subscriber_id"])
 
 
 def issue_manage_token(conn: sqlite3.Connection, subscriber_id: int, now: datetime) -> str:
     """A token for one email's preferences and unsubscribe links; it never expires, so old emails keep working."""
     token, digest = store.new_token()
-    conn.execute("INSERT INTO tokens (hash, subscriber_id, purpose, created_at) VALUES (?, ?, 'manage', ?)",
-                 (digest, subscriber_id, store.stamp(now)))
+    conn.execute(
+        "INSERT INTO tokens (hash, subscriber_id, purpose, created_at) VALUES (?, ?, 'manage', ?)",
+        (digest, subscriber_id, store.stamp(now)),
+    )
     return token
 
 
 def by_token(conn: sqlite3.Connection, token: str) -> Subscriber | None:
-    row = conn.execute("SELECT s.* FROM tokens t JOIN subscribers s ON s.id = t.subscriber_id "
-                       "WHERE t.hash = ? AND t.purpose = 'manage'", (store.token_hash(token),)).fetchone()
+    row = conn.execute(
+        "SELECT s.* FROM tokens t JOIN subscribers s ON s.id = t.subscriber_id "
+        "WHERE t.hash = ? AND t.purpose = 'manage'",
+        (store.token_hash(token),),
+    ).fetchone()
     return Subscriber.from_row(row) if row else None
 
 
@@ -256,11 +287,14 @@ def update_preferences(conn: sqlite3.Connection, token: str, prefs: Preferences,
     if subscriber is None:
         return None
     with store.transaction(conn):
-        conn.execute("UPDATE subscribers SET languages = ?, types = ?, keywords = ?, frequency = ?, changed_at = ? "
-                     "WHERE id = ?", (*_columns(prefs), store.stamp(now), subscriber.id))
+        conn.execute(
+            "UPDATE subscribers SET languages = ?, types = ?, keywords = ?, frequency = ?, changed_at = ? WHERE id = ?",
+            (*_columns(prefs), store.stamp(now), subscriber.id),
+        )
         if prefs.frequency == "immediate":
-            conn.execute("UPDATE outbox SET status = 'pending' WHERE subscriber_id = ? AND status = 'held'",
-                         (subscriber.id,))
+            conn.execute(
+                "UPDATE outbox SET status = 'pending' WHERE subscriber_id = ? AND status = 'held'", (subscriber.id,)
+            )
     return get(conn, subscriber.id)
 
 
@@ -278,13 +312,19 @@ def suppress(conn: sqlite3.Connection, subscriber_id: int, reason: str, now: dat
     _withdraw(conn, subscriber_id, "suppressed", "mail server", now, reason)
 
 
-def _withdraw(conn: sqlite3.Connection, subscriber_id: int, status: str, source: str, now: datetime,
-              note: str = "") -> None:
+def _withdraw(
+    conn: sqlite3.Connection, subscriber_id: int, status: str, source: str, now: datetime, note: str = ""
+) -> None:
     with store.transaction(conn):
-        conn.execute("UPDATE subscribers SET status = ?, changed_at = ?, note = ? WHERE id = ?",
-                     (status, store.stamp(now), note, subscriber_id))
-        conn.execute("UPDATE outbox SET status = 'skipped', last_error = ? WHERE subscriber_id = ? "
-                     "AND status IN ('held', 'pending')", (status, subscriber_id))
+        conn.execute(
+            "UPDATE subscribers SET status = ?, changed_at = ?, note = ? WHERE id = ?",
+            (status, store.stamp(now), note, subscriber_id),
+        )
+        conn.execute(
+            "UPDATE outbox SET status = 'skipped', last_error = ? WHERE subscriber_id = ? "
+            "AND status IN ('held', 'pending')",
+            (status, subscriber_id),
+        )
         _consent(conn, subscriber_id, "withdrawn", source, now)
 
 
@@ -292,8 +332,11 @@ def erase(conn: sqlite3.Connection, email: str, now: datetime) -> bool:
     """Delete everything about an address (record, consents, tokens, its emails) but a hash that keeps it off imports."""
     address = normalize_address(email)
     with store.transaction(conn):
-        conn.execute("INSERT INTO suppressions (address_hash, reason, at) VALUES (?, 'erased on request', ?) "
-                     "ON CONFLICT (address_hash) DO NOTHING", (address_hash(address), store.stamp(now)))
+        conn.execute(
+            "INSERT INTO suppressions (address_hash, reason, at) VALUES (?, 'erased on request', ?) "
+            "ON CONFLICT (address_hash) DO NOTHING",
+            (address_hash(address), store.stamp(now)),
+        )
         known = conn.execute("DELETE FROM subscribers WHERE email = ?", (address,)).rowcount > 0
     # Older copies of the pages still sit in the write-ahead log until it is written back and emptied.
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -318,8 +361,10 @@ def import_csv(conn: sqlite3.Connection, path: Path, allowed_langs: Iterable[str
         reader = csv.DictReader(handle)
         missing = [c for c in ("email", "languages") if c not in (reader.fieldnames or ())]
         if missing:
-            raise SubscriberError(f"{path}: the first row must name the columns; missing: {', '.join(missing)} "
-                                  f"(columns: {', '.join(CSV_COLUMNS)})")
+            raise SubscriberError(
+                f"{path}: the first row must name the columns; missing: {', '.join(missing)} "
+                f"(columns: {', '.join(CSV_COLUMNS)})"
+            )
         rows = list(_good_rows(reader, path, allowed, report))
     stamp = store.stamp(now)
     source = f"import:{path.name}"
@@ -330,8 +375,9 @@ def import_csv(conn: sqlite3.Connection, path: Path, allowed_langs: Iterable[str
         new = []
         for line, address, prefs in rows:
             if address in seen:
-                report.problems.append(f"{path}:{line}: email: {address} is also on line {seen[address]}; "
-                                       "only the first was used")
+                report.problems.append(
+                    f"{path}:{line}: email: {address} is also on line {seen[address]}; only the first was used"
+                )
                 continue
             seen[address] = line
             if address in known:
@@ -341,16 +387,23 @@ def import_csv(conn: sqlite3.Connection, path: Path, allowed_langs: Iterable[str
             else:
                 new.append((address, *_columns(prefs), stamp, stamp, stamp))
         last = conn.execute("SELECT coalesce(max(id), 0) FROM subscribers").fetchone()[0]
-        conn.executemany("INSERT INTO subscribers (email, status, languages, types, keywords, frequency, created_at, "
-                         "confirmed_at, changed_at) VALUES (?, 'confirmed', ?, ?, ?, ?, ?, ?, ?)", new)
-        conn.execute("INSERT INTO consents (subscriber_id, at, action, source) "
-                     "SELECT id, ?, 'given', ? FROM subscribers WHERE id > ?", (stamp, source, last))
+        conn.executemany(
+            "INSERT INTO subscribers (email, status, languages, types, keywords, frequency, created_at, "
+            "confirmed_at, changed_at) VALUES (?, 'confirmed', ?, ?, ?, ?, ?, ?, ?)",
+            new,
+        )
+        conn.execute(
+            "INSERT INTO consents (subscriber_id, at, action, source) "
+            "SELECT id, ?, 'given', ? FROM subscribers WHERE id > ?",
+            (stamp, source, last),
+        )
         report.added = len(new)
     return report
 
 
-def _good_rows(reader: csv.DictReader, path: Path, allowed: tuple[str, ...],
-               report: ImportReport) -> Iterator[tuple[int, str, Preferences]]:
+def _good_rows(
+    reader: csv.DictReader, path: Path, allowed: tuple[str, ...], report: ImportReport
+) -> Iterator[tuple[int, str, Preferences]]:
     for row in reader:
         try:
             address = normalize_address(row.get("email") or "")
@@ -374,7 +427,15 @@ def export_csv(conn: sqlite3.Connection, out: TextIO) -> int:
     for subscriber in every(conn, "confirmed"):
         prefs = subscriber.preferences
         since = subscriber.confirmed_at.isoformat(timespec="seconds") if subscriber.confirmed_at else ""
-        writer.writerow((subscriber.email, ";".join(prefs.languages), ";".join(prefs.types),
-                         ";".join(prefs.keywords), prefs.frequency, since))
+        writer.writerow(
+            (
+                subscriber.email,
+                ";".join(prefs.languages),
+                ";".join(prefs.types),
+                ";".join(prefs.keywords),
+                prefs.frequency,
+                since,
+            )
+        )
         count += 1
     return count

@@ -24,21 +24,24 @@ RETRY_STATUSES = {408, 425, 429}
 
 def payload(delivery: Delivery, now: datetime) -> bytes:
     entry = delivery.entries[0]
-    return json.dumps({
-        "event": "release.published",
-        "delivery": delivery.message_id,
-        "sent_at": now.isoformat(),
-        "release": entry["release"],
-        "lang": entry["lang"],
-        "type": entry["type"],
-        "title": entry["title"],
-        "lead": entry["lead"],
-        "keywords": entry["keywords"],
-        "url": entry["url"],
-        "date": entry["date"],
-        "modified": entry["modified"],
-        "images": [image["url"] for image in entry.get("images", [])],
-    }, ensure_ascii=False).encode()
+    return json.dumps(
+        {
+            "event": "release.published",
+            "delivery": delivery.message_id,
+            "sent_at": now.isoformat(),
+            "release": entry["release"],
+            "lang": entry["lang"],
+            "type": entry["type"],
+            "title": entry["title"],
+            "lead": entry["lead"],
+            "keywords": entry["keywords"],
+            "url": entry["url"],
+            "date": entry["date"],
+            "modified": entry["modified"],
+            "images": [image["url"] for image in entry.get("images", [])],
+        },
+        ensure_ascii=False,
+    ).encode()
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -55,11 +58,16 @@ class Poster:
 
     def send(self, delivery: Delivery) -> None:
         body = payload(delivery, self.now)
-        request = urllib.request.Request(delivery.recipient, data=body, method="POST", headers={
-            "Content-Type": "application/json; charset=utf-8",
-            "User-Agent": "newsroom-webhook",
-            SIGNATURE_HEADER: signature(self.secret, body),
-        })
+        request = urllib.request.Request(
+            delivery.recipient,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json; charset=utf-8",
+                "User-Agent": "newsroom-webhook",
+                SIGNATURE_HEADER: signature(self.secret, body),
+            },
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout):
                 return

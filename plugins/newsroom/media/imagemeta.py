@@ -82,7 +82,7 @@ def jpeg_segments(data: bytes) -> tuple[list[tuple[int, bytes]], int, int]:
         if data[pos] != 0xFF:
             raise DamagedFile("is damaged: its header is broken")
         marker = data[pos + 1]
-        length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
+        length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
         end = pos + 2 + length
         if end > len(data):
             raise DamagedFile("is cut short: the file ends inside its header")
@@ -101,7 +101,7 @@ def jpeg_segments(data: bytes) -> tuple[list[tuple[int, bytes]], int, int]:
         if found.end() + 2 > len(data):
             raise DamagedFile("is cut short: the file ends before the picture does")
         # Another table or scan of a progressive JPEG: skip its segment.
-        length = struct.unpack(">H", data[found.end():found.end() + 2])[0]
+        length = struct.unpack(">H", data[found.end() : found.end() + 2])[0]
         pos = found.end() + length
         if pos <= scan:
             raise DamagedFile("is damaged: its picture data is broken")
@@ -111,7 +111,7 @@ def _jpeg(data: bytes, exif: bytes, xmp: bytes) -> bytes:
     segments, scan, end = jpeg_segments(data)
     kept = [(marker, segment) for marker, segment in segments if not _is_metadata(marker, segment)]
     jfif = [segment for marker, segment in kept[:1] if marker == 0xE0]
-    rest = [segment for _, segment in kept[len(jfif):]]
+    rest = [segment for _, segment in kept[len(jfif) :]]
     # Picture data up to the first EOI; what follows it (MPO extra frames, phone trailers) is dropped.
     return b"".join([b"\xff\xd8", *jfif, _app1(exif), _app1(XMP_ID + xmp), *rest, data[scan:end]])
 
@@ -120,7 +120,9 @@ def _is_metadata(marker: int, segment: bytes) -> bool:
     """Comments and APPn segments other than JFIF, ICC profile and Adobe (EXIF, XMP, IPTC, MPF, maker data)."""
     if marker == 0xFE:
         return True
-    return 0xE0 <= marker <= 0xEF and not any(marker == keep and segment[4:4 + len(sig)] == sig for keep, sig in _KEEP_APP)
+    return 0xE0 <= marker <= 0xEF and not any(
+        marker == keep and segment[4 : 4 + len(sig)] == sig for keep, sig in _KEEP_APP
+    )
 
 
 def _app1(payload: bytes) -> bytes:
@@ -131,8 +133,24 @@ def _app1(payload: bytes) -> bytes:
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Everything a decoder needs to show the picture in the right colours; text, EXIF and time chunks go.
-_PNG_KEEP = {b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"cHRM", b"gAMA", b"iCCP", b"sBIT", b"sRGB", b"cICP",
-             b"bKGD", b"pHYs", b"acTL", b"fcTL", b"fdAT"}
+_PNG_KEEP = {
+    b"IHDR",
+    b"PLTE",
+    b"IDAT",
+    b"IEND",
+    b"tRNS",
+    b"cHRM",
+    b"gAMA",
+    b"iCCP",
+    b"sBIT",
+    b"sRGB",
+    b"cICP",
+    b"bKGD",
+    b"pHYs",
+    b"acTL",
+    b"fcTL",
+    b"fdAT",
+}
 
 
 def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
@@ -143,11 +161,11 @@ def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
     while True:
         if pos + 12 > len(data):
             raise DamagedFile("is cut short: the file ends before the picture does")
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
         end = pos + 12 + length
         if end > len(data):
             raise DamagedFile("is cut short: the file ends before the picture does")
-        if zlib.crc32(data[pos + 4:end - 4]) != struct.unpack(">I", data[end - 4:end])[0]:
+        if zlib.crc32(data[pos + 4 : end - 4]) != struct.unpack(">I", data[end - 4 : end])[0]:
             raise DamagedFile(f"is damaged: its {kind.decode('latin-1')} chunk fails its checksum")
         chunks.append((kind, data[pos:end]))
         pos = end
@@ -183,10 +201,10 @@ def webp_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
         raise DamagedFile("is cut short: the file ends before the picture does")
     chunks, pos = [], 12
     while pos + 8 <= len(data):
-        kind, length = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        kind, length = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
         if pos + 8 + length > len(data):
             raise DamagedFile("is cut short: the file ends before the picture does")
-        chunks.append((kind, data[pos + 8:pos + 8 + length]))
+        chunks.append((kind, data[pos + 8 : pos + 8 + length]))
         pos += 8 + length + (length & 1)
     return chunks
 
@@ -210,4 +228,3 @@ def _webp(data: bytes, tiff: bytes, xmp: bytes) -> bytes:
     body += b"".join(_riff_chunk(kind, payload) for kind, payload in chunks)
     body += _riff_chunk(b"EXIF", tiff) + _riff_chunk(b"XMP ", xmp)
     return b"RIFF" + struct.pack("<I", len(body) + 4) + b"WEBP" + body
-

@@ -15,11 +15,10 @@ from pathlib import Path
 from PIL import Image, ImageCms, UnidentifiedImageError
 from PIL.PngImagePlugin import PngInfo
 
-from newsroom.media import imagemeta
-
 from newsroom.core import urls
-from newsroom.media.imagemeta import DamagedFile
 from newsroom.core.model import ImageAsset, Problem
+from newsroom.media import imagemeta
+from newsroom.media.imagemeta import DamagedFile
 
 # Part of every cache key: bump it when the code makes any file differently, and every file is made again.
 VERSION = "1"
@@ -38,9 +37,15 @@ ORIENTATION = 0x0112
 KINDS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP", "application/zip": "ZIP"}
 _ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
 # How to turn a picture stored with an EXIF orientation upright (as ImageOps.exif_transpose does).
-_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-              5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-              8: Image.Transpose.ROTATE_90}
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
@@ -107,16 +112,22 @@ def inspect(path: Path) -> tuple[int, int]:
         raise BadImage(_too_many_pixels(exc)) from None
     except UnidentifiedImageError:
         looks = "it looks like text" if _is_text(data) else "its first bytes are not those of a picture"
-        raise BadImage(f"is not a JPEG, PNG or WebP picture ({looks}); export the picture again and save it over this file") from None
+        raise BadImage(
+            f"is not a JPEG, PNG or WebP picture ({looks}); export the picture again and save it over this file"
+        ) from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise BadImage(f"is damaged ({exc}); export the picture again as JPEG, PNG or WebP") from None
     if fmt not in READABLE:
-        raise BadImage(f"is a {fmt} picture in colour mode {mode}; the newsroom takes JPEG, PNG and WebP "
-                       "(RGB, greyscale or CMYK): export it again as one of those")
+        raise BadImage(
+            f"is a {fmt} picture in colour mode {mode}; the newsroom takes JPEG, PNG and WebP "
+            "(RGB, greyscale or CMYK): export it again as one of those"
+        )
     named = SUFFIXES[path.suffix.lower()]
     if READABLE[fmt] != named:
-        raise BadImage(f"is a {READABLE[fmt]} picture though its name says {named}; "
-                       f"rename it to {path.stem}.{FORMATS[_format(fmt)][0]}")
+        raise BadImage(
+            f"is a {READABLE[fmt]} picture though its name says {named}; "
+            f"rename it to {path.stem}.{FORMATS[_format(fmt)][0]}"
+        )
     try:
         _check_structure(data, fmt)
     except DamagedFile as exc:
@@ -124,8 +135,10 @@ def inspect(path: Path) -> tuple[int, int]:
     if orientation in (5, 6, 7, 8):
         width, height = height, width
     if max(width, height) > MAX_SIDE or max(width, height) > MAX_RATIO * min(width, height):
-        raise BadImage(f"is {width} × {height} px; a picture may be at most {MAX_SIDE} px on its longer side and at "
-                       f"most {MAX_RATIO} times as long as it is wide: crop or scale it and export it again")
+        raise BadImage(
+            f"is {width} × {height} px; a picture may be at most {MAX_SIDE} px on its longer side and at "
+            f"most {MAX_RATIO} times as long as it is wide: crop or scale it and export it again"
+        )
     return width, height
 
 
@@ -155,8 +168,10 @@ def _too_many_pixels(exc: Exception) -> str:
     if not found:
         return f"has too many pixels to open safely ({exc}); scale it down and export it again"
     pixels, limit = (int(n) for n in found.groups())
-    return (f"has {pixels / 1e6:.0f} megapixels, more than the {limit / 1e6:.0f} megapixels a picture may have "
-            "(Pillow refuses larger ones as possible decompression bombs); scale it down and export it again")
+    return (
+        f"has {pixels / 1e6:.0f} megapixels, more than the {limit / 1e6:.0f} megapixels a picture may have "
+        "(Pillow refuses larger ones as possible decompression bombs); scale it down and export it again"
+    )
 
 
 def _is_text(data: bytes) -> bool:
@@ -264,7 +279,9 @@ class Plan:
             fmt = "WEBP" if recipe.webp else fallback
             width, height = recipe.size(image.width, image.height)
             label = recipe.label or str(width)
-            self.outputs[recipe.name] = self._output(f"{image.id}-{label}.{FORMATS[fmt][0]}", fmt, width, height, recipe)
+            self.outputs[recipe.name] = self._output(
+                f"{image.id}-{label}.{FORMATS[fmt][0]}", fmt, width, height, recipe
+            )
         if original == "stripped":
             self.outputs[ORIGINAL] = self._output(image.filename, self.source_format, image.width, image.height, None)
 
@@ -289,8 +306,14 @@ class Plan:
             files[recipe] = File(url, output.width, output.height, path.stat().st_size, FORMATS[output.format][1], path)
         if self.original == "as-is":
             mime = FORMATS[self.source_format][1]
-            files[ORIGINAL] = File(urls.image(self.image.filename), self.image.width, self.image.height,
-                                   self.image.size, mime, self.image.path)
+            files[ORIGINAL] = File(
+                urls.image(self.image.filename),
+                self.image.width,
+                self.image.height,
+                self.image.size,
+                mime,
+                self.image.path,
+            )
         return Derived(self.image, files)
 
 
@@ -307,7 +330,9 @@ class Stats:
 stats = Stats()
 
 
-def derive(images: list[ImageAsset], cache: Path, original: str = "stripped") -> tuple[dict[str, Derived], list[Problem]]:
+def derive(
+    images: list[ImageAsset], cache: Path, original: str = "stripped"
+) -> tuple[dict[str, Derived], list[Problem]]:
     """Make what the cache lacks for these images, then describe every file; a bad image is a Problem, not a stop."""
     plans = [Plan(image, cache, original) for image in images]
     jobs = sorted((job for job in (p.job() for p in plans) if job), key=lambda j: -os.path.getsize(j.source))
@@ -359,15 +384,21 @@ def make(job: Job) -> Outcome:
                 _draft(opened, pixels, orientation)
                 decoded = True
                 opened.load()
-                render = _Renderer(to_srgb(opened.transpose(_TRANSPOSE[orientation]) if orientation in _TRANSPOSE else opened))
+                render = _Renderer(
+                    to_srgb(opened.transpose(_TRANSPOSE[orientation]) if orientation in _TRANSPOSE else opened)
+                )
                 for output in sorted(pixels, key=render.scale, reverse=True):
                     _write(output, _encode(render(output), output, job))
                     written += 1
     except Image.DecompressionBombError as exc:
         return Outcome(job.image_id, decoded, written, _too_many_pixels(exc))
     except (OSError, SyntaxError, ValueError, DamagedFile) as exc:
-        return Outcome(job.image_id, decoded, written,
-                       f"cannot be read to the end ({exc}); copy or export the picture again as JPEG, PNG or WebP")
+        return Outcome(
+            job.image_id,
+            decoded,
+            written,
+            f"cannot be read to the end ({exc}); copy or export the picture again as JPEG, PNG or WebP",
+        )
     return Outcome(job.image_id, decoded, written, None)
 
 
@@ -421,7 +452,9 @@ def to_srgb(image: Image.Image) -> Image.Image:
     converted = None
     if icc:
         try:
-            converted = ImageCms.profileToProfile(image, ImageCms.ImageCmsProfile(io.BytesIO(icc)), _SRGB, outputMode="RGB")
+            converted = ImageCms.profileToProfile(
+                image, ImageCms.ImageCmsProfile(io.BytesIO(icc)), _SRGB, outputMode="RGB"
+            )
         except (ImageCms.PyCMSError, OSError, ValueError):
             converted = None  # a broken or mismatched profile: the plain conversion below is the best guess
     converted = converted or image.convert("RGB")
@@ -457,8 +490,12 @@ class _Renderer:
         across, down = base.width / width, base.height / height
         if base.size == (output.width, output.height) and not output.recipe.box:
             return base
-        made = base.resize((output.width, output.height), Image.Resampling.LANCZOS,
-                           box=(left * across, top * down, right * across, bottom * down), reducing_gap=3.0)
+        made = base.resize(
+            (output.width, output.height),
+            Image.Resampling.LANCZOS,
+            box=(left * across, top * down, right * across, bottom * down),
+            reducing_gap=3.0,
+        )
         if not output.recipe.box:
             self.bases.append(made)
         return made

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
-from newsroom.site.listings import PREVIEW_MARKER
+from newsroom.build.manifest import PREVIEW_MARKER
 
 KEEP_RELEASES = 3
 
@@ -20,8 +20,10 @@ class DeployError(Exception):
 
 def refuse_preview(output: Path) -> None:
     if (output / PREVIEW_MARKER).exists():
-        raise DeployError(f"{output} is a preview build (it shows drafts and embargoed releases); "
-                          "build the public site with 'newsroom publish' or 'newsroom build --publish'")
+        raise DeployError(
+            f"{output} is a preview build (it shows drafts and embargoed releases); "
+            "build the public site with 'newsroom publish' or 'newsroom build --publish'"
+        )
     if not output.is_dir() or not any(output.iterdir()):
         raise DeployError(f"{output} is empty or missing; build the site first")
 
@@ -41,11 +43,13 @@ def _swap(output: Path, target: Path) -> str:
     """
     target = target.absolute()
     if target.exists() and not target.is_symlink():
-        raise DeployError(f"{target} is a plain folder; move it away once (the deploy keeps {target} "
-                          "as a link to the latest copy) and deploy again")
+        raise DeployError(
+            f"{target} is a plain folder; move it away once (the deploy keeps {target} "
+            "as a link to the latest copy) and deploy again"
+        )
     releases = target.parent / f".{target.name}.releases"
     releases.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     fresh = releases / stamp
     shutil.copytree(output, fresh, symlinks=False)
     link = target.parent / f".{target.name}.new"
@@ -53,7 +57,7 @@ def _swap(output: Path, target: Path) -> str:
         link.unlink()
     os.symlink(fresh, link)
     os.replace(link, target)
-    for old in sorted(p for p in releases.iterdir() if p != fresh)[:-KEEP_RELEASES or None]:
+    for old in sorted(p for p in releases.iterdir() if p != fresh)[: -KEEP_RELEASES or None]:
         shutil.rmtree(old)
     return str(target)
 

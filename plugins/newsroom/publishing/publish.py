@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import fcntl
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 from zoneinfo import ZoneInfo
 
 from newsroom.build import manifest
 from newsroom.build.run import build
-from newsroom.core.clock import build_now
-from newsroom.publishing.deploy import deploy
-from newsroom.core.embargo import is_public, next_lift
 from newsroom.content.catalog import ContentError, catalog_for
+from newsroom.core.clock import build_now
+from newsroom.core.embargo import is_public, next_lift
 from newsroom.core.model import Release
 from newsroom.mail.notify import NotifyReport, notifier
+from newsroom.publishing.deploy import deploy
 
 Notify = Callable[[Path, datetime], NotifyReport]
 
@@ -43,8 +43,10 @@ def publish(settings: dict, notify: Notify | None = None) -> PublishResult:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise PublishBusy(f"another 'newsroom publish' is running (lock {state / 'publish.lock'}); "
-                              "this run did nothing, the next one will catch up") from None
+            raise PublishBusy(
+                f"another 'newsroom publish' is running (lock {state / 'publish.lock'}); "
+                "this run did nothing, the next one will catch up"
+            ) from None
         return _publish(settings, notify or notifier(settings))
 
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from newsroom.core import i18n
-
-from newsroom.core import urls
-from newsroom.site.mediabank import ImageFiles
+from newsroom.core import i18n, urls
 from newsroom.core.model import Publisher
+from newsroom.site.mediabank import ImageFiles
 
 SCHEMA = Path(__file__).with_name("releases.schema.json")
 VERSION = 1
@@ -58,10 +56,13 @@ def release(article, files: ImageFiles, site_url: str, tz: ZoneInfo) -> dict:
         "keywords": list(record.keywords),
         "translations": [{"language": t.lang, "url": f"{site_url}/{t.url}"} for t in article.translations],
         "images": [_image(image, record.lang, files, site_url) for image in record.images],
-        "attachments": [{"name": a.name, "url": f"{site_url}/{urls.attachment(a.name)}", "size": a.size}
-                        for a in record.attachments],
+        "attachments": [
+            {"name": a.name, "url": f"{site_url}/{urls.attachment(a.name)}", "size": a.size} for a in record.attachments
+        ],
         "contacts": [_contact(contact, record.lang, site_url) for contact in record.contacts],
-        "event": None if event is None else {
+        "event": None
+        if event is None
+        else {
             "start": i18n.iso_date(event.start, tz),
             "end": i18n.iso_date(event.end, tz) if event.end else None,
             "location": event.location,
@@ -70,8 +71,9 @@ def release(article, files: ImageFiles, site_url: str, tz: ZoneInfo) -> dict:
     }
 
 
-def document(articles: list, publisher: Publisher, files: ImageFiles, site_url: str, tz: ZoneInfo,
-             lang: str | None = None) -> dict:
+def document(
+    articles: list, publisher: Publisher, files: ImageFiles, site_url: str, tz: ZoneInfo, lang: str | None = None
+) -> dict:
     """Newest first; `lang` limits the list to one language, None keeps every language."""
     return {
         "$schema": f"{site_url}/{urls.API_SCHEMA}",

@@ -12,11 +12,10 @@ from datetime import datetime
 from jinja2 import Environment
 from pelican.generators import Generator
 
-from newsroom.mail import store
-
 from newsroom.core import urls
-from newsroom.site.listings import write_page
 from newsroom.core.model import TYPES
+from newsroom.mail import store
+from newsroom.site.listings import write_page
 
 # The consent sentence beside the checkbox and the privacy notice it refers to: together, the consent text.
 CONSENT_TEMPLATES = ("partials/_consent.html", "partials/_privacy_notice.html")
@@ -31,8 +30,9 @@ def consent_text(env: Environment, lang: str, publisher) -> str:
 
     Plain text, so the site's environment (no autoescaping) and the service's (autoescaping) agree on it.
     """
-    rendered = "\n".join(env.get_template(name).render(page_lang=lang, publisher=publisher, lang=lang)
-                         for name in CONSENT_TEMPLATES)
+    rendered = "\n".join(
+        env.get_template(name).render(page_lang=lang, publisher=publisher, lang=lang) for name in CONSENT_TEMPLATES
+    )
     text = html.unescape(_TAG.sub(" ", _BLOCK_END.sub("\n", rendered)))
     return "\n".join(filter(None, (" ".join(line.split()) for line in text.splitlines())))
 
@@ -54,9 +54,11 @@ def texts(env: Environment, langs: tuple[str, ...], publisher) -> dict[str, tupl
 def record_texts(conn: sqlite3.Connection, shown: dict[str, tuple[str, str]], now: datetime) -> None:
     """Keep each version's words, so a consent record's version can always be read back as the text agreed to."""
     with store.transaction(conn):
-        conn.executemany("INSERT INTO consent_texts (version, lang, text, recorded_at) VALUES (?, ?, ?, ?) "
-                         "ON CONFLICT (version) DO NOTHING",
-                         [(ver, lang, text, store.stamp(now)) for lang, (ver, text) in shown.items()])
+        conn.executemany(
+            "INSERT INTO consent_texts (version, lang, text, recorded_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (version) DO NOTHING",
+            [(ver, lang, text, store.stamp(now)) for lang, (ver, text) in shown.items()],
+        )
 
 
 class SignupPagesGenerator(Generator):
@@ -71,6 +73,13 @@ class SignupPagesGenerator(Generator):
         if not self.settings["NEWSROOM_SUBSCRIBE_URL"]:
             return
         for lang in self.settings["NEWSROOM_LANGUAGES"]:
-            write_page(self, writer, urls.subscribe(lang), "subscribe", lang, alternate_url=urls.subscribe,
-                       subscription_types=TYPES)
+            write_page(
+                self,
+                writer,
+                urls.subscribe(lang),
+                "subscribe",
+                lang,
+                alternate_url=urls.subscribe,
+                subscription_types=TYPES,
+            )
             write_page(self, writer, urls.privacy(lang), "privacy", lang, alternate_url=urls.privacy)

@@ -12,17 +12,9 @@ from zoneinfo import ZoneInfo
 
 from pelican.generators import Generator
 
-from newsroom.site import api
-
-from newsroom.site import invitation
-
 from newsroom.build import search
-
-from newsroom.site import sitemaps
-
 from newsroom.core import urls
-
-from newsroom.site import vcard
+from newsroom.site import api, invitation, sitemaps, vcard
 from newsroom.site.listings import CLOCK_KEY, RELEASES_KEY, write_page
 
 
@@ -43,8 +35,9 @@ class DiscoveryGenerator(Generator):
         self._write_api(releases)
         self._save(urls.ROBOTS, sitemaps.robots(self.site_url, clock.preview))
         if not clock.preview and sitemaps.is_absolute(self.site_url):
-            self._save(urls.NEWS_SITEMAP,
-                       sitemaps.news_sitemap(releases, clock.now, self.publisher, self.site_url, self.tz))
+            self._save(
+                urls.NEWS_SITEMAP, sitemaps.news_sitemap(releases, clock.now, self.publisher, self.site_url, self.tz)
+            )
 
     def _save(self, name: str, data: str | bytes) -> None:
         path = self.out / name
@@ -60,22 +53,26 @@ class DiscoveryGenerator(Generator):
     def _write_vcards(self) -> None:
         for lang in self.settings["NEWSROOM_LANGUAGES"]:
             for contact in self.context["all_contacts"]:
-                self._save(urls.vcard(lang, contact.id),
-                           vcard.card(contact, lang, self.publisher.name[lang], self.site_url, self._namespace()))
+                self._save(
+                    urls.vcard(lang, contact.id),
+                    vcard.card(contact, lang, self.publisher.name[lang], self.site_url, self._namespace()),
+                )
 
     def _write_calendars(self, releases: list) -> None:
         domain = urlsplit(self._namespace()).hostname or "newsroom"
         for article in releases:
             record = article.record
             if record.event:
-                self._save(urls.calendar(article.url, record.slug),
-                           invitation.calendar(record, f"{self.site_url}/{article.url}",
-                                               self.publisher.name[record.lang], domain, self.tz))
+                self._save(
+                    urls.calendar(article.url, record.slug),
+                    invitation.calendar(
+                        record, f"{self.site_url}/{article.url}", self.publisher.name[record.lang], domain, self.tz
+                    ),
+                )
 
     def _write_api(self, releases: list) -> None:
         for lang in (None, *self.settings["NEWSROOM_LANGUAGES"]):
-            document = api.document(releases, self.publisher, self.context["image_files"], self.site_url, self.tz,
-                                    lang)
+            document = api.document(releases, self.publisher, self.context["image_files"], self.site_url, self.tz, lang)
             self._save(urls.api(lang), json.dumps(document, ensure_ascii=False, indent=1) + "\n")
         shutil.copyfile(api.SCHEMA, self.out / urls.API_SCHEMA)
 

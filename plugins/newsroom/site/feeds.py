@@ -19,11 +19,9 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 from pelican.generators import Generator
 
-from newsroom.core import i18n
-
-from newsroom.core import urls
-from newsroom.site.listings import CLOCK_KEY, RELEASES_KEY, keyword_groups, types_in, write_page
+from newsroom.core import i18n, urls
 from newsroom.core.model import ImageAsset, Publisher
+from newsroom.site.listings import CLOCK_KEY, RELEASES_KEY, keyword_groups, types_in, write_page
 
 FEEDS_KEY = "feeds"
 FORMATS = ("rss", "atom")
@@ -37,8 +35,9 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 ID_DATE = "2026"
 # Worth parsing: an address lxml would rewrite that has no scheme (http:, mailto:, ...), a srcset or a CSS url().
 _RELATIVE = re.compile(
-    r"\s(?:%s)\s*=\s*+(?![\"']?+(?:[a-z][a-z0-9+.-]*:|#))|\ssrcset\s*=|url\(" % "|".join(
-        re.escape(name) for name in sorted(lxml.html.defs.link_attrs)),
+    r"\s(?:{})\s*=\s*+(?![\"']?+(?:[a-z][a-z0-9+.-]*:|#))|\ssrcset\s*=|url\(".format(
+        "|".join(re.escape(name) for name in sorted(lxml.html.defs.link_attrs))
+    ),
     re.IGNORECASE,
 )
 
@@ -74,11 +73,6 @@ class LanguageFeeds:
         yield from self.keywords.values()
 
 
-def feed_base(settings: dict) -> str:
-    """Feed readers need absolute addresses: SITEURL, or NEWSROOM_FEED_SITEURL while SITEURL is empty."""
-    return (settings["SITEURL"] or settings["NEWSROOM_FEED_SITEURL"]).rstrip("/")
-
-
 def item_id(host: str, record) -> str:
     """A tag: URI from the site's host, the Release id and the language: the same however the release is edited."""
     return f"tag:{host},{ID_DATE}:{record.lang}/{record.release_id}"
@@ -93,7 +87,7 @@ def absolute_html(html: str, base: str) -> str:
     for element in root.xpath("//*[@srcset]"):
         candidates = (candidate.strip().split(None, 1) for candidate in element.get("srcset").split(","))
         element.set("srcset", ", ".join(" ".join([urljoin(base, c[0]), *c[1:]]) for c in candidates if c))
-    return lxml.html.tostring(root, encoding="unicode")[len("<div>"):-len("</div>")]
+    return lxml.html.tostring(root, encoding="unicode")[len("<div>") : -len("</div>")]
 
 
 class _SharedEntry(FeedEntry):
@@ -150,8 +144,16 @@ class _ItemExtension(BaseEntryExtension):
         if not self.image:
             return
         image = self.image
-        content = etree.SubElement(parent, f"{{{MEDIA_NS}}}content", url=image["url"], fileSize=image["size"],
-                                   type=image["type"], medium="image", width=image["width"], height=image["height"])
+        content = etree.SubElement(
+            parent,
+            f"{{{MEDIA_NS}}}content",
+            url=image["url"],
+            fileSize=image["size"],
+            type=image["type"],
+            medium="image",
+            width=image["width"],
+            height=image["height"],
+        )
         etree.SubElement(content, f"{{{MEDIA_NS}}}description", type="plain").text = image["description"]
         if image["credit"]:
             etree.SubElement(content, f"{{{MEDIA_NS}}}credit", role="photographer").text = image["credit"]
@@ -165,7 +167,7 @@ class FeedsGenerator(Generator):
     def generate_context(self) -> None:
         self.langs = tuple(self.settings["NEWSROOM_LANGUAGES"])
         self.tz = ZoneInfo(self.settings["TIMEZONE"])
-        self.base = feed_base(self.settings)
+        self.base = urls.public_base(self.settings)
         self.host = urlsplit(self.base).hostname or "localhost"
         self.publisher: Publisher = self.context["publisher"]
         self.catalogs = i18n.catalog_dir(self.settings)
@@ -173,8 +175,13 @@ class FeedsGenerator(Generator):
         limit = self.settings["NEWSROOM_FEED_MAX_ITEMS"]
         releases = self.context.get(RELEASES_KEY, [])
         self.feeds = {
-            lang: _language_feeds(lang, [a for a in releases if a.lang == lang], limit,
-                                  i18n.translations(self.catalogs, lang), self.publisher.name[lang])
+            lang: _language_feeds(
+                lang,
+                [a for a in releases if a.lang == lang],
+                limit,
+                i18n.translations(self.catalogs, lang),
+                self.publisher.name[lang],
+            )
             for lang in self.langs
         }
         self.context[FEEDS_KEY] = self.feeds
@@ -207,8 +214,10 @@ class FeedsGenerator(Generator):
             generator.add_entry(entry, order="append")
         for fmt in FORMATS:
             # feedgen takes the last link as RSS's channel link: the page the feed follows.
-            links = [{"href": self._absolute(feed.address(fmt)), "rel": "self", "type": f"application/{fmt}+xml"},
-                     {"href": self._absolute(feed.page), "rel": "alternate", "type": "text/html"}]
+            links = [
+                {"href": self._absolute(feed.address(fmt)), "rel": "self", "type": f"application/{fmt}+xml"},
+                {"href": self._absolute(feed.page), "rel": "alternate", "type": "text/html"},
+            ]
             generator.link(links, replace=True)
             path = out / feed.address(fmt)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -236,8 +245,11 @@ class FeedsGenerator(Generator):
         entry.content(absolute_html(article.get_content(self.base), link), type="html")
         entry.author(_author(self.publisher, lang))
         # A category's scheme is its listing page, so a reader can follow it.
-        entry.category(term=record.type, label=_(i18n.TYPE_NAMES[record.type]),
-                       scheme=self._absolute(urls.release_type(lang, record.type)))
+        entry.category(
+            term=record.type,
+            label=_(i18n.TYPE_NAMES[record.type]),
+            scheme=self._absolute(urls.release_type(lang, record.type)),
+        )
         for word in record.keywords:
             entry.category(term=word, label=word, scheme=self._absolute(urls.keyword(lang, word)))
         extension = entry.newsroom
@@ -274,24 +286,46 @@ def _language_feeds(lang: str, releases: list, limit: int, translations, publish
     _ = translations.ugettext
 
     def feed(label: str, heading: str, description: str, page: str, address, items: list) -> Feed:
-        return Feed(lang, label, f"{publisher} – {heading}", description, page,
-                    address("rss"), address("atom"), tuple(items[:limit]))
+        return Feed(
+            lang,
+            label,
+            f"{publisher} – {heading}",
+            description,
+            page,
+            address("rss"),
+            address("atom"),
+            tuple(items[:limit]),
+        )
 
-    whole = feed(_("All releases"), _("Newsroom"),
-                 _("Releases from %(publisher)s, newest first") % {"publisher": publisher},
-                 urls.front(lang), lambda fmt: urls.feed(lang, fmt), releases)
+    whole = feed(
+        _("All releases"),
+        _("Newsroom"),
+        _("Releases from %(publisher)s, newest first") % {"publisher": publisher},
+        urls.front(lang),
+        lambda fmt: urls.feed(lang, fmt),
+        releases,
+    )
     types = {}
     for kind in types_in(releases):
         name = translations.upgettext(i18n.LISTING, i18n.TYPE_PLURALS[kind])
-        types[kind] = feed(name, name,
-                           _("%(kind)s from %(publisher)s, newest first") % {"kind": name, "publisher": publisher},
-                           urls.release_type(lang, kind), lambda fmt, k=kind: urls.type_feed(lang, k, fmt),
-                           [a for a in releases if a.record.type == kind])
+        types[kind] = feed(
+            name,
+            name,
+            _("%(kind)s from %(publisher)s, newest first") % {"kind": name, "publisher": publisher},
+            urls.release_type(lang, kind),
+            lambda fmt, k=kind: urls.type_feed(lang, k, fmt),
+            [a for a in releases if a.record.type == kind],
+        )
     keywords = {
-        slug: feed(word, _("Keyword: %(keyword)s") % {"keyword": word},
-                   _("Releases from %(publisher)s with the keyword %(keyword)s, newest first")
-                   % {"publisher": publisher, "keyword": word},
-                   urls.keyword(lang, word), lambda fmt, w=word: urls.keyword_feed(lang, w, fmt), items)
+        slug: feed(
+            word,
+            _("Keyword: %(keyword)s") % {"keyword": word},
+            _("Releases from %(publisher)s with the keyword %(keyword)s, newest first")
+            % {"publisher": publisher, "keyword": word},
+            urls.keyword(lang, word),
+            lambda fmt, w=word: urls.keyword_feed(lang, w, fmt),
+            items,
+        )
         for slug, (word, items) in keyword_groups(releases).items()
     }
     return LanguageFeeds(whole, types, keywords)

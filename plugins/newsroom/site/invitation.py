@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress
 
-from newsroom.site.structured_data import modified
 from newsroom.core.model import Release
+from newsroom.site.structured_data import modified
 
 
 def _transitions(tz: ZoneInfo, start: datetime, end: datetime) -> list[datetime]:
@@ -42,8 +42,8 @@ def vtimezone(tz: ZoneInfo, first: datetime, last: datetime) -> Timezone:
 @lru_cache(maxsize=64)
 def _vtimezone(tz: ZoneInfo, first_year: int, end_year: int) -> Timezone:
     """Most invitations of a newsroom fall in the same few years: each span is worked out once per build."""
-    start = datetime(first_year, 1, 1, tzinfo=timezone.utc)
-    end = datetime(end_year, 1, 1, tzinfo=timezone.utc)
+    start = datetime(first_year, 1, 1, tzinfo=UTC)
+    end = datetime(end_year, 1, 1, tzinfo=UTC)
     zone = Timezone()
     zone.add("tzid", tz.key)
     initial = start.astimezone(tz)
@@ -69,7 +69,7 @@ def calendar(release: Release, page_url: str, publisher_name: str, uid_domain: s
     happening = release.event
     item = Event()
     item.add("uid", f"{release.release_id}@{uid_domain}")
-    item.add("dtstamp", modified(release).astimezone(timezone.utc))
+    item.add("dtstamp", modified(release).astimezone(UTC))
     item.add("dtstart", happening.start.astimezone(tz))
     if happening.end:
         item.add("dtend", happening.end.astimezone(tz))

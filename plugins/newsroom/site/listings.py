@@ -11,17 +11,14 @@ from zoneinfo import ZoneInfo
 from pelican.generators import Generator
 
 from newsroom.build import manifest
-
-from newsroom.core import urls
 from newsroom.content.catalog import ContentError, catalog_for
+from newsroom.core import urls
 from newsroom.core.clock import build_now
 from newsroom.core.embargo import Clock
 from newsroom.core.model import TYPES
 
-
 CATALOG_KEY = "NEWSROOM_CATALOG"
 CLOCK_KEY = "NEWSROOM_CLOCK"
-PREVIEW_MARKER = ".newsroom-preview"
 RELEASES_KEY = "NEWSROOM_RELEASES"
 
 
@@ -35,8 +32,10 @@ class NewsroomGenerator(Generator):
             raise ContentError(catalog.problems)
         self.catalog = catalog
         self.context[CATALOG_KEY] = catalog
-        self.clock = Clock(build_now(self.settings["NEWSROOM_NOW"], ZoneInfo(self.settings["TIMEZONE"])),
-                           preview=bool(self.settings["NEWSROOM_PREVIEW"]))
+        self.clock = Clock(
+            build_now(self.settings["NEWSROOM_NOW"], ZoneInfo(self.settings["TIMEZONE"])),
+            preview=bool(self.settings["NEWSROOM_PREVIEW"]),
+        )
         self.context[CLOCK_KEY] = self.clock
         self.context["publisher"] = catalog.publisher
         self.langs = tuple(self.settings["NEWSROOM_LANGUAGES"])
@@ -63,17 +62,23 @@ class NewsroomGenerator(Generator):
         if not self.clock.preview:
             self._write_manifest()
         else:
-            (Path(self.output_path) / PREVIEW_MARKER).write_text(
+            (Path(self.output_path) / manifest.PREVIEW_MARKER).write_text(
                 f"Preview built at {self.clock.now.isoformat()}; shows drafts and embargoed releases. Never deploy it.\n"
             )
 
     def _write_lang(self, writer, lang: str) -> None:
         self._write(writer, urls.front(lang), "index", lang, alternate_url=urls.front, articles=self.front[lang])
         for kind, items in self.by_type[lang].items():
-            self._write(writer, urls.release_type(lang, kind), "type", lang, articles=items, release_type=kind,
-                        alternate_url=lambda other, k=kind: (urls.release_type(other, k)
-                                                             if k in self.by_type[other] else None))
-        for slug, (word, items) in self.by_keyword[lang].items():
+            self._write(
+                writer,
+                urls.release_type(lang, kind),
+                "type",
+                lang,
+                articles=items,
+                release_type=kind,
+                alternate_url=lambda other, k=kind: urls.release_type(other, k) if k in self.by_type[other] else None,
+            )
+        for word, items in self.by_keyword[lang].values():
             self._write(writer, urls.keyword(lang, word), "keyword", lang, articles=items, keyword=word)
         self._write(writer, urls.contacts(lang), "contacts", lang, alternate_url=urls.contacts)
         self._write(writer, urls.about(lang), "about", lang, alternate_url=urls.about)
@@ -85,8 +90,14 @@ class NewsroomGenerator(Generator):
     def _write_manifest(self) -> None:
         releases = self.context.get(RELEASES_KEY, [])
         fingerprint = manifest.fingerprint(self.settings, [a.record.source for a in releases])
-        manifest.write(Path(self.output_path), releases, self.clock.now.isoformat(), self.settings["SITEURL"], fingerprint,
-                       self.catalog.publisher)
+        manifest.write(
+            Path(self.output_path),
+            releases,
+            self.clock.now.isoformat(),
+            self.settings["SITEURL"],
+            fingerprint,
+            self.catalog.publisher,
+        )
 
     def _copy_assets(self) -> None:
         """Copy what public pages show: their releases' attachments and the logo (images: mediabank.py)."""
@@ -103,8 +114,7 @@ class NewsroomGenerator(Generator):
             _copy_if_changed(source, target)
 
 
-def write_page(generator: Generator, writer, url: str, template: str, lang: str, alternate_url=None,
-               **values) -> None:
+def write_page(generator: Generator, writer, url: str, template: str, lang: str, alternate_url=None, **values) -> None:
     """Write one page; `alternate_url` gives the same page in another language (None where that language lacks it),
     else the switcher links front pages."""
     switch = []
@@ -114,9 +124,16 @@ def write_page(generator: Generator, writer, url: str, template: str, lang: str,
             switch.append({"lang": other, "url": version or urls.front(other), "alternate": version is not None})
     paginated = {"articles": values["articles"]} if "articles" in values else None
     writer.write_file(
-        urls.save_as(url), generator.get_template(template), generator.context,
-        paginated=paginated, template_name=template, url=url,
-        page_lang=lang, page_url=url, language_links=switch, **values,
+        urls.save_as(url),
+        generator.get_template(template),
+        generator.context,
+        paginated=paginated,
+        template_name=template,
+        url=url,
+        page_lang=lang,
+        page_url=url,
+        language_links=switch,
+        **values,
     )
 
 

@@ -13,15 +13,12 @@ from zoneinfo import ZoneInfo
 
 from pelican.generators import Generator
 
-from newsroom.core import i18n
-
-from newsroom.media import images
-
-from newsroom.core import urls
-from newsroom.media.images import Derived, File
 from newsroom.content.catalog import ContentError
-from newsroom.site.listings import RELEASES_KEY, write_page
+from newsroom.core import i18n, urls
 from newsroom.core.model import Contact, ImageAsset
+from newsroom.media import images
+from newsroom.media.images import Derived, File
+from newsroom.site.listings import RELEASES_KEY, write_page
 
 
 class NotPublic(LookupError):
@@ -131,7 +128,9 @@ def _credits(article, files: ImageFiles, catalogs: Path, site_url: str) -> str:
     lines = [record.title, f"{site_url}/{article.url}", ""]
     for image in record.images:
         credit = i18n.gettext(catalogs, lang, "Photo: %(photographer)s, %(licence)s") % {
-            "photographer": image.photographer, "licence": image.licence}
+            "photographer": image.photographer,
+            "licence": image.licence,
+        }
         lines += [_zip_name(image, files), image.caption.get(lang) or image.alt.get(lang, ""), credit, ""]
     return "\n".join(lines)
 

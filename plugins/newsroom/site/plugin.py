@@ -7,26 +7,17 @@ from pathlib import Path
 from pelican import signals
 from pelican.generators import ArticlesGenerator, PagesGenerator
 
-from newsroom.site import discovery
-
-from newsroom.core import embargo
-
-from newsroom.build import reading
-
-from newsroom.build import rendering
-
-from newsroom.site import structured_data
-
-from newsroom.theming import templating
-
-from newsroom.core import urls
+from newsroom.build import reading, rendering
+from newsroom.core import embargo, urls
+from newsroom.core.model import LANGS
+from newsroom.core.settings import apply_defaults
+from newsroom.site import discovery, structured_data
 from newsroom.site.consent import SignupPagesGenerator
 from newsroom.site.discovery import DiscoveryGenerator
 from newsroom.site.feeds import FeedsGenerator
 from newsroom.site.listings import CATALOG_KEY, CLOCK_KEY, RELEASES_KEY, NewsroomGenerator
 from newsroom.site.mediabank import MediaBankGenerator
-from newsroom.core.model import LANGS
-from newsroom.core.settings import apply_defaults
+from newsroom.theming import templating
 
 
 def on_initialized(pelican) -> None:
@@ -55,8 +46,9 @@ def on_articles_finalized(generator: ArticlesGenerator) -> None:
     """Attach each release's resolved record, its language versions and "more from the publisher"."""
     catalog = generator.context[CATALOG_KEY]
     # Newest first; versions published at the same moment in a fixed order, so every build lists them alike.
-    releases = sorted(generator.articles + generator.translations,
-                      key=lambda a: (a.date, a.release, -_lang_order(a)), reverse=True)
+    releases = sorted(
+        generator.articles + generator.translations, key=lambda a: (a.date, a.release, -_lang_order(a)), reverse=True
+    )
     more_count = generator.settings["NEWSROOM_MORE_COUNT"]
     latest: dict[str, list] = {}
     for article in releases:

@@ -11,9 +11,7 @@ from zoneinfo import ZoneInfo
 import lxml.html
 from lxml import etree
 
-from newsroom.core import i18n
-
-from newsroom.core import urls
+from newsroom.core import i18n, urls
 from newsroom.core.model import Publisher
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -57,8 +55,9 @@ def read_page(path: Path, output: Path, site_url: str) -> Page | None:
     canonical = _first(doc, '//head/link[@rel="canonical"]/@href')
     if canonical and canonical != loc:
         return None
-    alternates = {link.get("hreflang"): link.get("href")
-                  for link in doc.xpath('//head/link[@rel="alternate"][@hreflang]')}
+    alternates = {
+        link.get("hreflang"): link.get("href") for link in doc.xpath('//head/link[@rel="alternate"][@hreflang]')
+    }
     if alternates.get(doc.get("lang")) != loc:
         alternates = {}
     return Page(loc, alternates, _first(doc, '//head/meta[@property="article:modified_time"]/@content'))
@@ -67,11 +66,20 @@ def read_page(path: Path, output: Path, site_url: str) -> Page | None:
 def pages(output: Path, site_url: str) -> list[Page]:
     """Every listed page; an alternate that is not itself listed (a language without that page) is left out."""
     search_bundle = output / urls.SEARCH_BUNDLE
-    found = [page for page in (read_page(path, output, site_url) for path in sorted(output.rglob("*.html"))
-                               if search_bundle not in path.parents) if page]
+    found = [
+        page
+        for page in (
+            read_page(path, output, site_url)
+            for path in sorted(output.rglob("*.html"))
+            if search_bundle not in path.parents
+        )
+        if page
+    ]
     listed = {page.loc for page in found}
-    return [Page(page.loc, {lang: href for lang, href in page.alternates.items() if href in listed}, page.lastmod)
-            for page in found]
+    return [
+        Page(page.loc, {lang: href for lang, href in page.alternates.items() if href in listed}, page.lastmod)
+        for page in found
+    ]
 
 
 def sitemap(entries: list[Page]) -> bytes:
@@ -88,8 +96,9 @@ def sitemap(entries: list[Page]) -> bytes:
 
 def news_sitemap(articles: list, now: datetime, publisher: Publisher, site_url: str, tz: ZoneInfo) -> bytes:
     """Releases published within two days before `now`, newest first, at most a thousand (Google's limit)."""
-    recent = sorted((a for a in articles if now - NEWS_WINDOW <= a.record.date <= now),
-                    key=lambda a: a.record.date, reverse=True)[:NEWS_LIMIT]
+    recent = sorted(
+        (a for a in articles if now - NEWS_WINDOW <= a.record.date <= now), key=lambda a: a.record.date, reverse=True
+    )[:NEWS_LIMIT]
     root = etree.Element(f"{{{SITEMAP_NS}}}urlset", nsmap={None: SITEMAP_NS, "news": NEWS_NS})
     for article in recent:
         record = article.record

@@ -11,8 +11,8 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from newsroom.core import i18n
-from newsroom.site.mediabank import ImageFiles
 from newsroom.core.model import Publisher, Release
+from newsroom.site.mediabank import ImageFiles
 
 # Open Graph names a language with a territory; the newsroom's Swedish is Finland Swedish.
 OG_LOCALES = {"fi": "fi_FI", "sv": "sv_FI", "en": "en_GB"}
@@ -34,9 +34,17 @@ def image_objects(release: Release, files: ImageFiles, site_url: str) -> list[di
         file = derived[recipe]
         if file.url not in seen:
             seen.add(file.url)
-            found.append({"@type": "ImageObject", "url": f"{site_url}/{file.url}", "width": file.width,
-                          "height": file.height, "caption": image.alt.get(release.lang, ""),
-                          "creditText": image.photographer, "license": image.licence})
+            found.append(
+                {
+                    "@type": "ImageObject",
+                    "url": f"{site_url}/{file.url}",
+                    "width": file.width,
+                    "height": file.height,
+                    "caption": image.alt.get(release.lang, ""),
+                    "creditText": image.photographer,
+                    "license": image.licence,
+                }
+            )
     return found
 
 
@@ -46,8 +54,12 @@ def share_image(release: Release, files: ImageFiles, site_url: str) -> dict | No
     if image is None:
         return None
     file = files.of(image)["share"]
-    return {"url": f"{site_url}/{file.url}", "width": file.width, "height": file.height,
-            "alt": image.alt.get(release.lang, "")}
+    return {
+        "url": f"{site_url}/{file.url}",
+        "width": file.width,
+        "height": file.height,
+        "alt": image.alt.get(release.lang, ""),
+    }
 
 
 def organization(publisher: Publisher, lang: str, site_url: str) -> dict:
@@ -57,8 +69,9 @@ def organization(publisher: Publisher, lang: str, site_url: str) -> dict:
     return org
 
 
-def news_article(release: Release, page_url: str, publisher: Publisher, files: ImageFiles, site_url: str,
-                 tz: ZoneInfo) -> dict:
+def news_article(
+    release: Release, page_url: str, publisher: Publisher, files: ImageFiles, site_url: str, tz: ZoneInfo
+) -> dict:
     org = organization(publisher, release.lang, site_url)
     data = {
         "@context": "https://schema.org",
@@ -79,8 +92,9 @@ def news_article(release: Release, page_url: str, publisher: Publisher, files: I
     return data
 
 
-def event(release: Release, page_url: str, publisher: Publisher, files: ImageFiles, site_url: str,
-          tz: ZoneInfo) -> dict:
+def event(
+    release: Release, page_url: str, publisher: Publisher, files: ImageFiles, site_url: str, tz: ZoneInfo
+) -> dict:
     """An invitation's event, as schema.org `Event`: what, when, where and who invites."""
     happening = release.event
     data = {
@@ -125,5 +139,4 @@ def install(env: Environment, settings: dict) -> None:
     def share_image_of(context: Context, release: Release) -> dict | None:
         return share_image(release, context["image_files"], context["SITEURL"])
 
-    env.globals.update(json_ld=json_ld, share_image=share_image_of, og_locales=OG_LOCALES,
-                       last_modified=modified)
+    env.globals.update(json_ld=json_ld, share_image=share_image_of, og_locales=OG_LOCALES, last_modified=modified)

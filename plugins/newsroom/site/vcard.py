@@ -10,8 +10,9 @@ from newsroom.core.model import Contact
 
 def escape(text: str) -> str:
     """A text value as RFC 6350 writes it: backslash, comma, semicolon and line breaks escaped."""
-    return (text.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;")
-            .replace("\r\n", "\\n").replace("\n", "\\n"))
+    return (
+        text.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;").replace("\r\n", "\\n").replace("\n", "\\n")
+    )
 
 
 def fold(line: str) -> str:

@@ -14,7 +14,7 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid
@@ -25,16 +25,17 @@ from newsroom.mail import store
 from newsroom.mail.mailer import Mailer, SmtpConfig
 from newsroom.mail.messages import one_line
 from newsroom.mail.outbox import ChannelDown, PermanentFailure, TemporaryFailure
-from newsroom.subscriptions.ratelimit import RateLimiter
 from newsroom.mail.subscribers import Subscriber, masked
+from newsroom.subscriptions.ratelimit import RateLimiter
 
 log = logging.getLogger("newsroom.subscriptions.service")
 
 QUEUE_SIZE = 10_000
 ATTEMPTS = 4
 IDLE_SECONDS = 30.0
-_NO_CONFIRM_TOKEN = ("NOT EXISTS (SELECT 1 FROM tokens t WHERE t.subscriber_id = subscribers.id "
-                     "AND t.purpose = 'confirm')")
+_NO_CONFIRM_TOKEN = (
+    "NOT EXISTS (SELECT 1 FROM tokens t WHERE t.subscriber_id = subscribers.id AND t.purpose = 'confirm')"
+)
 
 
 @dataclass(frozen=True)
@@ -56,13 +57,19 @@ class ConfirmationComposer:
 
     def compose(self, job: Confirmation) -> bytes:
         name = one_line(self.names.get(job.lang) or next(iter(self.names.values()), "Newsroom"))
-        context = {"page_lang": job.lang, "lang": job.lang, "publisher_name": name, "link": job.link,
-                   "already": job.already, "site_url": self.site_url}
+        context = {
+            "page_lang": job.lang,
+            "lang": job.lang,
+            "publisher_name": name,
+            "link": job.link,
+            "already": job.already,
+            "site_url": self.site_url,
+        }
         message = EmailMessage(policy=SMTP)
         message["From"] = formataddr((name, self.sender))
         message["To"] = job.address
         message["Subject"] = one_line(self.env.get_template("email/confirm_subject.txt").render(context))
-        message["Date"] = format_datetime(datetime.now(timezone.utc))
+        message["Date"] = format_datetime(datetime.now(UTC))
         message["Message-ID"] = make_msgid("confirm", self.domain)
         message["Auto-Submitted"] = "auto-generated"
         message.set_content(self.env.get_template("email/confirm.txt").render(context), cte="quoted-printable")
@@ -116,8 +123,9 @@ class ConfirmationSender:
                 log.warning("the mail server refused the confirmation to %s: %s", masked(job.address), exc)
                 return
             except (TemporaryFailure, ChannelDown) as exc:
-                log.warning("confirmation to %s not sent (attempt %d of %d): %s", masked(job.address), attempt,
-                            ATTEMPTS, exc)
+                log.warning(
+                    "confirmation to %s not sent (attempt %d of %d): %s", masked(job.address), attempt, ATTEMPTS, exc
+                )
                 if attempt < ATTEMPTS:
                     time.sleep(self.retry_seconds * 4 ** (attempt - 1))
             else:
@@ -128,9 +136,11 @@ class ConfirmationSender:
 
 def pending(conn: sqlite3.Connection, token: str, now: datetime) -> Subscriber | None:
     """Whose sign-up a confirmation token would confirm, while it is unused and unexpired; it confirms nothing."""
-    row = conn.execute("SELECT s.* FROM tokens t JOIN subscribers s ON s.id = t.subscriber_id "
-                       "WHERE t.hash = ? AND t.purpose = 'confirm' AND t.expires_at > ?",
-                       (store.token_hash(token), store.stamp(now))).fetchone()
+    row = conn.execute(
+        "SELECT s.* FROM tokens t JOIN subscribers s ON s.id = t.subscriber_id "
+        "WHERE t.hash = ? AND t.purpose = 'confirm' AND t.expires_at > ?",
+        (store.token_hash(token), store.stamp(now)),
+    ).fetchone()
     return Subscriber.from_row(row) if row else None
 
 
@@ -143,9 +153,13 @@ def purge(conn: sqlite3.Connection, now: datetime, limiter: RateLimiter) -> int:
     stamp = store.stamp(now)
     with store.transaction(conn):
         conn.execute("DELETE FROM tokens WHERE purpose = 'confirm' AND expires_at <= ?", (stamp,))
-        gone = conn.execute(f"DELETE FROM subscribers WHERE status = 'pending' AND confirmed_at IS NULL "
-                            f"AND {_NO_CONFIRM_TOKEN}").rowcount
-        conn.execute(f"UPDATE subscribers SET status = 'unsubscribed', changed_at = ? WHERE status = 'pending' "
-                     f"AND {_NO_CONFIRM_TOKEN}", (stamp,))
+        gone = conn.execute(
+            f"DELETE FROM subscribers WHERE status = 'pending' AND confirmed_at IS NULL AND {_NO_CONFIRM_TOKEN}"
+        ).rowcount
+        conn.execute(
+            f"UPDATE subscribers SET status = 'unsubscribed', changed_at = ? WHERE status = 'pending' "
+            f"AND {_NO_CONFIRM_TOKEN}",
+            (stamp,),
+        )
         limiter.forget(conn, now)
     return gone

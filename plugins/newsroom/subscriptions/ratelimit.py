@@ -30,8 +30,10 @@ def parse(text: str) -> tuple[Limit, ...]:
     for part in filter(str.strip, str(text or "").split(",")):
         match = _LIMIT.fullmatch(part)
         if not match or int(match[1]) < 1:
-            raise LimitSettingError(f"NEWSROOM_SUBSCRIBE_LIMITS: '{part.strip()}' is not a limit; write them like "
-                                    "'4/minute, 40/hour' (units: second, minute, hour, day)")
+            raise LimitSettingError(
+                f"NEWSROOM_SUBSCRIBE_LIMITS: '{part.strip()}' is not a limit; write them like "
+                "'4/minute, 40/hour' (units: second, minute, hour, day)"
+            )
         limits.append(Limit(int(match[1]), timedelta(seconds=UNITS[match[2]])))
     return tuple(limits)
 
@@ -60,9 +62,13 @@ class RateLimiter:
     def _wait(self, conn: sqlite3.Connection, key_hash: str, now: datetime) -> timedelta:
         wait = timedelta(0)
         for limit in self.limits:
-            hits = [store.unstamp(row[0]) for row in conn.execute(
-                "SELECT at FROM rate_hits WHERE key = ? AND at > ? ORDER BY at DESC LIMIT ?",
-                (key_hash, store.stamp(now - limit.window), limit.count))]
+            hits = [
+                store.unstamp(row[0])
+                for row in conn.execute(
+                    "SELECT at FROM rate_hits WHERE key = ? AND at > ? ORDER BY at DESC LIMIT ?",
+                    (key_hash, store.stamp(now - limit.window), limit.count),
+                )
+            ]
             if len(hits) >= limit.count:
                 wait = max(wait, hits[-1] + limit.window - now)
         return wait

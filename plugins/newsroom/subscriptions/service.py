@@ -13,12 +13,13 @@ import asyncio
 import functools
 import logging
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -30,21 +31,15 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from newsroom.site import consent
-
-from newsroom.subscriptions import optin
-
-from newsroom.subscriptions import ratelimit
-
-from newsroom.mail import store
-
-from newsroom.mail import subscribers
-from newsroom.site.feeds import feed_base
-from newsroom.content.catalog import catalog_for
+from newsroom.content.catalog import publisher_for
+from newsroom.core import urls
+from newsroom.core.model import TYPES
+from newsroom.mail import store, subscribers
 from newsroom.mail.mailer import MailerConfigError, SmtpConfig, mail_settings
 from newsroom.mail.messages import environment
-from newsroom.core.model import TYPES
 from newsroom.mail.subscribers import FREQUENCIES, Preferences, SubscriberError, masked, split_list
+from newsroom.site import consent
+from newsroom.subscriptions import optin, ratelimit
 
 log = logging.getLogger("newsroom.subscriptions.service")
 
@@ -104,16 +99,27 @@ class ServiceConfig:
     def from_settings(cls, settings: dict) -> ServiceConfig:
         base_url = str(settings.get("NEWSROOM_SUBSCRIBE_URL") or "").rstrip("/")
         if not base_url.startswith(("http://", "https://")):
-            raise ServiceError("NEWSROOM_SUBSCRIBE_URL must be the service's public address, such as "
-                               "https://newsroom.example.org/subscriptions")
-        site_url = feed_base(settings)
+            raise ServiceError(
+                "NEWSROOM_SUBSCRIBE_URL must be the service's public address, such as "
+                "https://newsroom.example.org/subscriptions"
+            )
+        site_url = urls.public_base(settings)
         try:
             smtp, sender, rate = mail_settings(settings)
             limits = ratelimit.parse(settings["NEWSROOM_SUBSCRIBE_LIMITS"])
         except (MailerConfigError, ratelimit.LimitSettingError) as exc:
             raise ServiceError(str(exc)) from None
-        return cls(store.db_path(settings), base_url, site_url, tuple(settings["NEWSROOM_LANGUAGES"]),
-                   frozenset(filter(None, (origin_of(base_url), origin_of(site_url)))), limits, smtp, sender, rate)
+        return cls(
+            store.db_path(settings),
+            base_url,
+            site_url,
+            tuple(settings["NEWSROOM_LANGUAGES"]),
+            frozenset(filter(None, (origin_of(base_url), origin_of(site_url)))),
+            limits,
+            smtp,
+            sender,
+            rate,
+        )
 
 
 def accepted_languages(header: str) -> list[str]:
@@ -196,32 +202,42 @@ class Service:
 
     def __init__(self, settings: dict, clock: Callable[[], datetime] | None = None):
         self.config = config = ServiceConfig.from_settings(settings)
-        catalog = catalog_for(settings)
-        if catalog.publisher is None:
-            raise ServiceError(f"{Path(settings['PATH']) / 'newsroom.yaml'}: the publisher's card is missing or "
-                               "has problems; run 'newsroom check'")
-        self.publisher = catalog.publisher
+        publisher = publisher_for(settings)
+        if publisher is None:
+            raise ServiceError(
+                f"{Path(settings['PATH']) / 'newsroom.yaml'}: the publisher's card is missing or "
+                "has problems; run 'newsroom check'"
+            )
+        self.publisher = publisher
         self.env = environment(settings)
         self.env.auto_reload = False  # templates are read once: no file system check on every page
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.limiter = ratelimit.RateLimiter(config.limits)
         self.consent = consent.texts(self.env, config.langs, self.publisher)
         self.sender = optin.ConfirmationSender(
             optin.ConfirmationComposer(self.env, self.publisher.name, config.sender, config.site_url),
-            config.smtp, config.rate)
+            config.smtp,
+            config.rate,
+        )
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsroom-db")
         self._conn = None
         self.stylesheet = self._stylesheet(Path(settings["THEME"]) / "static" / "css" / "newsroom.css")
-        self.security_headers = [(name.encode(), value.encode()) for name, value in (
-            ("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-                                        "frame-ancestors 'none'; base-uri 'none'"),
-            ("X-Content-Type-Options", "nosniff"),
-            ("X-Frame-Options", "DENY"),
-            # Never a path (tokens are in paths), but still an Origin header on our own forms' posts.
-            ("Referrer-Policy", "strict-origin"),
-            ("Cross-Origin-Resource-Policy", "same-origin"),
-            ("Permissions-Policy", "interest-cohort=()"),
-        )]
+        self.security_headers = [
+            (name.encode(), value.encode())
+            for name, value in (
+                (
+                    "Content-Security-Policy",
+                    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+                    "frame-ancestors 'none'; base-uri 'none'",
+                ),
+                ("X-Content-Type-Options", "nosniff"),
+                ("X-Frame-Options", "DENY"),
+                # Never a path (tokens are in paths), but still an Origin header on our own forms' posts.
+                ("Referrer-Policy", "strict-origin"),
+                ("Cross-Origin-Resource-Policy", "same-origin"),
+                ("Permissions-Policy", "interest-cohort=()"),
+            )
+        ]
         routes = [
             Route("/", self.subscribe_form, methods=["GET"]),
             Route("/subscribe", self.subscribe_form, methods=["GET"]),
@@ -236,8 +252,15 @@ class Service:
             Route("/static/newsroom.css", self.css, methods=["GET"]),
             Route("/health", self.health, methods=["GET"]),
         ]
-        app = Starlette(routes=routes, lifespan=self.lifespan, exception_handlers={
-            Problem: self.problem_page, HTTPException: self.http_problem, Exception: self.server_problem})
+        app = Starlette(
+            routes=routes,
+            lifespan=self.lifespan,
+            exception_handlers={
+                Problem: self.problem_page,
+                HTTPException: self.http_problem,
+                Exception: self.server_problem,
+            },
+        )
         self.app = Guard(app, self)
 
     # --- plumbing -----------------------------------------------------------------------------------------
@@ -264,7 +287,9 @@ class Service:
 
     async def db(self, action: Callable[..., Any], *args: Any) -> Any:
         """Run `action(conn, *args)` on the database thread."""
-        return await asyncio.get_running_loop().run_in_executor(self.executor, functools.partial(self._on_db, action, *args))
+        return await asyncio.get_running_loop().run_in_executor(
+            self.executor, functools.partial(self._on_db, action, *args)
+        )
 
     def _on_db(self, action: Callable[..., Any], *args: Any) -> Any:
         if self._conn is None:
@@ -287,11 +312,24 @@ class Service:
                 return code
         return choices[0]
 
-    def page(self, request: Request, template: str, lang: str, status: int = 200,
-             headers: dict[str, str] | None = None, **values: Any) -> HTMLResponse:
+    def page(
+        self,
+        request: Request,
+        template: str,
+        lang: str,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        **values: Any,
+    ) -> HTMLResponse:
         html = self.env.get_template(f"service/{template}.html").render(
-            page_lang=lang, lang=lang, publisher=self.publisher, base_url=self.config.base_url,
-            site_url=self.config.site_url, here=request.url.path, **values)
+            page_lang=lang,
+            lang=lang,
+            publisher=self.publisher,
+            base_url=self.config.base_url,
+            site_url=self.config.site_url,
+            here=request.url.path,
+            **values,
+        )
         return HTMLResponse(html, status, headers={"Cache-Control": "no-store", **(headers or {})})
 
     def problem_page(self, request: Request, exc: Exception) -> HTMLResponse:
@@ -300,12 +338,17 @@ class Service:
 
     def http_problem(self, request: Request, exc: Exception) -> HTMLResponse:
         assert isinstance(exc, HTTPException)
-        return self.page(request, "problem", self.lang(request), exc.status_code, exc.headers,
-                         problem="not_found" if exc.status_code == 404 else "bad_form")
+        return self.page(
+            request,
+            "problem",
+            self.lang(request),
+            exc.status_code,
+            exc.headers,
+            problem="not_found" if exc.status_code == 404 else "bad_form",
+        )
 
     def server_problem(self, request: Request, exc: Exception) -> HTMLResponse:
-        log.error("%s %s failed: %s", request.method, _LONG_SEGMENT.sub("/…", request.url.path),
-                  type(exc).__name__)
+        log.error("%s %s failed: %s", request.method, _LONG_SEGMENT.sub("/…", request.url.path), type(exc).__name__)
         return self.page(request, "problem", self.lang(request), 500, problem="server")
 
     async def form(self, request: Request, lang: str | None = None) -> FormData:
@@ -349,8 +392,7 @@ class Service:
         keywords_text = str(form.get("keywords") or "")
         keywords = tuple(dict.fromkeys(split_list(keywords_text)))
         frequency = str(form.get("frequency") or "immediate")
-        values = {"languages": list(languages), "types": list(types), "keywords": keywords_text,
-                  "frequency": frequency}
+        values = {"languages": list(languages), "types": list(types), "keywords": keywords_text, "frequency": frequency}
         errors = {}
         if any(_CONTROL.search(str(value)) for _, value in form.multi_items()):
             errors["form"] = "characters"
@@ -374,10 +416,20 @@ class Service:
     async def subscribe_form(self, request: Request) -> Response:
         return self.form_page(request, self.lang(request), {}, {}, request.url.path)
 
-    def form_page(self, request: Request, lang: str, values: dict, errors: dict, source: str,
-                  status: int = 200) -> HTMLResponse:
-        return self.page(request, "subscribe", lang, status, consent_version=self.consent[lang][0], source=source,
-                         values=values, errors=errors, types=TYPES)
+    def form_page(
+        self, request: Request, lang: str, values: dict, errors: dict, source: str, status: int = 200
+    ) -> HTMLResponse:
+        return self.page(
+            request,
+            "subscribe",
+            lang,
+            status,
+            consent_version=self.consent[lang][0],
+            source=source,
+            values=values,
+            errors=errors,
+            types=TYPES,
+        )
 
     async def subscribe(self, request: Request) -> Response:
         lang = self.lang(request)
@@ -414,13 +466,15 @@ class Service:
             raise Problem(429, "rate_limited", lang, {"Retry-After": str(max(1, int(outcome.total_seconds()) + 1))})
         kind, token = outcome
         already = kind == "already"
-        self.sender.submit(optin.Confirmation(address, lang, self.link("preferences" if already else "confirm", token),
-                                              already))
+        self.sender.submit(
+            optin.Confirmation(address, lang, self.link("preferences" if already else "confirm", token), already)
+        )
         log.info("sign-up %s (%s)", masked(address), lang)
         return self.page(request, "check_email", lang)
 
-    def _sign_up(self, conn, address: str, prefs: Preferences, client: str, source: str, version: str,
-                 now: datetime) -> tuple[str, str] | timedelta:
+    def _sign_up(
+        self, conn, address: str, prefs: Preferences, client: str, source: str, version: str, now: datetime
+    ) -> tuple[str, str] | timedelta:
         wait = self.limiter.hit(conn, [ratelimit.key("client", client), ratelimit.key("email", address)], now)
         if wait is not None:
             return wait
@@ -447,8 +501,12 @@ class Service:
             raise Problem(404, "invalid_link", lang)
         subscriber, manage = confirmed
         log.info("confirmed %s", masked(subscriber.email))
-        return self.page(request, "confirmed", self.lang(request, among=subscriber.preferences.languages),
-                         preferences_url=self.link("preferences", manage))
+        return self.page(
+            request,
+            "confirmed",
+            self.lang(request, among=subscriber.preferences.languages),
+            preferences_url=self.link("preferences", manage),
+        )
 
     @staticmethod
     def _confirm(conn, token: str, now: datetime):
@@ -471,8 +529,12 @@ class Service:
         if subscriber.status != "confirmed":
             raise Problem(200, "not_subscribed", lang)
         prefs = subscriber.preferences
-        values = {"languages": list(prefs.languages), "types": list(prefs.types),
-                  "keywords": ", ".join(prefs.keywords), "frequency": prefs.frequency}
+        values = {
+            "languages": list(prefs.languages),
+            "types": list(prefs.types),
+            "keywords": ", ".join(prefs.keywords),
+            "frequency": prefs.frequency,
+        }
         saved, errors, status = False, {}, 200
         if request.method == "POST":
             form = await self.form(request, lang)
@@ -484,13 +546,24 @@ class Service:
                 await self.db(subscribers.update_preferences, token, wanted, self.clock())
                 log.info("preferences changed for %s", masked(subscriber.email))
                 saved = True
-        return self.page(request, "preferences", lang, status, values=values, errors=errors, saved=saved,
-                         types=TYPES, address=subscriber.email, unsubscribe_url=self.link("unsubscribe", token))
+        return self.page(
+            request,
+            "preferences",
+            lang,
+            status,
+            values=values,
+            errors=errors,
+            saved=saved,
+            types=TYPES,
+            address=subscriber.email,
+            unsubscribe_url=self.link("unsubscribe", token),
+        )
 
     async def unsubscribe_page(self, request: Request) -> Response:
         token, subscriber, lang = await self.subscriber(request)
-        return self.page(request, "unsubscribe", lang, address=subscriber.email,
-                         preferences_url=self.link("preferences", token))
+        return self.page(
+            request, "unsubscribe", lang, address=subscriber.email, preferences_url=self.link("preferences", token)
+        )
 
     async def unsubscribe(self, request: Request) -> Response:
         token, subscriber, lang = await self.subscriber(request)
@@ -506,8 +579,9 @@ class Service:
             raise Problem(400, "bad_form", lang)
         return await self._leave(request, token, subscriber, lang, "one-click")
 
-    async def _leave(self, request: Request, token: str, subscriber: subscribers.Subscriber, lang: str,
-                     source: str) -> Response:
+    async def _leave(
+        self, request: Request, token: str, subscriber: subscribers.Subscriber, lang: str, source: str
+    ) -> Response:
         if subscriber.status in ("confirmed", "pending"):
             await self.db(subscribers.unsubscribe, token, self.clock(), source)
             log.info("unsubscribed %s (%s)", masked(subscriber.email), source)
@@ -531,6 +605,16 @@ def server(app: ASGIApp, host: str, port: int, forwarded_allow_ips: str = "127.0
     """A uvicorn server for the app. Behind a reverse proxy on this machine, the client's address is taken from
     its X-Forwarded-For header (only when the proxy is one of `forwarded_allow_ips`), so rate limits count
     readers, not the proxy. No access log: paths carry tokens; the service logs its own lines without them."""
-    return uvicorn.Server(uvicorn.Config(app, host=host, port=port, access_log=False, server_header=False,
-                                         proxy_headers=True, forwarded_allow_ips=forwarded_allow_ips,
-                                         log_level="info", lifespan="on"))
+    return uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            access_log=False,
+            server_header=False,
+            proxy_headers=True,
+            forwarded_allow_ips=forwarded_allow_ips,
+            log_level="info",
+            lifespan="on",
+        )
+    )

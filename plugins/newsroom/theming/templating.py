@@ -9,11 +9,7 @@ from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from newsroom.core import clock
-
-from newsroom.core import i18n
-
-from newsroom.core import urls
+from newsroom.core import clock, i18n, urls
 
 # Where a release page's "more from the publisher" begins and ends.
 MORE_SECTION = ("<!-- newsroom:more -->", "<!-- /newsroom:more -->")
@@ -63,11 +59,19 @@ def install(env: Environment, settings: dict) -> None:
     cards: dict[tuple, Markup] = {}
 
     @pass_context
-    def release_card(context: Context, item, heading_level: int, pinned_badge: bool = False, lazy: bool = True) -> Markup:
+    def release_card(
+        context: Context, item, heading_level: int, pinned_badge: bool = False, lazy: bool = True
+    ) -> Markup:
         """A release's card in a listing, rendered once per build: a release is listed on its front, type and keyword
         pages and in "more from the publisher" on every release page, so most cards are shown thousands of times."""
-        key = (item.source_path, page_lang(context), heading_level, pinned_badge, lazy,
-               getattr(item, "embargo_state", None))
+        key = (
+            item.source_path,
+            page_lang(context),
+            heading_level,
+            pinned_badge,
+            lazy,
+            getattr(item, "embargo_state", None),
+        )
         if key not in cards:
             template = context.environment.get_template("partials/_release_card.html")
             values = {"item": item, "heading_level": heading_level, "pinned_badge": pinned_badge, "lazy": lazy}
@@ -100,5 +104,11 @@ def install(env: Environment, settings: dict) -> None:
         language_name=i18n.language_name,
         filesize=pass_context(lambda context, size: i18n.file_size(size, page_lang(context))),
     )
-    env.globals.update(current_lang=pass_context(page_lang), urls=urls, NEWSROOM_LANGS=tuple(settings["NEWSROOM_LANGUAGES"]), type_name=type_name,
-                       release_card=release_card, more_section=more_section)
+    env.globals.update(
+        current_lang=pass_context(page_lang),
+        urls=urls,
+        NEWSROOM_LANGS=tuple(settings["NEWSROOM_LANGUAGES"]),
+        type_name=type_name,
+        release_card=release_card,
+        more_section=more_section,
+    )
