@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
-
-import pytest
 
 from newsroom.cli import main
 from sitebuilder import ROOT
@@ -23,16 +23,17 @@ class Result:
     stderr: str
 
 
-def newsroom(
-    capsys: pytest.CaptureFixture[str], *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT
-) -> Result:
-    """`newsroom ARGS` in folder `cwd` with `env` added to the environment; argparse's exits become exit codes."""
-    capsys.readouterr()
+def newsroom(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> Result:
+    """`newsroom ARGS` in folder `cwd` with `env` added to the environment; argparse's exits become exit codes.
+
+    Output is captured here rather than with capsys so that module-scoped fixtures can run commands too.
+    """
+    out, err = io.StringIO(), io.StringIO()
     root = logging.getLogger()
     level, before = root.level, Path.cwd()
     os.chdir(cwd)
     try:
-        with mock.patch.dict(os.environ, env or {}):
+        with mock.patch.dict(os.environ, env or {}), redirect_stdout(out), redirect_stderr(err):
             try:
                 code = main(list(args))
             except SystemExit as exit_:
@@ -40,5 +41,4 @@ def newsroom(
     finally:
         os.chdir(before)
         root.setLevel(level)
-    out, err = capsys.readouterr()
-    return Result(code, out, err)
+    return Result(code, out.getvalue(), err.getvalue())

@@ -158,9 +158,9 @@ def test_stale_files_of_an_earlier_build_are_removed(content, tmp_path):
     assert _found(site, "tähtisumu".encode()) == []
 
 
-def test_audit_fails_on_a_planted_leak_naming_file_and_release(content, tmp_path, capsys):
+def test_audit_fails_on_a_planted_leak_naming_file_and_release(content, tmp_path):
     site = build_site(content, tmp_path / "out", publish=True, now=BEFORE)
-    clean = newsroom(capsys, "audit", "--content", str(content), "--output", str(site.output), "--now", BEFORE)
+    clean = newsroom("audit", "--content", str(content), "--output", str(site.output), "--now", BEFORE)
     assert clean.returncode == 0, clean.stdout
     (site.output / "fi" / "leak.html").write_text("<p>Embargo t&auml;htisumu Embargo tähtisumu</p>", encoding="utf-8")
     (site.output / "index.pf_fragment").write_bytes(
@@ -170,7 +170,7 @@ def test_audit_fails_on_a_planted_leak_naming_file_and_release(content, tmp_path
         archive.writestr("credits.txt", "Luonnos kuukivi: kuva X")
     (site.output / "images" / "draft-photo").mkdir(parents=True)
     (site.output / "images" / "draft-photo" / "draft-photo-w480.webp").write_bytes(b"RIFF")
-    leaked = newsroom(capsys, "audit", "--content", str(content), "--output", str(site.output), "--now", BEFORE)
+    leaked = newsroom("audit", "--content", str(content), "--output", str(site.output), "--now", BEFORE)
     assert leaked.returncode == 1
     assert f"{site.output / 'fi' / 'images.zip'}: contains 'Luonnos kuukivi'" in leaked.stdout
     assert (
@@ -181,10 +181,8 @@ def test_audit_fails_on_a_planted_leak_naming_file_and_release(content, tmp_path
     assert any(line.startswith(str(site.output / "index.pf_fragment")) for line in lines)
 
 
-def test_preview_shows_everything_marked_noindex_and_cannot_be_deployed(content, tmp_path, capsys):
-    result = newsroom(
-        capsys, "preview", "--content", str(content), "--output", str(tmp_path / "preview"), "--now", BEFORE
-    )
+def test_preview_shows_everything_marked_noindex_and_cannot_be_deployed(content, tmp_path):
+    result = newsroom("preview", "--content", str(content), "--output", str(tmp_path / "preview"), "--now", BEFORE)
     assert result.returncode == 0, result.stderr
     site = Site(content, tmp_path / "preview")
     banner = site.html("fi/releases/embargo-tahtisumu/").select_one(".embargo-banner").get_text(strip=True)
@@ -200,15 +198,15 @@ def test_preview_shows_everything_marked_noindex_and_cannot_be_deployed(content,
         assert soup.select_one("meta[name=robots]")["content"].startswith("noindex"), page
     with pytest.raises(DeployError, match="preview"):
         deploy(site.output, str(tmp_path / "public"))
-    refused = newsroom(capsys, "deploy", "--output", str(site.output), "--target", str(tmp_path / "public"))
+    refused = newsroom("deploy", "--output", str(site.output), "--target", str(tmp_path / "public"))
     assert refused.returncode == 1 and "preview" in refused.stderr
     assert not (tmp_path / "public").exists()
 
 
-def test_publish_deploys_reports_news_and_is_cheap_when_nothing_changed(content, tmp_path, capsys):
+def test_publish_deploys_reports_news_and_is_cheap_when_nothing_changed(content, tmp_path):
     env = {"NEWSROOM_STATE_DIR": str(tmp_path / "state")}
     target = str(tmp_path / "site")
-    first = newsroom(capsys, "publish", "--content", str(content), "--now", BEFORE, "--target", target, env=env)
+    first = newsroom("publish", "--content", str(content), "--now", BEFORE, "--target", target, env=env)
     assert first.returncode == 0, first.stderr
     assert "now public: Julkinen aurinkokukka (fi)" in first.stdout
     assert (
@@ -216,13 +214,13 @@ def test_publish_deploys_reports_news_and_is_cheap_when_nothing_changed(content,
         or "Next embargo lifts 01.03.2026 09:00:00 EET: Hemlig norrsken" in first.stdout
     )
     assert Path(target).is_symlink() and (Path(target) / "fi/releases/julkinen-aurinkokukka/index.html").exists()
-    again = newsroom(capsys, "publish", "--content", str(content), "--now", BEFORE, "--target", target, env=env)
+    again = newsroom("publish", "--content", str(content), "--now", BEFORE, "--target", target, env=env)
     assert again.returncode == 0 and "Nothing new to publish" in again.stdout
-    later = newsroom(capsys, "publish", "--content", str(content), "--now", AFTER, "--target", target, env=env)
+    later = newsroom("publish", "--content", str(content), "--now", AFTER, "--target", target, env=env)
     assert "now public: Embargo tähtisumu (fi)" in later.stdout and "now public: Hemlig norrsken (sv)" in later.stdout
     assert "Julkinen aurinkokukka" not in later.stdout
     assert (Path(target) / "fi/releases/embargo-tahtisumu/index.html").exists()
-    nxt = newsroom(capsys, "next-embargo", "--content", str(content), "--now", BEFORE)
+    nxt = newsroom("next-embargo", "--content", str(content), "--now", BEFORE)
     assert nxt.stdout.strip() == "2026-03-01T09:00:00+02:00"
 
 
@@ -285,7 +283,7 @@ def test_deploy_keeps_the_last_releases_beside_the_live_one(tmp_path, before, af
     assert _files(target) == _files(before.output)
 
 
-def test_a_second_publish_while_one_runs_does_nothing(content, tmp_path, capsys):
+def test_a_second_publish_while_one_runs_does_nothing(content, tmp_path):
     import fcntl
 
     state = tmp_path / "state"
@@ -293,7 +291,6 @@ def test_a_second_publish_while_one_runs_does_nothing(content, tmp_path, capsys)
     with (state / "publish.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         busy = newsroom(
-            capsys,
             "publish",
             "--content",
             str(content),
