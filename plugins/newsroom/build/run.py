@@ -12,6 +12,7 @@ from pelican import Pelican
 from pelican.settings import read_settings
 
 from newsroom.build.audit import Leak, audit
+from newsroom.build.theme import theme_override
 from newsroom.content.catalog import ContentError, catalog_for
 from newsroom.core.clock import build_now
 from newsroom.core.embargo import hidden_images, unpublished
@@ -64,6 +65,7 @@ def load_settings(options: BuildOptions) -> dict:
         override["NEWSROOM_NOW"] = options.now
     if options.preview:
         override.update(NEWSROOM_PREVIEW=True, DELETE_OUTPUT_DIRECTORY=True)
+    override = {**theme_override(Path(options.settings_file)), **override}
     settings = read_settings(str(options.settings_file), override=override)
     apply_defaults(settings, Path(options.settings_file).resolve().parent)
     if settings["NEWSROOM_NOW"] or os.environ.get("NEWSROOM_NOW"):
