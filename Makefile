@@ -12,7 +12,7 @@ PORT ?= 8000
 N ?= 2000
 LANGS ?= fi,sv,en
 
-.PHONY: install html serve preview demo publish check test bench bench-build bench-images bench-mail bench-subscriptions translations clean distclean
+.PHONY: install html serve preview demo publish check lint test bench bench-build bench-images bench-mail bench-subscriptions translations clean distclean
 
 install: $(STAMP) $(CATALOGS)
 
@@ -71,7 +71,13 @@ $(AXE): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: install $(TEST_STAMP) $(BROWSER_STAMP) $(AXE)
+# Lint and types, one command a line: ruff (lint and format) on the whole tree, mypy on the layers it covers.
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check plugins tests *.py
+	$(BIN)/ruff format --check plugins tests *.py
+	$(BIN)/mypy
+
+test: install $(TEST_STAMP) $(BROWSER_STAMP) $(AXE) lint
 	$(BIN)/pytest
 
 # Every benchmark, each against its baseline in the same run (see BENCHMARKS.md); bench-images is separate (slow).
