@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 from newsroom.content.authoring import next_full_hour
 from newsroom.content.catalog import load_catalog
 from newsroom.content.header import read_header
+from runcli import newsroom as _newsroom
 from sitebuilder import write_content
-from test_catalog import _newsroom
 
 TZ = ZoneInfo("Europe/Helsinki")
 
