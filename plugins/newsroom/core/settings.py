@@ -1,4 +1,5 @@
-"""The NEWSROOM_ settings and their defaults, in one place; pelicanconf.py overrides any of them."""
+"""The NEWSROOM_ settings and their defaults, in one place (pelicanconf.py overrides any of them), and Settings: the
+settings as one typed object, checked once when loaded."""
 
 from __future__ import annotations
 
