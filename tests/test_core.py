@@ -72,6 +72,28 @@ def test_settings_without_a_pinned_time_still_read_the_clock_only_once():
     assert settings.replace().now == settings.now == Settings.of(dict(settings)).now
 
 
+def test_a_server_that_builds_again_takes_a_new_moment_unless_the_time_is_pinned():
+    """`pelican --autoreload` runs one Pelican instance again and again: an embargo must still lift meanwhile."""
+    from types import SimpleNamespace
+
+    from newsroom.site.plugin import on_get_generators, on_initialized
+
+    served = SimpleNamespace(settings={"TIMEZONE": "UTC", "NEWSROOM_NOW": None})
+    on_initialized(served)
+    first = served.settings.now
+    on_get_generators(served)
+    assert served.settings.now > first and served.settings["NEWSROOM_NOW"] == served.settings.now
+    pinned = SimpleNamespace(settings={"TIMEZONE": "Europe/Helsinki", "NEWSROOM_NOW": "2026-03-01 09:00"})
+    on_initialized(pinned)
+    on_get_generators(pinned)
+    assert pinned.settings.now == NOW
+    built = SimpleNamespace(settings=Settings.load({"TIMEZONE": "UTC"}))  # a newsroom build: one moment, kept
+    on_initialized(built)
+    moment = built.settings.now
+    on_get_generators(built)
+    assert built.settings.now == moment
+
+
 @pytest.mark.parametrize(
     ("values", "named"),
     [
@@ -79,6 +101,7 @@ def test_settings_without_a_pinned_time_still_read_the_clock_only_once():
         ({"NEWSROOM_LANGUAGES": "fi"}, "NEWSROOM_LANGUAGES"),
         ({"NEWSROOM_LANGUAGES": ()}, "NEWSROOM_LANGUAGES"),
         ({"NEWSROOM_LANGUAGES": ("fi", "fi")}, "NEWSROOM_LANGUAGES"),
+        ({"NEWSROOM_LANGUAGES": ("fi", "../x")}, "NEWSROOM_LANGUAGES"),
         ({"NEWSROOM_PROCESSES": -1}, "NEWSROOM_PROCESSES"),
     ],
 )
