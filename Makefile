@@ -12,7 +12,7 @@ PORT ?= 8000
 N ?= 2000
 LANGS ?= fi,sv,en
 
-.PHONY: install html serve preview demo publish check test test-dates bench bench-build bench-images bench-mail bench-subscriptions translations clean distclean
+.PHONY: install html serve preview demo publish check lint test test-dates bench bench-build bench-images bench-mail bench-subscriptions translations clean distclean
 
 install: $(STAMP) $(CATALOGS)
 
@@ -72,9 +72,15 @@ $(AXE): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The import rules between the layers first (pyproject.toml [tool.importlinter]), then every test.
-test: install $(TEST_STAMP) $(BROWSER_STAMP) $(AXE)
+# Lint, types and layers, one command a line: ruff (lint and format) on the whole tree, mypy on the layers it
+# covers, the import rules between the layers (pyproject.toml [tool.importlinter]).
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check plugins tests *.py
+	$(BIN)/ruff format --check plugins tests *.py
+	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+test: install $(TEST_STAMP) $(BROWSER_STAMP) $(AXE) lint
 	$(BIN)/pytest
 
 # No test depends on today's date: the whole suite with the machine's clock at other dates (libfaketime, which

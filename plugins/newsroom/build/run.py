@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from pelican import Pelican
 from pelican.settings import read_settings
@@ -14,11 +12,10 @@ from pelican.settings import read_settings
 from newsroom.build.audit import Leak, audit
 from newsroom.build.theme import theme_override
 from newsroom.content.catalog import ContentError, catalog_for
-from newsroom.core.clock import build_now
 from newsroom.core.embargo import hidden_images, unpublished
 from newsroom.core.model import Catalog
-from newsroom.core.settings import apply_defaults
-from newsroom.site.listings import CATALOG_KEY
+from newsroom.core.settings import Settings
+from newsroom.site.context import CATALOG_KEY
 
 AUDITED = "newsroom-audit.json"  # in CACHE_PATH: the output files the last audit found clean
 
@@ -53,7 +50,9 @@ class _ErrorCollector(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def load_settings(options: BuildOptions) -> dict:
+def load_settings(options: BuildOptions) -> Settings:
+    """The settings file with the command's options, checked once (a mistyped value or time stops the command before
+    it does anything) and with the one moment the command acts at."""
     override: dict = {}
     if options.content is not None:
         override["PATH"] = str(Path(options.content).resolve())
@@ -66,12 +65,8 @@ def load_settings(options: BuildOptions) -> dict:
     if options.preview:
         override.update(NEWSROOM_PREVIEW=True, DELETE_OUTPUT_DIRECTORY=True)
     override = {**theme_override(Path(options.settings_file)), **override}
-    settings = read_settings(str(options.settings_file), override=override)
-    apply_defaults(settings, Path(options.settings_file).resolve().parent)
-    if settings["NEWSROOM_NOW"] or os.environ.get("NEWSROOM_NOW"):
-        # Read once, here: a mistyped time stops the command before it does anything.
-        settings["NEWSROOM_NOW"] = build_now(settings["NEWSROOM_NOW"], ZoneInfo(settings["TIMEZONE"]))
-    return settings
+    values = read_settings(str(options.settings_file), override=override)
+    return Settings.load(values, Path(options.settings_file).resolve().parent)
 
 
 def build(settings: dict, catalog: Catalog | None = None) -> Pelican:
@@ -79,11 +74,12 @@ def build(settings: dict, catalog: Catalog | None = None) -> Pelican:
 
     A caller that has already loaded the catalog (publish) passes it in, so the content is read once.
     """
+    settings = Settings.of(settings)
     catalog = catalog or catalog_for(settings)
     if catalog.problems:
         raise ContentError(catalog.problems)
-    now = build_now(settings["NEWSROOM_NOW"], ZoneInfo(settings["TIMEZONE"]))
-    pelican = Pelican({**settings, CATALOG_KEY: catalog, "NEWSROOM_NOW": now})
+    now = settings.now
+    pelican = Pelican(settings.replace(**{CATALOG_KEY: catalog}))
     collector = _ErrorCollector()
     logger = logging.getLogger("pelican")
     logger.addHandler(collector)
@@ -93,9 +89,9 @@ def build(settings: dict, catalog: Catalog | None = None) -> Pelican:
         logger.removeHandler(collector)
     if collector.messages:
         raise BuildError("\n".join(collector.messages))
-    if not settings["NEWSROOM_PREVIEW"]:
+    if not settings.preview:
         leaks = audit(
-            Path(settings["OUTPUT_PATH"]),
+            settings.output,
             settings,
             unpublished(catalog, now),
             hidden_images(catalog, now),
