@@ -12,9 +12,13 @@ from pelican import Pelican
 from pelican.settings import read_settings
 
 from newsroom.build.audit import Leak, audit
+from newsroom.build.origins import Stray, strays
+from newsroom.build.preview import refuse_live_output
+from newsroom.build.staging import staged
 from newsroom.content.catalog import ContentError, catalog_for
+from newsroom.content.links import link_problems
 from newsroom.core.clock import build_now
-from newsroom.core.embargo import hidden_images, unpublished
+from newsroom.core.embargo import hidden_contacts, hidden_images, unpublished
 from newsroom.core.model import Catalog
 from newsroom.core.settings import apply_defaults
 from newsroom.site.listings import CATALOG_KEY
@@ -29,7 +33,7 @@ class BuildError(Exception):
 class LeakError(Exception):
     """The audit found unpublished material in a public build; nothing may be deployed."""
 
-    def __init__(self, leaks: list[Leak]):
+    def __init__(self, leaks: list[Leak | Stray]):
         self.leaks = leaks
         super().__init__("\n".join(map(str, leaks)))
 
@@ -81,7 +85,22 @@ def build(settings: dict, catalog: Catalog | None = None) -> Pelican:
     if catalog.problems:
         raise ContentError(catalog.problems)
     now = build_now(settings["NEWSROOM_NOW"], ZoneInfo(settings["TIMEZONE"]))
-    pelican = Pelican({**settings, CATALOG_KEY: catalog, "NEWSROOM_NOW": now})
+    problems = link_problems(catalog, now, preview=bool(settings["NEWSROOM_PREVIEW"]))
+    if problems:
+        raise ContentError(tuple(problems))
+    if settings["NEWSROOM_PREVIEW"]:
+        refuse_live_output(settings)
+    with staged(Path(settings["OUTPUT_PATH"]), seed=not settings.get("DELETE_OUTPUT_DIRECTORY")) as work:
+        pelican = _run(
+            {**settings, "OUTPUT_PATH": str(work), CATALOG_KEY: catalog, "NEWSROOM_NOW": now}, catalog, now
+        )
+    pelican.output_path = settings["OUTPUT_PATH"]
+    return pelican
+
+
+def _run(settings: dict, catalog: Catalog, now) -> Pelican:
+    """Pelican into the work folder, then the audit of what it wrote."""
+    pelican = Pelican(settings)
     collector = _ErrorCollector()
     logger = logging.getLogger("pelican")
     logger.addHandler(collector)
@@ -92,13 +111,16 @@ def build(settings: dict, catalog: Catalog | None = None) -> Pelican:
     if collector.messages:
         raise BuildError("\n".join(collector.messages))
     if not settings["NEWSROOM_PREVIEW"]:
+        output = Path(settings["OUTPUT_PATH"])
         leaks = audit(
-            Path(settings["OUTPUT_PATH"]),
+            output,
             settings,
             unpublished(catalog, now),
             hidden_images(catalog, now),
             Path(settings["CACHE_PATH"]) / AUDITED,
+            hidden_contacts(catalog, now),
         )
+        leaks += strays(output, settings, catalog, now)
         if leaks:
             raise LeakError(leaks)
     return pelican

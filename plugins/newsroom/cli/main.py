@@ -14,12 +14,15 @@ from zoneinfo import ZoneInfo
 from pelican.log import init as init_logging
 
 from newsroom.build.audit import audit
+from newsroom.build.origins import strays
+from newsroom.build.preview import PreviewTargetError
 from newsroom.build.run import BuildError, BuildOptions, LeakError, build, load_settings
 from newsroom.build.search import SearchIndexError
 from newsroom.content import authoring
 from newsroom.content.catalog import ContentError, catalog_for
+from newsroom.content.links import link_problems
 from newsroom.core.clock import DateError, build_now, timestamp
-from newsroom.core.embargo import hidden_images, next_lift, unpublished
+from newsroom.core.embargo import hidden_contacts, hidden_images, next_lift, unpublished
 from newsroom.core.model import LANGS, TYPES
 from newsroom.core.settings import SettingsError
 from newsroom.mail import mailsink, store, subscribers
@@ -28,6 +31,7 @@ from newsroom.mail.outbox import Outbox
 from newsroom.mail.subscribers import Preferences, SubscriberError, split_list
 from newsroom.publishing.deploy import DeployError, deploy
 from newsroom.publishing.publish import PublishBusy, publish
+from newsroom.publishing.renames import renamed_problems
 
 OK, CONTENT_PROBLEMS, USAGE = 0, 1, 2
 
@@ -56,10 +60,12 @@ def _options(args: argparse.Namespace, publish: bool = False, preview: bool = Fa
 def cmd_check(args: argparse.Namespace) -> int:
     settings = load_settings(_options(args))
     catalog = catalog_for(settings)
-    for problem in catalog.problems:
+    now = build_now(settings["NEWSROOM_NOW"], ZoneInfo(settings["TIMEZONE"]))
+    problems = [*catalog.problems, *link_problems(catalog, now), *renamed_problems(catalog, settings)]
+    for problem in problems:
         print(problem)
-    if catalog.problems:
-        count = len(catalog.problems)
+    if problems:
+        count = len(problems)
         print(f"\n{count} problem{'s' if count != 1 else ''} found. Fix them and run 'newsroom check' again.")
         return CONTENT_PROBLEMS
     print(
@@ -90,6 +96,9 @@ def _reported(action) -> int:
     except (DeployError, PublishBusy, SearchIndexError) as exc:
         print(f"newsroom: {exc}", file=sys.stderr)
         return CONTENT_PROBLEMS
+    except PreviewTargetError as exc:
+        print(f"newsroom: {exc}", file=sys.stderr)
+        return USAGE
     return OK
 
 
@@ -336,7 +345,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
     tz = ZoneInfo(settings["TIMEZONE"])
     output = Path(args.output or settings["OUTPUT_PATH"])
     catalog, now = catalog_for(settings), build_now(settings["NEWSROOM_NOW"], tz)
-    leaks = audit(output, settings, unpublished(catalog, now), hidden_images(catalog, now))
+    leaks = audit(
+        output, settings, unpublished(catalog, now), hidden_images(catalog, now), None, hidden_contacts(catalog, now)
+    )
+    leaks += strays(output, settings, catalog, now)
     for leak in leaks:
         print(leak)
     print(f"{len(leaks)} leak(s) found in {output}." if leaks else f"No unpublished release shows in {output}.")

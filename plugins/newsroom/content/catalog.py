@@ -51,6 +51,7 @@ RELEASE_FIELDS = (
     "Event-Start",
     "Event-End",
     "Location",
+    "New-Release",
 )
 REQUIRED_FIELDS = ("Title", "Date", "Type", "Lang", "Release", "Lead")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
@@ -421,6 +422,9 @@ class _ReleaseLoader:
         pinned = get("Pinned").lower()
         if pinned and pinned not in YES + NO:
             problem("Pinned", f"'{pinned}' should be 'yes' or 'no'")
+        new_release = get("New-Release").lower()
+        if new_release and new_release not in YES + NO:
+            problem("New-Release", f"'{new_release}' should be 'yes' or 'no'")
 
         date = self._date(get, problem, "Date")
         modified = self._date(get, problem, "Modified")
@@ -479,6 +483,8 @@ class _ReleaseLoader:
             status=status,
             pinned=pinned in YES,
             event=event,
+            new_release=new_release in YES,
+            lines={found.name: found.line for found in fields.values()},
         )
 
     def _date(self, get, problem, field: str):

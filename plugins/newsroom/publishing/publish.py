@@ -18,6 +18,7 @@ from newsroom.core.embargo import is_public, next_lift
 from newsroom.core.model import Release
 from newsroom.mail.notify import NotifyReport, notifier
 from newsroom.publishing.deploy import deploy
+from newsroom.publishing.renames import renamed_problems
 
 Notify = Callable[[Path, datetime], NotifyReport]
 
@@ -54,8 +55,9 @@ def _publish(settings: dict, notify: Notify) -> PublishResult:
     tz = ZoneInfo(settings["TIMEZONE"])
     now = build_now(settings["NEWSROOM_NOW"], tz)
     catalog = catalog_for(settings)
-    if catalog.problems:
-        raise ContentError(catalog.problems)
+    problems = (*catalog.problems, *renamed_problems(catalog, settings))
+    if problems:
+        raise ContentError(problems)
     state = Path(settings["NEWSROOM_STATE_DIR"])
     previous = manifest.read(state) or {"releases": [], "fingerprint": None}
     result = PublishResult(now=now, next_lift=next_lift(catalog, now))

@@ -14,7 +14,7 @@ from newsroom.build import manifest
 from newsroom.content.catalog import ContentError, catalog_for
 from newsroom.core import urls
 from newsroom.core.clock import build_now
-from newsroom.core.embargo import Clock
+from newsroom.core.embargo import Clock, public_contacts
 from newsroom.core.model import TYPES
 
 CATALOG_KEY = "NEWSROOM_CATALOG"
@@ -49,7 +49,8 @@ class NewsroomGenerator(Generator):
             for lang, items in self.by_lang.items()
         }
         self.by_keyword = {lang: keyword_groups(items) for lang, items in self.by_lang.items()}
-        contacts = sorted(self.catalog.contacts.values(), key=lambda c: c.name.split()[-1:] + [c.name])
+        shown = self.catalog.contacts.values() if self.clock.preview else public_contacts(self.catalog, self.clock.now)
+        contacts = sorted(shown, key=lambda c: c.name.split()[-1:] + [c.name])
         self.context["all_contacts"] = contacts
         self.context["release_types"] = {lang: list(kinds) for lang, kinds in self.by_type.items()}
 
