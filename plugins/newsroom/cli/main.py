@@ -399,7 +399,7 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = commands.add_parser("check", help="report every problem in the content, one per line")
-    _common(check, "--content")
+    _common(check, "--content", "--now")  # links to hidden releases are problems while they are hidden
     check.set_defaults(run=cmd_check)
 
     build_cmd = commands.add_parser("build", help="check the content and build the site")
