@@ -182,3 +182,46 @@ def test_a_control_character_in_a_per_language_field_is_refused(tmp_path):
     content = _content(tmp_path)
     (content / "contacts" / "ville-virtanen.yaml").write_text(CONTACT.replace("en: Press officer", 'en: "Press\\nofficer"'))
     _one(_problems(content), f"{content}/contacts/ville-virtanen.yaml:2: title: contains the control character U+000A")
+
+
+# --- 15: pictures larger than a press photo needs -------------------------------------------------------------
+
+
+def test_a_picture_of_more_pixels_than_a_press_photo_needs_is_refused(tmp_path):
+    from PIL import Image
+
+    from newsroom.media.images import MAX_PIXELS
+
+    content = _content(tmp_path)
+    Image.new("RGB", (15000, 11900), "red").save(content / "images" / "red-square.png")  # 178 MP, a few hundred KB
+    assert 15000 * 11900 > MAX_PIXELS
+    _one(_problems(content), f"{content}/images/red-square.png: has 178 megapixels, more than the 64 megapixels")
+
+
+MEASURE = """
+import resource, sys
+from pathlib import Path
+from newsroom.content.catalog import load_catalog
+from newsroom.media import images
+from zoneinfo import ZoneInfo
+catalog = load_catalog(Path(sys.argv[1]), ZoneInfo("Europe/Helsinki"))
+assert not catalog.problems, catalog.problems
+derived, problems = images.derive(list(catalog.images.values()), Path(sys.argv[2]), processes=1)
+assert not problems, problems
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def test_a_large_png_is_shrunk_right_after_decoding_so_it_costs_its_size_once(tmp_path):
+    """A 61-megapixel PNG (a full camera frame) decodes to 174 MB of RGB; every copy made of it at full size (colour
+    conversion, turning) used to come on top: 609 MB at the peak. Shrunk first, the peak stays near one copy."""
+    from PIL import Image
+
+    content = _content(tmp_path)
+    Image.new("RGB", (9504, 6336), (30, 120, 30)).save(content / "images" / "red-square.png")
+    measured = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(content), str(tmp_path / "cache")], capture_output=True, text=True
+    )
+    assert measured.returncode == 0, measured.stderr
+    peak = int(measured.stdout.split()[-1])
+    assert peak < 420, f"peak {peak} MB"
