@@ -195,7 +195,9 @@ def test_a_release_id_changed_after_publishing_is_a_problem_unless_marked_new(tm
     assert len(problems) == 1 and problems[0].startswith(f"{path}:5: Release: this file was published as 'first-id'")
     check = _newsroom("check", "--content", str(content), env=env)
     assert check.returncode == 1 and f"{path}:5: Release:" in check.stdout
-    publish = _newsroom("publish", "--content", str(content), "--now", BEFORE, "--target", str(tmp_path / "site"), env=env)
+    publish = _newsroom(
+        "publish", "--content", str(content), "--now", BEFORE, "--target", str(tmp_path / "site"), env=env
+    )
     assert publish.returncode == 1 and f"{path}:5: Release:" in publish.stderr and not (tmp_path / "site").exists()
     path.write_text(release("Alku", PUBLIC, release_id="second-id", New_Release="yes"))
     assert renamed_problems(catalog_for(settings), settings) == []

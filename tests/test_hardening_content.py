@@ -145,7 +145,12 @@ def test_titles_and_keywords_of_symbols_alone_are_refused(tmp_path):
 def test_a_release_with_too_many_keywords_is_refused(tmp_path):
     words = ", ".join(f"sana{n}" for n in range(MAX_KEYWORDS + 1))
     content = _content(tmp_path, {"a.fi.md": release("Alku", DATE, Keywords=words)})
-    _one(_problems(content), f"{content}/releases/a.fi.md:", f"has {MAX_KEYWORDS + 1} keywords", f"at most {MAX_KEYWORDS}")
+    _one(
+        _problems(content),
+        f"{content}/releases/a.fi.md:",
+        f"has {MAX_KEYWORDS + 1} keywords",
+        f"at most {MAX_KEYWORDS}",
+    )
 
 
 # --- 12, 13: the cards ---------------------------------------------------------------------------------------
@@ -180,7 +185,9 @@ def test_line_breaks_in_a_contact_card_field_are_refused(tmp_path, field):
 
 def test_a_control_character_in_a_per_language_field_is_refused(tmp_path):
     content = _content(tmp_path)
-    (content / "contacts" / "ville-virtanen.yaml").write_text(CONTACT.replace("en: Press officer", 'en: "Press\\nofficer"'))
+    (content / "contacts" / "ville-virtanen.yaml").write_text(
+        CONTACT.replace("en: Press officer", 'en: "Press\\nofficer"')
+    )
     _one(_problems(content), f"{content}/contacts/ville-virtanen.yaml:2: title: contains the control character U+000A")
 
 

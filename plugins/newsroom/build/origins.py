@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from newsroom.core import urls
-from newsroom.core.embargo import public_contacts, is_public
+from newsroom.core.embargo import is_public, public_contacts
 from newsroom.core.model import Catalog
 
 SQLITE_HEADER = b"SQLite format 3\x00"

@@ -5,20 +5,18 @@ from __future__ import annotations
 import difflib
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import yaml
-from pelican.settings import DEFAULT_CONFIG
-from pelican.utils import slugify
 
 from newsroom.content import paths
-from newsroom.content.header import Field, lines, parse_header, split_list
+from newsroom.content.header import Field, lines, parse_header
 from newsroom.content.text import body_problems, field_problem
 from newsroom.core import urls
 from newsroom.core.clock import DateError, parse_local
 from newsroom.core.model import (
-    LANGS,
     STATUSES,
     TYPES,
     Attachment,
@@ -30,6 +28,9 @@ from newsroom.core.model import (
     Publisher,
     Release,
 )
+from newsroom.core.settings import LANGUAGES, SLUG_SUBSTITUTIONS, Settings
+from newsroom.core.slugs import slugify
+from newsroom.core.text import split_list
 from newsroom.media.images import BadImage
 from newsroom.media.images import inspect as inspect_image
 
@@ -71,18 +72,17 @@ class Problems(list[Problem]):
 def load_catalog(
     root: Path,
     tz: ZoneInfo,
-    langs: tuple[str, ...] = LANGS,
-    slug_subs: list[tuple[str, str]] | None = None,
+    langs: tuple[str, ...] = LANGUAGES,
+    slug_subs: Iterable[tuple[str, str]] = SLUG_SUBSTITUTIONS,
 ) -> Catalog:
     root = Path(root)
     problems = Problems()
-    images = _load_images(root / "images", problems)
+    images = _load_images(root / "images", langs, problems)
     contacts = _load_contacts(root / "contacts", images, langs, problems)
     publisher = _load_publisher(root / "newsroom.yaml", root, langs, problems)
     texts = _release_texts(root, problems)
     headers = [(path, *parse_header(text)) for path, text in texts]
-    subs = slug_subs if slug_subs is not None else DEFAULT_CONFIG["SLUG_REGEX_SUBSTITUTIONS"]
-    loader = _ReleaseLoader(root, tz, langs, contacts, images, subs, problems)
+    loader = _ReleaseLoader(root, tz, langs, contacts, images, tuple(slug_subs), problems)
     loaded = (loader.load(path, text, *header[1:]) for (path, text), header in zip(texts, headers))
     releases = [r for r in loaded if r]
     _check_across_versions(headers, problems)
@@ -181,10 +181,10 @@ class _Card:
         if not isinstance(value, dict):
             self.problem(field, "should have one line per language, like '  fi: ...', '  sv: ...'")
             return {}
-        unknown = sorted(str(k) for k in value if k not in LANGS)
+        unknown = sorted(str(k) for k in value if k not in langs)
         if unknown:
-            self.problem(field, f"unknown language {', '.join(unknown)}; use {', '.join(LANGS)}")
-        texts = {k: self.clean(field, str(v).strip()) for k, v in value.items() if k in LANGS and v}
+            self.problem(field, f"unknown language {', '.join(unknown)}; use {', '.join(langs)}")
+        texts = {k: self.clean(field, str(v).strip()) for k, v in value.items() if k in langs and v}
         return {k: v for k, v in texts.items() if v}
 
     def unknown_fields(self, known: tuple[str, ...]) -> None:
@@ -198,7 +198,7 @@ def _did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str:
     return f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(choices)}"
 
 
-def _load_images(folder: Path, problems: Problems) -> dict[str, ImageAsset]:
+def _load_images(folder: Path, langs: tuple[str, ...], problems: Problems) -> dict[str, ImageAsset]:
     images: dict[str, ImageAsset] = {}
     files = {}
     for found in sorted(folder.glob("*")):
@@ -221,8 +221,8 @@ def _load_images(folder: Path, problems: Problems) -> dict[str, ImageAsset]:
             continue
         card = _Card(sidecar, *loaded, problems)
         card.unknown_fields(("alt", "caption", "photographer", "licence"))
-        alt = card.texts("alt", LANGS)
-        caption = card.texts("caption", LANGS, required=False)
+        alt = card.texts("alt", langs)
+        caption = card.texts("caption", langs, required=False)
         photographer = card.text("photographer", "Leena Saarinen")
         licence = card.text("licence", "CC BY 4.0")
         try:
@@ -454,7 +454,7 @@ class _ReleaseLoader:
             if not urls.keyword_slug(word):
                 problem("Keywords", f"'{word}' has no letters or digits to make its page's address from; use a word")
         title = get("Title")
-        slug = slug or slugify(title, regex_subs=self.slug_subs)
+        slug = slug or slugify(title, self.slug_subs)
         if title and not slug:
             problem(
                 "Title",
@@ -590,12 +590,8 @@ class ContentError(Exception):
 
 def catalog_for(settings: dict) -> Catalog:
     """The catalog of the content folder a build's settings name."""
-    return load_catalog(
-        Path(settings["PATH"]),
-        ZoneInfo(settings["TIMEZONE"]),
-        tuple(settings["NEWSROOM_LANGUAGES"]),
-        settings["SLUG_REGEX_SUBSTITUTIONS"],
-    )
+    checked = Settings.of(settings)
+    return load_catalog(checked.content, checked.tz, checked.langs, checked.slug_substitutions)
 
 
 def publisher_for(settings: dict) -> Publisher | None:

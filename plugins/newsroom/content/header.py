@@ -57,9 +57,3 @@ def parse_header(text: str) -> tuple[dict[str, Field], list[Field]]:
 def lines(text: str) -> list[str]:
     """The lines as Pelican reads them (universal newlines: CR, LF and CRLF end a line, nothing else does)."""
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-
-
-def split_list(value: str) -> tuple[str, ...]:
-    """A comma-separated field as its items, blanks and repeats dropped, order kept."""
-    items = (item.strip() for item in value.split(","))
-    return tuple(dict.fromkeys(item for item in items if item))

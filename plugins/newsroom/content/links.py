@@ -36,11 +36,12 @@ def link_problems(catalog: Catalog, now: datetime, preview: bool = False) -> lis
     root = catalog.root
     hidden_releases = {r.source.resolve(): r for r in catalog.releases if not is_public(r, now)}
     public = [r for r in catalog.releases if is_public(r, now)]
-    shown = {a.path.resolve() for r in public for a in r.attachments} | {i.path.resolve() for r in public for i in r.images}
-    shown |= {c.photo.path.resolve() for c in catalog.contacts.values() if c.photo}
-    hidden_files = {
-        f.path.resolve(): r for r in hidden_releases.values() for f in (*r.attachments, *r.images)
+    shown = {a.path.resolve() for r in public for a in r.attachments} | {
+        i.path.resolve() for r in public for i in r.images
     }
+    shown |= {c.photo.path.resolve() for c in catalog.contacts.values() if c.photo}
+    hidden_files = {a.path.resolve(): r for r in hidden_releases.values() for a in r.attachments}
+    hidden_files |= {i.path.resolve(): r for r in hidden_releases.values() for i in r.images}
     sources = [r.source for r in catalog.releases] + sorted((Path(root) / "pages").rglob("*.md"))
     problems = []
     for source in sources:

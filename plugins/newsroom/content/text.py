@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-# Control characters (C0, DEL, C1) and the Unicode line and paragraph separators.
-_IN_FIELD = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+from newsroom.core.text import CONTROL
+
 # What XML 1.0 cannot hold: the C0 controls but tab and line ends, and the two non-characters.
 _IN_BODY = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -17,7 +17,7 @@ def _named(char: str) -> str:
 
 def field_problem(value: str, lines: bool = False) -> str | None:
     """Why a field value cannot be used, or None; `lines` allows line breaks (a postal address)."""
-    for match in _IN_FIELD.finditer(value):
+    for match in CONTROL.finditer(value):
         if lines and match.group() == "\n":
             continue
         return (
