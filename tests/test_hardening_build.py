@@ -161,7 +161,7 @@ def test_a_card_only_an_embargoed_release_names_is_public_only_after_the_lift(tm
         tmp_path / "content",
         {
             "a.fi.md": release("Alku", PUBLIC),
-            "b.fi.md": release("Uusi johtaja", LIFT, release_id="b", Contacts="uusi-johtaja"),
+            "b.fi.md": release("Kirjastolle päällikkö", LIFT, release_id="b", Contacts="uusi-johtaja"),
         },
     )
     (content / "contacts" / "uusi-johtaja.yaml").write_text(SECOND_CONTACT)
