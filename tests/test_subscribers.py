@@ -340,3 +340,24 @@ def test_signing_up_again_keeps_a_bounced_address_suppressed_until_the_link_is_u
     token = subscribers.create_pending(conn, "bounced@example.org", Preferences(("sv",)), NOW, "form", "v1")
     assert subscribers.get(conn, bounced.id).status == "suppressed"
     assert subscribers.confirm(conn, token, NOW + timedelta(minutes=5)).status == "confirmed"
+
+
+def test_export_cells_cannot_become_spreadsheet_formulas_and_import_reads_them_back(tmp_path, newsroom):
+    db = tmp_path / "newsroom.sqlite3"
+    conn = store.connect(db)
+    typed = ("=HYPERLINK(\"http://evil.example\",\"x\")", "+1+2", "-2+3", "@SUM(A1)", "'quoted", "kirjastot")
+    subscribers.add(conn, "=cmd@example.org", Preferences(("fi",), keywords=typed), NOW)
+    subscribers.add(conn, "-minus@example.org", Preferences(("sv",), keywords=("\tTab", "Return")), NOW)
+    conn.close()
+    out = tmp_path / "export.csv"
+    assert newsroom("subscribers", "export", "--output", str(out), db=db).returncode == 0
+    with out.open(newline="", encoding="utf-8") as handle:
+        cells = [cell for row in csv.reader(handle) for cell in row]
+    assert [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")] == []
+    assert "'=cmd@example.org" in cells and "'-minus@example.org" in cells
+    fresh = tmp_path / "fresh.sqlite3"
+    assert newsroom("subscribers", "import", str(out), db=fresh).returncode == 0
+    conn = store.connect(fresh)
+    assert subscribers.find(conn, "=cmd@example.org").preferences.keywords == typed
+    assert subscribers.find(conn, "-minus@example.org").preferences.keywords == ("Tab", "Return")  # import strips
+    conn.close()

@@ -24,6 +24,8 @@ _LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`
 _LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 CSV_COLUMNS = ("email", "languages", "types", "keywords", "frequency")
+# A spreadsheet takes a cell starting with one of these as a formula (CSV injection); "'" is the escape itself.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
 class SubscriberError(ValueError):
@@ -401,10 +403,21 @@ def import_csv(conn: sqlite3.Connection, path: Path, allowed_langs: Iterable[str
     return report
 
 
+def csv_cell(value: str) -> str:
+    """A cell a spreadsheet shows as text: a leading quote before what would start a formula (or a quote)."""
+    return f"'{value}" if value.startswith(_FORMULA_START) else value
+
+
+def from_csv_cell(value: str) -> str:
+    """The value `csv_cell` wrote: an export read back is the same list; a quote before anything else stays."""
+    return value[1:] if value[:1] == "'" and value[1:2] and value[1:].startswith(_FORMULA_START) else value
+
+
 def _good_rows(
     reader: csv.DictReader, path: Path, allowed: tuple[str, ...], report: ImportReport
 ) -> Iterator[tuple[int, str, Preferences]]:
-    for row in reader:
+    for raw in reader:
+        row = {key: from_csv_cell(value) if isinstance(value, str) else value for key, value in raw.items()}
         try:
             address = normalize_address(row.get("email") or "")
             prefs = Preferences(
@@ -427,15 +440,14 @@ def export_csv(conn: sqlite3.Connection, out: TextIO) -> int:
     for subscriber in every(conn, "confirmed"):
         prefs = subscriber.preferences
         since = subscriber.confirmed_at.isoformat(timespec="seconds") if subscriber.confirmed_at else ""
-        writer.writerow(
-            (
-                subscriber.email,
-                ";".join(prefs.languages),
-                ";".join(prefs.types),
-                ";".join(prefs.keywords),
-                prefs.frequency,
-                since,
-            )
+        cells = (
+            subscriber.email,
+            ";".join(prefs.languages),
+            ";".join(prefs.types),
+            ";".join(prefs.keywords),
+            prefs.frequency,
+            since,
         )
+        writer.writerow(map(csv_cell, cells))
         count += 1
     return count
