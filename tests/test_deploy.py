@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import re
 import signal
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from newsroom.core.settings import DEFAULTS
 from newsroom.publishing.deploy import KEEP_RELEASES, deploy
-from sitebuilder import ROOT
+from sitebuilder import ROOT, release, write_content
 
 FILES = 3000
 
@@ -84,3 +85,53 @@ def test_the_nginx_root_in_the_docs_is_the_deploy_target():
     assert roots
     for page, root in roots:
         assert root.endswith("/" + str(DEFAULTS["NEWSROOM_DEPLOY"])), f"{page}: root {root}"
+
+
+NOW = "2026-02-15T12:00+02:00"
+
+
+def _publish(content: Path, target: Path, state: Path, *extra: str, env: dict | None = None):
+    return subprocess.run(
+        [sys.executable, "-m", "newsroom.cli", *extra, "publish", "--content", str(content), "--now", NOW]
+        + ["--target", str(target)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NEWSROOM_STATE_DIR": str(state), **(env or {})},
+        timeout=300,
+    )
+
+
+def test_publish_builds_again_when_a_setting_a_settings_file_or_the_theme_changes(tmp_path):
+    content = write_content(tmp_path / "content", {"a.fi.md": release("Kevään avoimet ovet", "2026-02-01 09:00")})
+    target, state = tmp_path / "site", tmp_path / "state"
+    subscribe_page = target / "fi" / "subscribe" / "index.html"
+
+    def published(*extra: str, env: dict | None = None) -> bool:
+        result = _publish(content, target, state, *extra, env=env)
+        assert result.returncode == 0, result.stderr
+        return "Published to" in result.stdout
+
+    assert published()
+    assert not published()  # nothing changed: nothing is built
+    other = {"NEWSROOM_SUBSCRIBE_URL": "https://tilaus.testila.example/s"}
+    assert published(env=other)
+    assert "https://tilaus.testila.example/s/subscribe" in subscribe_page.read_text(encoding="utf-8")
+    assert not published(env=other)
+    settings = tmp_path / "conf.py"
+    settings.write_text(
+        f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nfrom publishconf import *  # noqa\n"
+        f"THEME = {str(ROOT / 'theme')!r}\nNEWSROOM_FEED_MAX_ITEMS = 7\n",
+        encoding="utf-8",
+    )
+    assert published("--settings", str(settings), env=other)
+    assert not published("--settings", str(settings), env=other)
+    theme = tmp_path / "theme"
+    shutil.copytree(ROOT / "theme", theme)
+    settings.write_text(settings.read_text(encoding="utf-8").replace(repr(str(ROOT / "theme")), repr(str(theme))))
+    assert published("--settings", str(settings), env=other)  # another theme folder
+    assert not published("--settings", str(settings), env=other)
+    footer = theme / "templates" / "base.html"
+    footer.write_text(footer.read_text(encoding="utf-8").replace("</body>", "<!-- muutettu --></body>"))
+    assert published("--settings", str(settings), env=other)
+    assert "<!-- muutettu -->" in subscribe_page.read_text(encoding="utf-8")

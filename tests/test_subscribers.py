@@ -345,7 +345,7 @@ def test_signing_up_again_keeps_a_bounced_address_suppressed_until_the_link_is_u
 def test_export_cells_cannot_become_spreadsheet_formulas_and_import_reads_them_back(tmp_path, newsroom):
     db = tmp_path / "newsroom.sqlite3"
     conn = store.connect(db)
-    typed = ("=HYPERLINK(\"http://evil.example\",\"x\")", "+1+2", "-2+3", "@SUM(A1)", "'quoted", "kirjastot")
+    typed = ('=HYPERLINK("http://evil.example","x")', "+1+2", "-2+3", "@SUM(A1)", "'quoted", "kirjastot")
     subscribers.add(conn, "=cmd@example.org", Preferences(("fi",), keywords=typed), NOW)
     subscribers.add(conn, "-minus@example.org", Preferences(("sv",), keywords=("\tTab", "Return")), NOW)
     conn.close()
