@@ -87,6 +87,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX rate_hits_key ON rate_hits(key, at);
     CREATE TABLE consent_texts (version TEXT PRIMARY KEY, lang TEXT NOT NULL, text TEXT NOT NULL, recorded_at TEXT NOT NULL);
     """,
+    # How often a server took a delivery whole without confirming it: once means one more try, later; twice, none.
+    """
+    ALTER TABLE outbox ADD COLUMN unconfirmed INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 
