@@ -25,9 +25,11 @@ from newsroom.build.run import BuildOptions, load_settings
 from newsroom.mail import store, subscribers
 from newsroom.mail.notify import notify
 from newsroom.mail.subscribers import Preferences
-from newsroom.site import consent
 from newsroom.subscriptions import optin, ratelimit
-from newsroom.subscriptions.service import MAX_BODY, create_app, origin_of, server
+from newsroom.subscriptions.app import create_app, server
+from newsroom.subscriptions.config import origin_of
+from newsroom.subscriptions.guard import MAX_BODY
+from newsroom.theming import consent
 from sitebuilder import ROOT, Site, build_site, release, write_content
 from smtpsink import Received, SmtpServer, free_port
 

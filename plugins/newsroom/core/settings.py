@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from newsroom.core.clock import build_now
+
+# The languages a newsroom has unless its settings say otherwise; NEWSROOM_LANGUAGES is the only list that counts.
+LANGUAGES = ("fi", "sv", "en")
 
 DEFAULTS: dict[str, object] = {
     # Languages of the newsroom, the first is the default (DEFAULT_LANG should match it).
-    "NEWSROOM_LANGUAGES": ("fi", "sv", "en"),
+    "NEWSROOM_LANGUAGES": LANGUAGES,
     # The build clock: None means now; '2026-03-01T09:00+02:00' previews another moment.
     "NEWSROOM_NOW": None,
     # A preview shows drafts and embargoed releases with a banner, and is never deployed.
@@ -63,6 +71,16 @@ FROM_ENVIRONMENT = (
 )
 
 
+# Pelican's default SLUG_REGEX_SUBSTITUTIONS, for slugs made where no settings are at hand (core and content import
+# no Pelican); a newsroom's own SLUG_REGEX_SUBSTITUTIONS, when it sets one, is passed in instead.
+SLUG_SUBSTITUTIONS: tuple[tuple[str, str], ...] = (
+    (r"[^\w\s-]", ""),  # remove non-alphabetical/whitespace/'-' chars
+    (r"(?u)\A\s*", ""),  # strip leading whitespace
+    (r"(?u)\s*\Z", ""),  # strip trailing whitespace
+    (r"[-\s]+", "-"),  # reduce multiple whitespace or '-' to single '-'
+)
+
+
 class SettingsError(ValueError):
     """A NEWSROOM_ setting has a value the newsroom cannot use; the message names it and says what to write."""
 
@@ -98,3 +116,60 @@ def apply_defaults(settings: dict, base: Path | None = None) -> None:
         settings["NEWSROOM_IMAGE_CACHE"] = str(base / settings["NEWSROOM_IMAGE_CACHE"])
         if settings["NEWSROOM_DB"]:
             settings["NEWSROOM_DB"] = str(base / settings["NEWSROOM_DB"])
+
+
+class Settings(dict):
+    """The settings as one typed, checked object, fixed when loaded: the time zone, the build's moment, the languages
+    and the paths. A dict too, so Pelican (and `settings["KEY"]`) read it as before."""
+
+    @classmethod
+    def load(cls, values: dict, base: Path | None = None) -> Settings:
+        """Defaults filled in and every value checked once (SettingsError names a wrong one; DateError a wrong time);
+        NEWSROOM_NOW becomes the one aware moment the whole run acts at."""
+        settings = cls(values)
+        apply_defaults(settings, base)
+        settings._check()
+        return settings
+
+    @classmethod
+    def of(cls, settings: dict) -> Settings:
+        """`settings` itself when already loaded, else loaded from it (callers that build a dict by hand)."""
+        return settings if isinstance(settings, Settings) else cls.load(settings)
+
+    def replace(self, **values: Any) -> Settings:
+        """A copy with these values changed, keeping the moment and the checks (no second reading of the clock)."""
+        copy = Settings(self)
+        copy.update(values)
+        copy._check()
+        return copy
+
+    def _check(self) -> None:
+        try:
+            self.tz: ZoneInfo = ZoneInfo(str(self.get("TIMEZONE") or "UTC"))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(
+                f"TIMEZONE is {self.get('TIMEZONE')!r} in the settings file; write a time zone name such as "
+                "'Europe/Helsinki'"
+            ) from None
+        langs = self["NEWSROOM_LANGUAGES"]
+        if (
+            isinstance(langs, str)
+            or not langs
+            or not all(isinstance(code, str) and code.isalpha() and code.islower() for code in langs)
+            or len(set(langs)) != len(langs)
+        ):
+            raise SettingsError(
+                f"NEWSROOM_LANGUAGES is {langs!r} in the settings file; write the language codes, the default first, "
+                "such as ('fi', 'sv', 'en')"
+            )
+        self.langs: tuple[str, ...] = tuple(langs)
+        self["NEWSROOM_LANGUAGES"] = self.langs
+        self.now: datetime = build_now(self["NEWSROOM_NOW"], self.tz)
+        self["NEWSROOM_NOW"] = self.now
+        self.preview: bool = bool(self["NEWSROOM_PREVIEW"])
+        self.content = Path(self.get("PATH") or "content")
+        self.output = Path(self.get("OUTPUT_PATH") or "output")
+        self.state_dir = Path(self["NEWSROOM_STATE_DIR"])
+        self.slug_substitutions: tuple[tuple[str, str], ...] = tuple(
+            (str(find), str(put)) for find, put in self.get("SLUG_REGEX_SUBSTITUTIONS", SLUG_SUBSTITUTIONS)
+        )
