@@ -596,7 +596,7 @@ def test_a_relay_refusing_us_unsubscribes_nobody_stops_and_the_next_run_delivers
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        run = _newsroom("notify", "--output", str(sites.b1), "--now", B1, env=_cli_env(settings))
+        run = newsroom("notify", "--output", str(sites.b1), "--now", B1, env=_cli_env(settings))
     finally:
         controller.stop()
     assert run.returncode == 1, run.stdout
@@ -606,7 +606,7 @@ def test_a_relay_refusing_us_unsubscribes_nobody_stops_and_the_next_run_delivers
     assert len(handler.received) <= 3  # it stopped instead of trying the whole list
     controller, fixed = start_server(port)
     try:
-        later = _newsroom(
+        later = newsroom(
             "notify", "--output", str(sites.b1), "--now", "2026-03-02T13:00+02:00", env=_cli_env(settings)
         )
     finally:
