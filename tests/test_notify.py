@@ -606,9 +606,7 @@ def test_a_relay_refusing_us_unsubscribes_nobody_stops_and_the_next_run_delivers
     assert len(handler.received) <= 3  # it stopped instead of trying the whole list
     controller, fixed = start_server(port)
     try:
-        later = newsroom(
-            "notify", "--output", str(sites.b1), "--now", "2026-03-02T13:00+02:00", env=_cli_env(settings)
-        )
+        later = newsroom("notify", "--output", str(sites.b1), "--now", "2026-03-02T13:00+02:00", env=_cli_env(settings))
     finally:
         controller.stop()
     assert later.returncode == 0, later.stdout
