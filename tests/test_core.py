@@ -3,8 +3,6 @@ the commands that must take the newsroom's own languages."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -21,6 +19,7 @@ from newsroom.core.slugs import slugify
 from newsroom.core.text import split_list
 from newsroom.mail.addresses import has_control, masked, normalize_address
 from newsroom.site.feeds import item_id
+from runcli import newsroom
 from sitebuilder import ROOT, release, write_content
 
 TZ = ZoneInfo("Europe/Helsinki")
@@ -73,6 +72,28 @@ def test_settings_without_a_pinned_time_still_read_the_clock_only_once():
     assert settings.replace().now == settings.now == Settings.of(dict(settings)).now
 
 
+def test_a_server_that_builds_again_takes_a_new_moment_unless_the_time_is_pinned():
+    """`pelican --autoreload` runs one Pelican instance again and again: an embargo must still lift meanwhile."""
+    from types import SimpleNamespace
+
+    from newsroom.site.plugin import on_get_generators, on_initialized
+
+    served = SimpleNamespace(settings={"TIMEZONE": "UTC", "NEWSROOM_NOW": None})
+    on_initialized(served)
+    first = served.settings.now
+    on_get_generators(served)
+    assert served.settings.now > first and served.settings["NEWSROOM_NOW"] == served.settings.now
+    pinned = SimpleNamespace(settings={"TIMEZONE": "Europe/Helsinki", "NEWSROOM_NOW": "2026-03-01 09:00"})
+    on_initialized(pinned)
+    on_get_generators(pinned)
+    assert pinned.settings.now == NOW
+    built = SimpleNamespace(settings=Settings.load({"TIMEZONE": "UTC"}))  # a newsroom build: one moment, kept
+    on_initialized(built)
+    moment = built.settings.now
+    on_get_generators(built)
+    assert built.settings.now == moment
+
+
 @pytest.mark.parametrize(
     ("values", "named"),
     [
@@ -80,6 +101,7 @@ def test_settings_without_a_pinned_time_still_read_the_clock_only_once():
         ({"NEWSROOM_LANGUAGES": "fi"}, "NEWSROOM_LANGUAGES"),
         ({"NEWSROOM_LANGUAGES": ()}, "NEWSROOM_LANGUAGES"),
         ({"NEWSROOM_LANGUAGES": ("fi", "fi")}, "NEWSROOM_LANGUAGES"),
+        ({"NEWSROOM_LANGUAGES": ("fi", "../x")}, "NEWSROOM_LANGUAGES"),
         ({"NEWSROOM_PROCESSES": -1}, "NEWSROOM_PROCESSES"),
     ],
 )
@@ -230,19 +252,34 @@ def test_a_german_and_french_newsroom_takes_its_own_alt_texts_and_languages(tmp_
     problems = load_catalog(content, TZ).problems
     assert any("unknown language de, fr; use fi, sv, en" in str(p) for p in problems)
 
-    made = subprocess.run(
-        [sys.executable, "-m", "newsroom.cli", "--settings", str(_settings_file(tmp_path)), "new", "release"]
-        + ["--content", str(content), "--type", "news", "--lang", "fr", "Nouvelle bibliothèque"],
-        capture_output=True,
-        text=True,
+    conf = str(_settings_file(tmp_path))
+    made = newsroom(
+        "--settings",
+        conf,
+        "new",
+        "release",
+        "--content",
+        str(content),
+        "--type",
+        "news",
+        "--lang",
+        "fr",
+        "Nouvelle bibliothèque",
     )
     assert made.returncode == 0, made.stderr
     assert (content / "releases" / "nouvelle-bibliotheque.fr.md").is_file()
-    refused = subprocess.run(
-        [sys.executable, "-m", "newsroom.cli", "--settings", str(_settings_file(tmp_path)), "new", "release"]
-        + ["--content", str(content), "--type", "news", "--lang", "fi", "Uusi kirjasto"],
-        capture_output=True,
-        text=True,
+    refused = newsroom(
+        "--settings",
+        conf,
+        "new",
+        "release",
+        "--content",
+        str(content),
+        "--type",
+        "news",
+        "--lang",
+        "fi",
+        "Uusi kirjasto",
     )
     assert (
         refused.returncode == 2 and "--lang fi is not a language of this newsroom; use one of de, fr" in refused.stderr
@@ -256,11 +293,41 @@ def test_audit_refuses_content_with_problems_naming_the_file(tmp_path):
     broken = content / "releases" / "r2.fi.md"
     broken.write_text(release("Salainen", "yesterday", release_id="r2"), encoding="utf-8")
     (tmp_path / "out").mkdir()
-    result = subprocess.run(
-        [sys.executable, "-m", "newsroom.cli", "audit", "--content", str(content), "--output", str(tmp_path / "out")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    result = newsroom("audit", "--content", str(content), "--output", str(tmp_path / "out"))
     assert result.returncode == 1 and str(broken) in result.stderr and "nothing was audited" in result.stderr
     assert "No unpublished release shows" not in result.stdout and "Traceback" not in result.stderr
+
+
+def test_pictures_are_derived_on_the_build_s_pool_alike_in_one_process_and_in_several(tmp_path):
+    """media/images.py uses core/workers (NEWSROOM_PROCESSES), so forked and in-process work give the same files."""
+    from PIL import Image
+
+    from newsroom.core.model import ImageAsset
+    from newsroom.media import images
+
+    assets = []
+    for n, colour in enumerate(("red", "green", "blue")):
+        path = tmp_path / f"p{n}.png"
+        Image.new("RGB", (320 + n, 200), colour).save(path)
+        assets.append(
+            ImageAsset(
+                id=f"p{n}",
+                path=path,
+                width=320 + n,
+                height=200,
+                size=path.stat().st_size,
+                alt={"fi": "Kuva"},
+                caption={},
+                photographer="Kuvaaja",
+                licence="CC BY 4.0",
+            )
+        )
+    assert workers.processes(3, len(assets), per_process=1) == 3  # no other thread runs: the second derive forks
+    one, problems = images.derive(assets, tmp_path / "one", processes=1)
+    several, more = images.derive(assets, tmp_path / "several", processes=3)
+    assert problems == more == []
+    files = {p.relative_to(tmp_path / "one"): p.read_bytes() for p in (tmp_path / "one").rglob("*") if p.is_file()}
+    assert files and files == {
+        p.relative_to(tmp_path / "several"): p.read_bytes() for p in (tmp_path / "several").rglob("*") if p.is_file()
+    }
+    assert one.keys() == several.keys() == {"p0", "p1", "p2"}

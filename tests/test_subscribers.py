@@ -239,6 +239,18 @@ def test_an_import_without_the_required_columns_names_them(tmp_path, newsroom):
     assert "missing: email, languages" in result.stderr
 
 
+def test_a_latin1_import_is_refused_at_its_line_and_imports_nothing(tmp_path, newsroom):
+    listing = tmp_path / "list.csv"
+    listing.write_bytes(
+        "email,languages,keywords\na@example.org,fi,\nb@example.org,fi,Päätöksenteko\n".encode("latin-1")
+    )
+    db = tmp_path / "db.sqlite3"
+    result = newsroom("subscribers", "import", str(listing), db=db)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{listing}:3: is not UTF-8 text" in result.stderr and "nothing was imported" in result.stderr
+    assert newsroom("subscribers", "list", db=db).stdout == ""
+
+
 def test_operator_commands_add_list_export_and_remove(tmp_path, newsroom):
     db = tmp_path / "newsroom.sqlite3"
     added = newsroom(

@@ -23,6 +23,8 @@ def entry(article, site_url: str) -> dict:
     return {
         "release": record.release_id,
         "lang": record.lang,
+        # The file it was built from, relative to the content folder: a later change of id is told from it.
+        "source": Path(article.relative_source_path).as_posix(),
         "type": record.type,
         "title": record.title,
         "lead": record.lead,

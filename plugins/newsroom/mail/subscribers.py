@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -360,6 +361,20 @@ class ImportReport:
     problems: list[str] = field(default_factory=list)
 
 
+def _utf8_text(path: Path) -> str:
+    """The file's text; a spreadsheet's Latin-1 or Windows-1252 export is refused at its first such line, before any
+    row is imported, rather than guessed at (a guess would store misspelt names and keywords)."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SubscriberError(
+            f"{path}:{line}: is not UTF-8 text (a spreadsheet's 'CSV' is often Latin-1 or Windows-1252); save it as "
+            "'CSV UTF-8' and import it again; nothing was imported"
+        ) from None
+
+
 def import_csv(conn: sqlite3.Connection, path: Path, allowed_langs: Iterable[str], now: datetime) -> ImportReport:
     """Add every good row of a CSV file as a confirmed subscriber (consent: imported); bad rows are reported by line.
 
@@ -367,7 +382,7 @@ def import_csv(conn: sqlite3.Connection, path: Path, allowed_langs: Iterable[str
     """
     allowed = tuple(allowed_langs)
     report = ImportReport()
-    with path.open(newline="", encoding="utf-8-sig") as handle:
+    with io.StringIO(_utf8_text(path), newline="") as handle:
         reader = csv.DictReader(handle)
         missing = [c for c in ("email", "languages") if c not in (reader.fieldnames or ())]
         if missing:

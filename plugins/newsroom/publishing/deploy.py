@@ -39,6 +39,12 @@ def deploy(output: Path, target: str) -> str:
     return _swap(output, Path(target))
 
 
+def kept_copies(target: Path) -> Path:
+    """The folder beside a deploy target that holds the copies it points at."""
+    target = target.absolute()
+    return target.parent / f".{target.name}.releases"
+
+
 def _swap(output: Path, target: Path) -> str:
     """Copy the build into a new folder beside the target, then point the target symlink at it in one rename.
 
@@ -52,7 +58,7 @@ def _swap(output: Path, target: Path) -> str:
             f"{target} is a plain folder; move it away once (the deploy keeps {target} "
             "as a link to the latest copy) and deploy again"
         )
-    releases = target.parent / f".{target.name}.releases"
+    releases = kept_copies(target)
     releases.mkdir(parents=True, exist_ok=True)
     with (target.parent / f".{target.name}.deploy-lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one deploy at a time, so a partial folder is never one still being copied

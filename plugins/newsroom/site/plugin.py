@@ -21,11 +21,16 @@ from newsroom.theming import templating
 
 
 def on_initialized(pelican) -> None:
-    """A bare `pelican` run reads a plain dict: it gets the same checked settings, and one moment, as a newsroom build."""
-    pelican.settings = Settings.of(pelican.settings)
+    """A bare `pelican` run reads a plain dict: it gets the same checked settings as a newsroom build."""
+    if not isinstance(pelican.settings, Settings):
+        pelican.settings = Settings.of(pelican.settings)
+        pelican.newsroom_rebuilds = True  # `pelican --autoreload` runs this instance again for every change
 
 
 def on_get_generators(pelican):
+    """Each run of a bare `pelican` instance publishes at its own moment (one for the whole run)."""
+    if getattr(pelican, "newsroom_rebuilds", False):
+        pelican.settings.follow_the_clock()
     return [NewsroomGenerator, MediaBankGenerator, FeedsGenerator, DiscoveryGenerator, SignupPagesGenerator]
 
 
