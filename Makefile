@@ -56,13 +56,16 @@ $(TEST_STAMP): requirements-test.txt $(STAMP)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-test.txt
 	touch $@
 
-# Quality-gate tools: Debian's Chromium (Playwright drives it), a Java runtime (Nu HTML Checker) and faketime
-# (make test-dates), installed only when missing; axe-core from the npm registry, exactly as package-lock.json pins it.
+# Quality-gate tools: Debian's Chromium (Playwright drives it), a Java runtime (Nu HTML Checker), faketime
+# (make test-dates) and OpenSSH with rsync (the rsync deploy test runs its own sshd), installed only when missing; axe-core from the npm registry, exactly as package-lock.json pins it.
 $(BROWSER_STAMP):
 	@missing=""; test -x /usr/bin/chromium || missing="chromium"; \
 	command -v java >/dev/null || missing="$$missing default-jre-headless"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
 	command -v faketime >/dev/null || missing="$$missing faketime"; \
+	test -x /usr/sbin/sshd || missing="$$missing openssh-server"; \
+	command -v ssh >/dev/null || missing="$$missing openssh-client"; \
+	command -v rsync >/dev/null || missing="$$missing rsync"; \
 	if [ -n "$$missing" ]; then \
 	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 	  echo "Installing$$missing with apt-get ..."; \
