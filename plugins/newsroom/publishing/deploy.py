@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
@@ -37,29 +38,78 @@ def deploy(output: Path, target: str) -> str:
 
 
 def _swap(output: Path, target: Path) -> str:
-    """Copy the build into a new folder beside the target, then point the target symlink at it in one rename.
+    """Copy the build into a new folder beside the target, then point the target symlink at it in one rename."""
+    return stage(output, target).swap()
 
-    Readers see the old site or the new one, never a mixture: the rename of a symlink is atomic.
+
+@dataclass(frozen=True)
+class Staged:
+    """A whole copy of a build beside the target, and a link to it waiting to be renamed onto the target.
+
+    Readers see the old site or the new one, never a mixture: the rename of a symlink is atomic. A copy that was
+    never swapped in (a process killed, a prebuild dropped) is removed by `discard` or by the next deploy.
     """
+
+    target: Path
+    folder: Path
+    link: Path
+
+    def ready(self) -> bool:
+        return self.link.is_symlink() and (self.folder / READY).is_file()
+
+    def swap(self) -> str:
+        os.replace(self.link, self.target)
+        _tidy(self.target)
+        return str(self.target)
+
+    def discard(self) -> None:
+        self.link.unlink(missing_ok=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+READY = ".newsroom-copied"  # written last into a staged copy: a copy without it was cut short
+
+
+def stage(output: Path, target: Path) -> Staged:
+    """Copy `output` into a fresh folder beside `target` and link to it, without touching what readers see."""
+    refuse_preview(output)
     target = target.absolute()
     if target.exists() and not target.is_symlink():
         raise DeployError(
             f"{target} is a plain folder; move it away once (the deploy keeps {target} "
             "as a link to the latest copy) and deploy again"
         )
-    releases = target.parent / f".{target.name}.releases"
+    releases = _releases(target)
     releases.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     fresh = releases / stamp
     shutil.copytree(output, fresh, symlinks=False)
-    link = target.parent / f".{target.name}.new"
-    if link.is_symlink() or link.exists():
-        link.unlink()
+    (fresh / READY).touch()
+    link = target.parent / f".{target.name}.new-{stamp}"
     os.symlink(fresh, link)
-    os.replace(link, target)
-    for old in sorted(p for p in releases.iterdir() if p != fresh)[: -KEEP_RELEASES or None]:
-        shutil.rmtree(old)
-    return str(target)
+    return Staged(target, fresh, link)
+
+
+def _releases(target: Path) -> Path:
+    return target.parent / f".{target.name}.releases"
+
+
+def _tidy(target: Path) -> None:
+    """Keep the live copy, copies still waiting to be swapped in, and the newest others up to KEEP_RELEASES."""
+    releases = _releases(target)
+    waiting = {p.resolve() for p in target.parent.glob(f".{target.name}.new-*") if p.is_symlink()}
+    keep = {target.resolve(), *waiting}
+    others = sorted(p for p in releases.iterdir() if p.resolve() not in keep)
+    for old in others[: -KEEP_RELEASES or None]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def drop_waiting(target: Path) -> None:
+    """Remove the links to copies nobody will swap in (left by a process that was stopped); `_tidy` removes them."""
+    target = target.absolute()
+    for link in target.parent.glob(f".{target.name}.new-*"):
+        if link.is_symlink():
+            link.unlink()
 
 
 def _rsync(output: Path, target: str) -> str:
