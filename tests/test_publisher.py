@@ -120,6 +120,8 @@ class Newsroom:
                 return answer.status, answer.read().decode("utf-8", "replace")
         except urllib.error.HTTPError as exc:
             return exc.code, ""
+        except (urllib.error.URLError, ConnectionError):
+            return 0, ""  # the test server's backlog was full: nothing was shown
 
     def start(self) -> subprocess.Popen:
         process = subprocess.Popen(
@@ -136,7 +138,9 @@ class Newsroom:
         deadline = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}\n{self.log.read_text() if self.log.exists() else ''}")
+                raise AssertionError(
+                    f"timed out waiting for {what}\n{self.log.read_text() if self.log.exists() else ''}"
+                )
             time.sleep(0.02)
 
     def prebuild(self) -> str:
@@ -179,7 +183,7 @@ class Newsroom:
 
 @pytest.fixture
 def newsroom(tmp_path, smtp_server, request):
-    room = Newsroom(tmp_path, smtp_server, f"{request.node.name.replace('_', '-')[:40]}.example")
+    room = Newsroom(tmp_path, smtp_server, f"{request.node.name.replace('_', '-')[:40].strip('-')}.example")
     room.first_publish()
     yield room
     room.stop()
@@ -248,11 +252,12 @@ def test_an_edit_between_prebuild_and_lift_is_what_goes_out(newsroom):
     newsroom.start()
     newsroom.wait(lambda: newsroom.prebuild() == "ready", what="the prebuild")
     source.write_text(source.read_text().replace("Alkuperäinen otsikko", "Korjattu otsikko"), encoding="utf-8")
-    poller = Poller(newsroom, "alkuperainen-otsikko", "Korjattu otsikko", lift)
+    poller = Poller(newsroom, "korjattu-otsikko", "Korjattu otsikko", lift)  # the address follows the title
     newsroom.wait(lambda: poller.served_after, what="the edited page after the lift")
     poller.finish()
     assert poller.early == []
-    code, page = newsroom.get("fi/releases/alkuperainen-otsikko/")
+    assert newsroom.get("fi/releases/alkuperainen-otsikko/")[0] == 404
+    code, page = newsroom.get("fi/releases/korjattu-otsikko/")
     assert "Korjattu otsikko" in page and "Alkuperäinen otsikko" not in page
     assert "Dropped the prebuild" in newsroom.log.read_text()
     newsroom.smtp.handler.wait_for(len(READERS), newsroom.domain)
