@@ -30,7 +30,7 @@ from newsroom.core import urls
 from newsroom.mail import store, subscribers
 from newsroom.mail.subscribers import Preferences
 from newsroom.publishing import status
-from newsroom.publishing.deploy import READY
+from newsroom.publishing.deploy import PARTIAL
 from newsroom.publishing.publish import build_public, publish_lock
 from newsroom.publishing.publisher import Publisher
 from newsroom.publishing.schedule import Clock
@@ -272,13 +272,14 @@ def test_sigkill_before_and_after_the_swap_leaves_a_whole_site_and_mails_each_su
     before = newsroom.live()
     first.kill()  # just before the swap: a staged copy waits beside the target
     first.wait()
-    assert newsroom.live() == before and (before / READY).is_file()
+    assert newsroom.live() == before and not before.name.endswith(PARTIAL)
     second = newsroom.start()
     newsroom.wait(lambda: newsroom.live() != before, what="the swap")
     second.kill()  # just after it
     second.wait()
     live = newsroom.live()
-    assert (live / READY).is_file() and newsroom.hidden_audit(live, lift) == []
+    assert not live.name.endswith(PARTIAL) and (live / "index.html").is_file()
+    assert newsroom.hidden_audit(live, lift) == []
     newsroom.start()
     newsroom.wait(lambda: len(newsroom.message_ids()) == len(READERS), what="the mail after the restart")
     time.sleep(3)  # anything sent twice would arrive by now

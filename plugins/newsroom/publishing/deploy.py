@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +16,7 @@ from urllib.parse import urlparse
 from newsroom.build.manifest import PREVIEW_MARKER
 
 KEEP_RELEASES = 3
+PARTIAL = ".partial"
 
 
 class DeployError(Exception):
@@ -37,6 +41,12 @@ def deploy(output: Path, target: str) -> str:
     return _swap(output, Path(target))
 
 
+def kept_copies(target: Path) -> Path:
+    """The folder beside a deploy target that holds the copies it points at."""
+    target = target.absolute()
+    return target.parent / f".{target.name}.releases"
+
+
 def _swap(output: Path, target: Path) -> str:
     """Copy the build into a new folder beside the target, then point the target symlink at it in one rename."""
     return stage(output, target).swap()
@@ -46,8 +56,8 @@ def _swap(output: Path, target: Path) -> str:
 class Staged:
     """A whole copy of a build beside the target, and a link to it waiting to be renamed onto the target.
 
-    Readers see the old site or the new one, never a mixture: the rename of a symlink is atomic. A copy that was
-    never swapped in (a process killed, a prebuild dropped) is removed by `discard` or by the next deploy.
+    Readers see the old site or the new one, never a mixture: the rename of a symlink is atomic. A copy never swapped
+    in (a prebuild dropped, a process killed) is removed by `discard`, or by a later deploy once its link is gone.
     """
 
     target: Path
@@ -55,11 +65,12 @@ class Staged:
     link: Path
 
     def ready(self) -> bool:
-        return self.link.is_symlink() and (self.folder / READY).is_file()
+        return self.link.is_symlink() and self.folder.is_dir()
 
     def swap(self) -> str:
-        os.replace(self.link, self.target)
-        _tidy(self.target)
+        with _deploy_lock(self.target):
+            os.replace(self.link, self.target)
+            _tidy(self.target)
         return str(self.target)
 
     def discard(self) -> None:
@@ -67,11 +78,12 @@ class Staged:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-READY = ".newsroom-copied"  # written last into a staged copy: a copy without it was cut short
-
-
 def stage(output: Path, target: Path) -> Staged:
-    """Copy `output` into a fresh folder beside `target` and link to it, without touching what readers see."""
+    """Copy `output` into a fresh folder beside `target` and link to it, without touching what readers see.
+
+    The copy is made under a name marked partial and renamed when whole, so a deploy killed mid-copy leaves only a
+    partial folder, which the next deploy removes.
+    """
     refuse_preview(output)
     target = target.absolute()
     if target.exists() and not target.is_symlink():
@@ -79,15 +91,26 @@ def stage(output: Path, target: Path) -> Staged:
             f"{target} is a plain folder; move it away once (the deploy keeps {target} "
             "as a link to the latest copy) and deploy again"
         )
-    releases = _releases(target)
+    releases = kept_copies(target)
     releases.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    fresh = releases / stamp
-    shutil.copytree(output, fresh, symlinks=False, copy_function=_sharer(output, target))
-    (fresh / READY).touch()
-    link = target.parent / f".{target.name}.new-{stamp}"
-    os.symlink(fresh, link)
+    with _deploy_lock(target):  # one copy at a time, so a partial folder is never one still being copied
+        for partial in releases.glob(f"*{PARTIAL}"):
+            shutil.rmtree(partial)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        fresh = releases / stamp
+        incoming = releases / f"{stamp}{PARTIAL}"
+        shutil.copytree(output, incoming, symlinks=False, copy_function=_sharer(output, target))
+        os.rename(incoming, fresh)
+        link = target.parent / f".{target.name}.new-{stamp}"
+        os.symlink(fresh, link)
     return Staged(target, fresh, link)
+
+
+@contextmanager
+def _deploy_lock(target: Path) -> Iterator[None]:
+    with (target.parent / f".{target.name}.deploy-lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def _sharer(output: Path, target: Path):
@@ -113,17 +136,12 @@ def _sharer(output: Path, target: Path):
     return copy
 
 
-def _releases(target: Path) -> Path:
-    return target.parent / f".{target.name}.releases"
-
-
 def _tidy(target: Path) -> None:
-    """Keep the live copy, copies still waiting to be swapped in, and the newest others up to KEEP_RELEASES."""
-    releases = _releases(target)
+    """Keep the live copy, copies still waiting to be swapped in, and the newest other whole ones up to KEEP_RELEASES."""
     waiting = {p.resolve() for p in target.parent.glob(f".{target.name}.new-*") if p.is_symlink()}
     keep = {target.resolve(), *waiting}
-    others = sorted(p for p in releases.iterdir() if p.resolve() not in keep)
-    for old in others[: -KEEP_RELEASES or None]:
+    whole = sorted(p for p in kept_copies(target).iterdir() if p.resolve() not in keep and not p.name.endswith(PARTIAL))
+    for old in whole[: -KEEP_RELEASES or None]:
         shutil.rmtree(old, ignore_errors=True)
 
 

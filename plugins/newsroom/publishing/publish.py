@@ -17,21 +17,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from newsroom.build import manifest, pagecache
+from newsroom.build import manifest
 from newsroom.build.run import LeakError, build
 from newsroom.content.catalog import ContentError, catalog_for
-from newsroom.core import records
-from newsroom.core.clock import build_now
 from newsroom.core.embargo import is_public, next_lift
 from newsroom.core.model import Catalog, Release
+from newsroom.core.settings import Settings
 from newsroom.mail.notify import NotifyReport, notifier
 from newsroom.publishing.deploy import deploy
+from newsroom.publishing.renames import renamed_problems
 
 Notify = Callable[[Path, datetime], NotifyReport]
 LOCK = "publish.lock"  # held while a publish (cron's or the resident publisher's) builds, deploys and announces
-STAGING, CACHE = "build", "cache"  # in the state dir: the warm build and its caches
+STAGING = "build"  # in the state dir: the warm build of the site as it is now (its caches in STAGING-cache)
+PREBUILD = "prebuild"  # and of the site as it will be at the next lift (the publisher's)
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +73,8 @@ def publish(settings: dict, notify: Notify | None = None) -> PublishResult:
 
 def publish_at(settings: dict, notify: Notify | None, now: datetime | None = None) -> PublishResult:
     """Publish the site as it is at `now` (the clock when None); the caller holds the publish lock."""
-    tz = ZoneInfo(settings["TIMEZONE"])
-    now = now or build_now(settings["NEWSROOM_NOW"], tz)
+    settings = Settings.of(settings)
+    now = now or settings.now
     catalog = checked_catalog(settings)
     state = Path(settings["NEWSROOM_STATE_DIR"])
     previous = manifest.read(state) or {"releases": [], "fingerprint": None}
@@ -92,9 +92,11 @@ def publish_at(settings: dict, notify: Notify | None, now: datetime | None = Non
 
 
 def checked_catalog(settings: dict) -> Catalog:
+    """The content, refused with every problem a publish must not go ahead with."""
     catalog = catalog_for(settings)
-    if catalog.problems:
-        raise ContentError(catalog.problems)
+    problems = (*catalog.problems, *renamed_problems(catalog, settings))
+    if problems:
+        raise ContentError(problems)
     return catalog
 
 
@@ -108,49 +110,30 @@ def record_published(state: Path, output: Path, previous: dict | None = None) ->
     return [r for r in manifest.read(state)["releases"] if (r["release"], r["lang"]) not in seen]
 
 
-def staging_settings(settings: dict, now: datetime, cold: bool = False) -> dict:
+def staging_settings(settings: dict, now: datetime, folder: str = STAGING, cold: bool = False) -> Settings:
+    """The build of the site at `now` into `folder` of the state dir, with caches of its own beside it."""
     state = Path(settings["NEWSROOM_STATE_DIR"])
-    return {
-        **settings,
-        "OUTPUT_PATH": str(state / STAGING),
-        "CACHE_PATH": str(state / CACHE),
-        "NEWSROOM_NOW": now,
-        "DELETE_OUTPUT_DIRECTORY": cold,
-    }
+    return Settings.of(settings).replace(
+        OUTPUT_PATH=str(state / folder),
+        CACHE_PATH=str(state / f"{folder}-cache"),
+        NEWSROOM_NOW=now,
+        DELETE_OUTPUT_DIRECTORY=cold,
+    )
 
 
-def build_public(settings: dict, catalog: Catalog, now: datetime) -> Path:
-    """Build the public site as it is at `now` into the staging folder, warm; returns the folder.
+def build_public(settings: dict, catalog: Catalog, now: datetime, folder: str = STAGING) -> Path:
+    """Build the public site as it is at `now` into `folder` of the state dir, warm; returns the folder.
 
-    Raises what `build` raises; a LeakError only if a build from nothing leaks as well.
+    A warm build the audit refuses (a page an earlier build left, of a release since withdrawn or hidden again) is
+    built once more from nothing; only if that leaks too does the LeakError go up.
     """
-    warm = staging_settings(settings, now)
-    output = Path(warm["OUTPUT_PATH"])
-    output.mkdir(parents=True, exist_ok=True)
-    marker = output.parent / f".{output.name}-started"
-    marker.touch()
-    started = marker.stat().st_mtime_ns  # the file system's clock, which stamps what the build writes
+    warm = staging_settings(settings, now, folder)
     try:
         build(warm, catalog)
     except LeakError as exc:
-        logger.warning("The warm build showed hidden material (%s); building again from nothing", exc.leaks[0])
-        build(staging_settings(settings, now, cold=True), catalog)
-        return output
-    _sweep(output, Path(warm["CACHE_PATH"]) / pagecache.INDEX, started)
-    return output
-
-
-def _sweep(output: Path, index: Path, started: int) -> None:
-    """Remove the pages an earlier build left that this one neither wrote nor kept (a release withdrawn, a listing
-    page fewer): a warm folder must hold what a build from nothing would."""
-    kept = {name for entry in records.read(index).get("pages", {}).values() for name in entry["files"]}
-    for path in output.rglob("*.html"):
-        if path.stat().st_mtime_ns < started and str(path.relative_to(output)) not in kept:
-            path.unlink()
-            logger.info("Removed %s, which the build no longer makes", path)
-    for folder in sorted((p for p in output.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-        if not any(folder.iterdir()):
-            folder.rmdir()
+        logger.warning("The warm build was refused (%s); building again from nothing", exc.leaks[0])
+        build(staging_settings(settings, now, folder, cold=True), catalog)
+    return warm.output
 
 
 def _unchanged(settings: dict, catalog, now: datetime, last: str) -> bool:

@@ -2,7 +2,8 @@
 
 It keeps the build warm (the staging folder and its caches in the state dir, as `newsroom publish` uses them), so a
 saved release is live after a rebuild of only what changed. Ahead of each embargo lift (NEWSROOM_PREBUILD_AHEAD) it
-builds the site as it must look at the lift into the staging folder, where the audit checks it against every version
+builds the site as it must look at the lift into a second warm folder (each prebuild is the last one plus the new
+lift, so neither folder ever holds a page the next build must take away), where the audit checks it against every version
 still hidden after the lift, and copies it beside the deploy target; at the lift it renames that copy onto the target
 (one atomic step) and starts the mail. A content change drops the prebuild; a lift with no prebuild ready is built
 at the instant.
@@ -42,6 +43,7 @@ from newsroom.mail.notify import NotifyError, notifier
 from newsroom.publishing import status as status_file
 from newsroom.publishing.deploy import DeployError, Staged, deploy, drop_waiting, stage
 from newsroom.publishing.publish import (
+    PREBUILD,
     Notify,
     build_public,
     checked_catalog,
@@ -212,7 +214,7 @@ class Publisher:
         stamp = content_stamp(self.settings)
         try:
             with publish_lock(self.state, wait=True):
-                output = build_public(self.settings, checked_catalog(self.settings), lift.at)
+                output = build_public(self.settings, checked_catalog(self.settings), lift.at, PREBUILD)
                 staged = self._stage(output)
         except PROBLEMS as exc:
             self.error(f"prebuild for {lift.at.isoformat()}: {exc}; the lift will be built at its instant")
