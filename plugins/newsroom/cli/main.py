@@ -16,6 +16,7 @@ from pelican.log import init as init_logging
 from newsroom.build.audit import audit
 from newsroom.build.run import BuildError, BuildOptions, LeakError, build, load_settings
 from newsroom.build.search import SearchIndexError
+from newsroom.cli import medialists as medialists_cli
 from newsroom.content import authoring
 from newsroom.content.catalog import ContentError, catalog_for
 from newsroom.core.clock import DateError, build_now, timestamp
@@ -56,10 +57,14 @@ def _options(args: argparse.Namespace, publish: bool = False, preview: bool = Fa
 def cmd_check(args: argparse.Namespace) -> int:
     settings = load_settings(_options(args))
     catalog = catalog_for(settings)
-    for problem in catalog.problems:
+    list_problems, list_note = medialists_cli.list_problems(settings, catalog)
+    problems = [*catalog.problems, *list_problems]
+    for problem in problems:
         print(problem)
-    if catalog.problems:
-        count = len(catalog.problems)
+    if list_note:
+        print(list_note)
+    if problems:
+        count = len(problems)
         print(f"\n{count} problem{'s' if count != 1 else ''} found. Fix them and run 'newsroom check' again.")
         return CONTENT_PROBLEMS
     print(
@@ -428,6 +433,7 @@ def parser() -> argparse.ArgumentParser:
     notify_cmd.add_argument("--now", metavar="TIME", help="notify as if it were TIME; nothing dated later is sent")
     notify_cmd.add_argument("--dry-run", action="store_true", help="show what would be sent; send and record nothing")
     notify_cmd.add_argument("--digest", action="store_true", help="also send today's digest to daily subscribers")
+    _common(notify_cmd, "--content")  # the releases' media lists (Distribution, Advance) are read from the content
     notify_cmd.set_defaults(run=cmd_notify)
 
     subs = commands.add_parser("subscribers", help="add, list, remove, import, export or erase email subscribers")
@@ -490,6 +496,9 @@ def parser() -> argparse.ArgumentParser:
     for sub in (release, translation, contact):
         _common(sub, "--content")
     new.set_defaults(run=cmd_new)
+
+    # Media lists and their sends (cli/medialists.py).
+    medialists_cli.register(commands, _common, _store, lambda args: load_settings(_options(args, publish=True)))
     return top
 
 

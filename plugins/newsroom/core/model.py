@@ -102,6 +102,9 @@ class Release:
     status: str
     pinned: bool
     event: Event | None
+    # The media lists it is sent to (mail/distribution.py), and when they get it under embargo, if before Date.
+    distribution: tuple[str, ...] = ()
+    advance: datetime | None = None
 
     @property
     def lead_image(self) -> ImageAsset | None:

@@ -46,6 +46,9 @@ DEFAULTS: dict[str, object] = {
     "NEWSROOM_PROCESSES": 0,
     # Feeds need absolute addresses: used instead of SITEURL while SITEURL is empty (`make html`, `make serve`).
     "NEWSROOM_FEED_SITEURL": "http://127.0.0.1:8000",
+    # Media lists: the journalists' embargoed preview of a release, {release} and {lang} filled in, for advance
+    # emails; '' while there is none (the advance email then carries no link to the release).
+    "NEWSROOM_PRESS_PREVIEW_URL": "",
 }
 
 

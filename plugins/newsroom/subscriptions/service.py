@@ -34,7 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from newsroom.content.catalog import publisher_for
 from newsroom.core import urls
 from newsroom.core.model import TYPES
-from newsroom.mail import store, subscribers
+from newsroom.mail import medialists, store, subscribers
 from newsroom.mail.mailer import MailerConfigError, SmtpConfig, mail_settings
 from newsroom.mail.messages import environment
 from newsroom.mail.subscribers import FREQUENCIES, Preferences, SubscriberError, masked, split_list
@@ -249,6 +249,8 @@ class Service:
             Route("/unsubscribe/{token}", self.unsubscribe, methods=["POST"]),
             Route("/one-click/{token}", self.unsubscribe_page, methods=["GET"]),
             Route("/one-click/{token}", self.one_click, methods=["POST"]),
+            Route("/press-opt-out/{token}", self.press_opt_out_page, methods=["GET"]),
+            Route("/press-opt-out/{token}", self.press_opt_out, methods=["POST"]),
             Route("/static/newsroom.css", self.css, methods=["GET"]),
             Route("/health", self.health, methods=["GET"]),
         ]
@@ -586,6 +588,30 @@ class Service:
             await self.db(subscribers.unsubscribe, token, self.clock(), source)
             log.info("unsubscribed %s (%s)", masked(subscriber.email), source)
         return self.page(request, "unsubscribed", lang)
+
+    # --- media lists (mail/medialists.py): the opt-out every journalist's email carries -----------------------
+
+    async def journalist(self, request: Request) -> tuple[str, medialists.Journalist, str]:
+        token = self.token(request, self.lang(request))
+        journalist = await self.db(medialists.by_token, token)
+        if journalist is None:
+            raise Problem(404, "invalid_link", self.lang(request))
+        return token, journalist, self.lang(request, among=journalist.languages)
+
+    async def press_opt_out_page(self, request: Request) -> Response:
+        _, journalist, lang = await self.journalist(request)
+        return self.page(request, "press_opt_out", lang, address=journalist.email)
+
+    async def press_opt_out(self, request: Request) -> Response:
+        """RFC 8058 one-click (or the page's button): the journalist gets nothing more, at once, from any list."""
+        token, journalist, lang = await self.journalist(request)
+        form = await self.form(request, lang)
+        if form.get("List-Unsubscribe") != "One-Click":
+            raise Problem(400, "bad_form", lang)
+        if journalist.status == "active":
+            await self.db(medialists.opt_out, token, self.clock())
+            log.info("opted out of the media lists: %s", masked(journalist.email))
+        return self.page(request, "press_opted_out", lang)
 
     # --- the rest --------------------------------------------------------------------------------------------
 
