@@ -42,7 +42,7 @@ JOURNALISTS = {
     "sven": ("Sven Berg", ("sv",), ("culture-desk",)),
     "both": ("Bo Tharp", ("fi",), ("culture-desk", "regional-papers")),
     "optout": ("Otto Poissa", ("fi",), ("culture-desk",)),
-    "rita": ("Rita Ruotsi", ("sv", "fi"), ("regional-papers",)),
+    "rita": ("Rita Ränn=Åberg " + "von " * 20 + "Ruotsi", ("sv", "fi"), ("regional-papers",)),
     "emma": ("Emma English", ("en",), ("regional-papers",)),
 }
 
@@ -210,6 +210,12 @@ def test_the_email_comes_from_the_contact_person_with_a_greeting_and_a_working_o
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert re.fullmatch(r"<http://127\.0\.0\.1:\d+/press-opt-out/[\w-]{43}>", message["List-Unsubscribe"])
     assert message["List-Id"] and message["Message-ID"].endswith("@testila.example>")
+    # A long name with letters quoted-printable must encode (and an '=') is filled into both parts intact.
+    received = world.to("publication")["rita"][0]
+    rita, long_name = received.message, JOURNALISTS["rita"][0]
+    assert f"Hej {long_name}," in _text(rita) and f"Hej {long_name}," in _html(rita)
+    body = received.data.split(b"\r\n\r\n", 1)[1]
+    assert max(map(len, body.split(b"\r\n"))) <= 78  # as the email package folds
     swedish = world.to("publication")["sven"][0].message
     assert "Hej Sven Berg," in _text(swedish) and "medielista" in _text(swedish)
     assert world.opt_out_answer.status_code == 200

@@ -8,6 +8,7 @@ goes only when a public build holds the release (notify), and not to whoever alr
 
 from __future__ import annotations
 
+import binascii
 import sqlite3
 import uuid
 from collections import defaultdict
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import markdown
+from markupsafe import escape
 
 from newsroom.build import manifest
 from newsroom.content.catalog import catalog_for
@@ -28,7 +30,7 @@ from newsroom.core.model import Catalog, Release
 from newsroom.mail import medialists, store
 from newsroom.mail.mailer import Mailer
 from newsroom.mail.medialists import Journalist
-from newsroom.mail.messages import Verbatim, environment, one_line
+from newsroom.mail.messages import PLACEHOLDER, TOKEN_LENGTH, Prototype, Verbatim, environment, one_line
 from newsroom.mail.outbox import (
     Delivery,
     NotWanted,
@@ -44,6 +46,9 @@ if TYPE_CHECKING:
     from newsroom.mail.notify import NotifyConfig
 
 ADVANCE, RELEASE = "advance", "release"
+# Where each journalist's name goes in the message built once for everyone (letters and digits only, so
+# quoted-printable leaves it as it is).
+GREETING_PLACEHOLDER = "NEWSROOMxGREETINGxNAMEx"
 CHANNEL = "press"
 
 
@@ -212,6 +217,7 @@ class PressComposer:
         self.sender = sender
         self.domain = sender.rpartition("@")[2]
         self._bodies: dict[tuple[str, str], tuple[str, str]] = {}
+        self._prototypes: dict[tuple[str, str, str | None], Prototype] = {}
 
     def _text_and_html(self, release: Release) -> tuple[str, str]:
         key = (release.release_id, release.lang)
@@ -225,6 +231,21 @@ class PressComposer:
     def compose(
         self, delivery: Delivery, journalist: Journalist, release: Release, url: str | None, token: str
     ) -> bytes:
+        """The message for this version and kind, built once; per journalist only headers, token and name differ."""
+        key = (release.release_id, release.lang, url)
+        prototype = self._prototypes.get(key)
+        if prototype is None:
+            if len(self._prototypes) >= 64:
+                self._prototypes.clear()
+            prototype = self._prototypes[key] = self._prototype(release, url)
+        headers = (
+            f"To: {journalist.email}\r\nDate: {format_datetime(delivery.created_at)}\r\n"
+            f"Message-ID: <{delivery.message_id}@{self.domain}>\r\n"
+        )
+        name = one_line(journalist.name)
+        return _greet(prototype.fill(headers.encode("ascii"), token), (name, str(escape(name))))
+
+    def _prototype(self, release: Release, url: str | None) -> Prototype:
         lang = release.lang
         name = one_line(self.publisher["name"].get(lang) or next(iter(self.publisher["name"].values()), "Newsroom"))
         text_body, html_body = self._text_and_html(release)
@@ -235,7 +256,7 @@ class PressComposer:
             "lang": lang,
             "publisher": self.publisher,
             "publisher_name": name,
-            "greeting_name": one_line(journalist.name),
+            "greeting_name": GREETING_PLACEHOLDER,
             "release": {
                 "title": one_line(release.title),
                 "lead": one_line(release.lead),
@@ -259,26 +280,45 @@ class PressComposer:
             "lift_date": f"{lift.day}.{lift.month}.{lift.year}",
             "lift_time": f"{lift.hour}.{lift.minute:02d}",
             "preview_url": self.preview_url.format(release=release.release_id, lang=lang) if embargo else "",
-            "opt_out": f"{self.subscribe_url}/press-opt-out/{token}",
+            "opt_out": f"{self.subscribe_url}/press-opt-out/{PLACEHOLDER}",
         }
         sender = Sender.of(release, name)
         message = EmailMessage(policy=SMTP)
         message["From"] = formataddr((sender.display, self.sender))
         if sender.reply_to:
             message["Reply-To"] = sender.reply_to
-        message["To"] = journalist.email
         message["Subject"] = one_line(self.env.get_template("email/press_subject.txt").render(context))
-        message["Date"] = format_datetime(delivery.created_at)
-        message["Message-ID"] = f"<{delivery.message_id}@{self.domain}>"
         message["List-Id"] = f"{name} <press.{self.domain}>"
         message["List-Unsubscribe"] = Verbatim("List-Unsubscribe", [context["opt_out"]])
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        message.set_content(self.env.get_template("email/press.txt").render(context), cte="quoted-printable")
-        message.add_alternative(
-            self.env.get_template("email/press.html").render(context), subtype="html", cte="quoted-printable"
-        )
+        text = self.env.get_template("email/press.txt").render(context)
+        html = self.env.get_template("email/press.html").render(context)
+        message.set_content(text, cte="quoted-printable")
+        message.add_alternative(html, subtype="html", cte="quoted-printable")
         message["Content-Language"] = lang
-        return message.as_bytes()
+        prototype = Prototype.of(message, text.count(PLACEHOLDER) + html.count(PLACEHOLDER) + 1)
+        if prototype.fill(b"", "x" * TOKEN_LENGTH).count(GREETING_PLACEHOLDER.encode()) != 2:
+            raise RuntimeError("the greeting must be once in the text part and once in the HTML part, each on a line")
+        return prototype
+
+
+def _greet(data: bytes, names: tuple[str, str]) -> bytes:
+    """Put the journalist's name where the greeting placeholder is, in the text part and then the HTML part.
+
+    Each placeholder sits on a short quoted-printable line: that line is decoded, filled in and encoded again,
+    so a name with any letters (or an '=') is encoded as the rest of the part is.
+    """
+    mark = GREETING_PLACEHOLDER.encode()
+    for name in names:
+        found = data.index(mark)
+        start = data.rfind(b"\r\n", 0, found) + 2
+        end = data.index(b"\r\n", found)
+        line = data[start:end]
+        soft = line.endswith(b"=")
+        text = binascii.a2b_qp(line).decode("utf-8").replace(GREETING_PLACEHOLDER, name, 1)
+        encoded = binascii.b2a_qp(text.encode("utf-8")).replace(b"=\n", b"=\r\n")
+        data = data[:start] + encoded + (b"=" if soft else b"") + data[end:]
+    return data
 
 
 # --- sending -------------------------------------------------------------------------------------------------
