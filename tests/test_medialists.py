@@ -26,7 +26,7 @@ from newsroom.mail import distribution, medialists, store, subscribers
 from newsroom.mail.medialists import Entry
 from newsroom.mail.notify import notify
 from newsroom.mail.subscribers import Preferences
-from newsroom.subscriptions.service import create_app, server
+from newsroom.subscriptions.app import create_app, server
 from sitebuilder import ROOT, build_site, release, write_content
 from smtpsink import Received, free_port
 

@@ -10,14 +10,13 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from newsroom.core.clock import build_now
 from newsroom.core.model import Catalog, Problem
+from newsroom.core.text import split_list
 from newsroom.mail import distribution, medialists, store
+from newsroom.mail.addresses import SubscriberError
 from newsroom.mail.medialists import Entry, ListError
 from newsroom.mail.notify import NotifyConfig, NotifyError
-from newsroom.mail.subscribers import SubscriberError, split_list
 
 OK, CONTENT_PROBLEMS, USAGE = 0, 1, 2
 Opener = Callable[[argparse.Namespace], tuple[dict, sqlite3.Connection, datetime]]
@@ -137,7 +136,7 @@ def cmd_distribution(
         finally:
             conn.close()
     settings = publish_settings(args)
-    now = build_now(settings["NEWSROOM_NOW"], ZoneInfo(settings["TIMEZONE"]))
+    now = settings.now
     try:
         config = NotifyConfig.from_settings(settings)
     except NotifyError as exc:

@@ -28,6 +28,7 @@ from newsroom.build import manifest
 from newsroom.content.catalog import catalog_for
 from newsroom.core.model import Catalog, Release
 from newsroom.mail import medialists, store
+from newsroom.mail.addresses import SubscriberError, normalize_address
 from newsroom.mail.mailer import Mailer
 from newsroom.mail.medialists import Journalist
 from newsroom.mail.messages import PLACEHOLDER, TOKEN_LENGTH, Prototype, Verbatim, environment, one_line
@@ -40,7 +41,6 @@ from newsroom.mail.outbox import (
     TemporaryFailure,
     sending_lock,
 )
-from newsroom.mail.subscribers import SubscriberError, normalize_address
 
 if TYPE_CHECKING:
     from newsroom.mail.notify import NotifyConfig

@@ -17,12 +17,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
+from newsroom.core.text import split_list
 from newsroom.mail import store, subscribers
-from newsroom.mail.subscribers import ImportReport, SubscriberError, address_hash, normalize_address, split_list
+from newsroom.mail.addresses import SubscriberError, has_control, normalize_address
+from newsroom.mail.subscribers import ImportReport, address_hash
 
 CSV_COLUMNS = ("email", "name", "outlet", "languages", "beats")
 _LIST_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # A spreadsheet runs a cell that begins with one of these as a formula.
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
@@ -67,7 +68,7 @@ class Entry:
         allowed = tuple(allowed)
         address = normalize_address(email)
         for label, text in (("name", name), ("outlet", outlet), *(("beats", b) for b in beats)):
-            if _CONTROL.search(text):
+            if has_control(text):
                 raise SubscriberError(f"{label}: contains a line break or a control character")
         if not name.strip():
             raise SubscriberError("name: is empty; give the journalist's name (it is used in the greeting)")
