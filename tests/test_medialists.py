@@ -24,7 +24,7 @@ from newsroom.build.run import BuildOptions, load_settings
 from newsroom.content.catalog import load_catalog
 from newsroom.mail import distribution, medialists, store, subscribers
 from newsroom.mail.medialists import Entry
-from newsroom.mail.notify import notify
+from newsroom.mail.notify import NotifyConfig, notify
 from newsroom.mail.subscribers import Preferences
 from newsroom.subscriptions.app import create_app, server
 from sitebuilder import ROOT, build_site, release, write_content
@@ -434,8 +434,6 @@ def test_a_451_is_retried_later_with_the_same_message_id_and_a_550_suppresses_ev
     _add(conn, domain, {"tempfail": ("T", ("fi",), ("a",)), "reject": ("R", ("fi",), ("a",))}, when)
     subscribers.add(conn, f"reject@{domain}", Preferences(("fi",)), when)
     conn.close()
-    from newsroom.mail.notify import NotifyConfig
-
     config = NotifyConfig.from_settings(settings)
     first = distribution.send_due(settings, config, datetime.fromisoformat(ADVANCE_AT))
     assert (first.tally.sent, first.tally.retrying, first.tally.failed) == (0, 1, 1)
@@ -451,5 +449,46 @@ def test_a_451_is_retried_later_with_the_same_message_id_and_a_550_suppresses_ev
         assert subscribers.find(conn, f"reject@{domain}").status == "suppressed"
         states = {line.email.split("@")[0]: line.state for line in distribution.report(conn, "news")}
         assert states == {"tempfail": "sent", "reject": "bounced"}
+    finally:
+        conn.close()
+
+
+def test_an_advance_still_deferred_at_the_lift_gives_way_to_the_publication_send(smtp_server, tmp_path):
+    domain = "deferred-press.example"
+    content = write_content(
+        tmp_path / "content",
+        {
+            "old.fi.md": release("Vanha", "2026-12-01 09:00", release_id="old"),
+            "late.fi.md": release(
+                "Viivästynyt ennakko",
+                "2027-01-05 09:00",
+                release_id="late",
+                Distribution="a",
+                Advance="2027-01-05 07:00",
+            ),
+        },
+    )
+    b0 = build_site(content, tmp_path / "b0", publish=True, now=T0).output
+    lifted = build_site(content, tmp_path / "lifted", publish=True, now=LIFTED).output
+    db = tmp_path / "n.sqlite3"
+    settings = _settings(content, db, smtp_server.url, "https://subscribe.testila.example")
+    conn = store.connect(db)
+    _add(conn, domain, {"tempfail": ("T", ("fi",), ("a",))}, datetime.fromisoformat("2026-11-01T09:00+02:00"))
+    conn.close()
+    notify(settings, b0, T0)
+    early = distribution.send_due(settings, NotifyConfig.from_settings(settings), datetime.fromisoformat(ADVANCE_AT))
+    assert early.tally.retrying == 1
+    notify(settings, lifted, LIFTED)
+    got = smtp_server.handler.to(domain, accepted_only=False)
+    assert [(r.answer[:3], r.message["Subject"]) for r in got] == [
+        ("451", "EMBARGO 5.1.2027 klo 9.00 asti: Viivästynyt ennakko"),
+        ("250", "Viivästynyt ennakko"),
+    ]
+    conn = store.connect(db)
+    try:
+        assert [(line.kind, line.state) for line in distribution.report(conn, "late")] == [
+            ("advance", "skipped"),
+            ("release", "sent"),
+        ]
     finally:
         conn.close()

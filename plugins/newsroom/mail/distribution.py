@@ -137,10 +137,19 @@ def _queue(
         result.unknown = reached.unknown
         had_advance = set()
         if kind == RELEASE:
+            # An advance still waiting for a retry would now arrive after the lift: it gives way to this send.
+            conn.execute(
+                "UPDATE outbox SET status = 'skipped', last_error = ? WHERE channel = ? AND item = ? AND status = 'pending'",
+                (
+                    "the embargo lifted before the advance went out; sent at publication",
+                    CHANNEL,
+                    item(release_id, ADVANCE),
+                ),
+            )
             had_advance = {
                 int(r[0])
                 for r in conn.execute(
-                    "SELECT recipient FROM outbox WHERE channel = ? AND item = ? AND status NOT IN ('failed', 'skipped')",
+                    "SELECT recipient FROM outbox WHERE channel = ? AND item = ? AND status IN ('sent', 'sending')",
                     (CHANNEL, item(release_id, ADVANCE)),
                 )
             }
@@ -162,7 +171,7 @@ def _queue(
                     f"suppressed: {reason}" if reason else "",
                 ),
             )
-            outbox_id = row.lastrowid
+            outbox_id = row.lastrowid if row.rowcount else _row_id(conn, journalist_id, item(release_id, kind))
             conn.executemany(
                 "INSERT INTO press_recipients (release, kind, list_name, journalist_id, outbox_id) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -171,6 +180,12 @@ def _queue(
             result.recipients += 1
             result.suppressed += bool(reason)
     return result
+
+
+def _row_id(conn: sqlite3.Connection, journalist_id: int, what: str) -> int:
+    return conn.execute(
+        "SELECT id FROM outbox WHERE channel = ? AND recipient = ? AND item = ?", (CHANNEL, str(journalist_id), what)
+    ).fetchone()[0]
 
 
 # --- the message ---------------------------------------------------------------------------------------------
