@@ -372,8 +372,60 @@ def test_the_same_reply_for_new_pending_and_confirmed_addresses(service: Service
     already = _text(service.mail_to("already@same.test")[0].message)
     assert PREFERENCES_LINK.search(already) and not CONFIRM_LINK.search(already)
     second_link = CONFIRM_LINK.search(_text(service.mail_to("waiting@same.test", 2)[1].message)).group(1)
-    assert service.get(first_link).status_code == 404  # a new sign-up replaces the earlier link
+    assert service.get(first_link).status_code == 200  # a stranger's sign-up does not kill the owner's link
     assert service.get(second_link).status_code == 200
+
+
+def _link(service: Service, address: str, count: int = 1, pattern: re.Pattern = CONFIRM_LINK) -> str:
+    return pattern.search(_text(service.mail_to(address, count)[count - 1].message)).group(1)
+
+
+def test_a_sign_up_changes_nothing_of_a_pending_or_unsubscribed_owner_until_confirmed(service: Service):
+    owner = Preferences(("fi",), keywords=("kirjastot",))
+    service.sign_up("pending@owner.test", keywords="kirjastot")
+    own_link = _link(service, "pending@owner.test")
+    conn = service.conn()
+    subscribers.add(conn, "left@owner.test", owner, datetime.now(UTC))
+    subscribers.remove(conn, "left@owner.test", datetime.now(UTC))
+    conn.close()
+    for address in ("pending@owner.test", "left@owner.test"):
+        assert service.sign_up(address, languages="sv", keywords="satama").status_code == 200
+    assert service.subscriber("pending@owner.test").preferences == owner
+    assert service.subscriber("left@owner.test").preferences == owner
+    assert service.subscriber("left@owner.test").status == "unsubscribed"
+    stranger_link = _link(service, "pending@owner.test", 2)
+    assert service.post(own_link).status_code == 200  # the owner's own link still works, with the owner's choices
+    assert service.subscriber("pending@owner.test").preferences == owner
+    assert service.subscriber("pending@owner.test").status == "confirmed"
+    assert service.get(stranger_link).status_code == 404  # confirming used up every link of the address
+    assert service.post(_link(service, "left@owner.test")).status_code == 200  # the owner confirms the new request
+    assert service.subscriber("left@owner.test").preferences == Preferences(("sv",), keywords=("satama",))
+
+
+def test_an_erased_address_is_not_stored_again_until_its_owner_confirms(service: Service):
+    conn = service.conn()
+    subscribers.add(conn, "forget.me@erased.test", Preferences(("fi",)), datetime.now(UTC))
+    subscribers.erase(conn, "forget.me@erased.test", datetime.now(UTC))
+    conn.close()
+    first = service.sign_up("new.person@erased.test")
+    again = service.sign_up("forget.me@erased.test", keywords="satama")
+    assert again.status_code == 200 and again.text == first.text  # the same answer: no enumeration
+    link = _link(service, "forget.me@erased.test")
+    conn = service.conn()
+    try:
+        rows = [tuple(r) for r in conn.execute("SELECT * FROM subscribers")]
+        assert not any("forget.me" in str(cell) for row in rows for cell in row)  # the address is nowhere in clear
+        assert conn.execute("SELECT count(*) FROM confirmations WHERE address IS NOT NULL").fetchone()[0] == 0
+        assert subscribers.find(conn, "forget.me@erased.test") is None
+        assert subscribers.erased(conn, "forget.me@erased.test")  # imports still refuse it
+    finally:
+        conn.close()
+    assert service.post(link).status_code == 200  # its owner, from their own mailbox, brings it back
+    back = service.subscriber("forget.me@erased.test")
+    assert back.status == "confirmed" and back.preferences.keywords == ("satama",)
+    conn = service.conn()
+    assert not subscribers.erased(conn, "forget.me@erased.test")
+    conn.close()
 
 
 # --- tokens ---------------------------------------------------------------------------------------------------
@@ -674,7 +726,8 @@ def test_200_parallel_sign_ups_lose_none_and_duplicate_none(service: Service):
         "WHERE s.email LIKE '%@parallel.test' GROUP BY s.id"
     ).fetchall()
     assert sorted(r["email"] for r in rows) == sorted(set(addresses))
-    assert {(r["status"], r["tokens"], r["consents"]) for r in rows} == {("pending", 1, 2)}
+    # Both requests wait for their owner's link; consent is recorded only when one is used.
+    assert {(r["status"], r["tokens"], r["consents"]) for r in rows} == {("pending", 2, 0)}
     service.smtp.handler.wait_for(200, "parallel.test")
     live = {r[0] for r in conn.execute("SELECT hash FROM tokens WHERE purpose = 'confirm'")}
     conn.close()
@@ -682,7 +735,7 @@ def test_200_parallel_sign_ups_lose_none_and_duplicate_none(service: Service):
         CONFIRM_LINK.search(_text(r.message)).group(1).rsplit("/", 1)[1]
         for r in service.smtp.handler.to("parallel.test")
     ]
-    assert len(sent) == 200 and sum(store.token_hash(token) in live for token in sent) == 100
+    assert len(sent) == 200 and sum(store.token_hash(token) in live for token in sent) == 200
 
 
 # --- the command ----------------------------------------------------------------------------------------------

@@ -10,8 +10,12 @@ from pelican import Pelican
 from pelican.settings import read_settings
 
 from newsroom.build.audit import Leak, audit
+from newsroom.build.origins import Stray, strays
+from newsroom.build.preview import refuse_live_output
+from newsroom.build.staging import staged
 from newsroom.content.catalog import ContentError, catalog_for
-from newsroom.core.embargo import hidden_images, unpublished
+from newsroom.content.links import link_problems
+from newsroom.core.embargo import hidden_contacts, hidden_images, unpublished
 from newsroom.core.model import Catalog
 from newsroom.core.settings import Settings
 from newsroom.site.context import CATALOG_KEY
@@ -26,7 +30,7 @@ class BuildError(Exception):
 class LeakError(Exception):
     """The audit found unpublished material in a public build; nothing may be deployed."""
 
-    def __init__(self, leaks: list[Leak]):
+    def __init__(self, leaks: list[Leak | Stray]):
         self.leaks = leaks
         super().__init__("\n".join(map(str, leaks)))
 
@@ -76,8 +80,21 @@ def build(settings: dict, catalog: Catalog | None = None) -> Pelican:
     catalog = catalog or catalog_for(settings)
     if catalog.problems:
         raise ContentError(catalog.problems)
+    problems = link_problems(catalog, settings.now, preview=settings.preview)
+    if problems:
+        raise ContentError(tuple(problems))
+    if settings.preview:
+        refuse_live_output(settings)
+    with staged(settings.output, seed=not settings.get("DELETE_OUTPUT_DIRECTORY")) as work:
+        pelican = _run(settings.replace(**{"OUTPUT_PATH": str(work), CATALOG_KEY: catalog}), catalog)
+    pelican.output_path = str(settings.output)
+    return pelican
+
+
+def _run(settings: Settings, catalog: Catalog) -> Pelican:
+    """Pelican into the work folder, then the audit of what it wrote."""
     now = settings.now
-    pelican = Pelican(settings.replace(**{CATALOG_KEY: catalog}))
+    pelican = Pelican(settings)
     collector = _ErrorCollector()
     logger = logging.getLogger("pelican")
     logger.addHandler(collector)
@@ -94,7 +111,9 @@ def build(settings: dict, catalog: Catalog | None = None) -> Pelican:
             unpublished(catalog, now),
             hidden_images(catalog, now),
             Path(settings["CACHE_PATH"]) / AUDITED,
+            hidden_contacts(catalog, now),
         )
+        leaks += strays(settings.output, settings, catalog, now)
         if leaks:
             raise LeakError(leaks)
     return pelican

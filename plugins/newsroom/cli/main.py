@@ -13,13 +13,16 @@ from pathlib import Path
 from pelican.log import init as init_logging
 
 from newsroom.build.audit import audit
+from newsroom.build.origins import strays
+from newsroom.build.preview import PreviewTargetError
 from newsroom.build.run import BuildError, BuildOptions, LeakError, build, load_settings
 from newsroom.build.search import SearchIndexError
 from newsroom.cli import medialists as medialists_cli
 from newsroom.content import authoring
 from newsroom.content.catalog import ContentError, catalog_for
+from newsroom.content.links import link_problems
 from newsroom.core.clock import DateError, timestamp
-from newsroom.core.embargo import hidden_images, next_lift, unpublished
+from newsroom.core.embargo import hidden_contacts, hidden_images, next_lift, unpublished
 from newsroom.core.model import TYPES
 from newsroom.core.settings import Settings, SettingsError
 from newsroom.core.text import split_list
@@ -29,6 +32,7 @@ from newsroom.mail.outbox import Outbox
 from newsroom.mail.subscribers import Preferences, SubscriberError
 from newsroom.publishing.deploy import DeployError, deploy
 from newsroom.publishing.publish import PublishBusy, publish
+from newsroom.publishing.renames import renamed_problems
 
 OK, CONTENT_PROBLEMS, USAGE = 0, 1, 2
 
@@ -58,7 +62,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     settings = load_settings(_options(args))
     catalog = catalog_for(settings)
     list_problems, list_note = medialists_cli.list_problems(settings, catalog)
-    problems = [*catalog.problems, *list_problems]
+    problems = [
+        *catalog.problems,
+        *link_problems(catalog, settings.now),
+        *renamed_problems(catalog, settings),
+        *list_problems,
+    ]
     for problem in problems:
         print(problem)
     if list_note:
@@ -95,6 +104,9 @@ def _reported(action) -> int:
     except (DeployError, PublishBusy, SearchIndexError) as exc:
         print(f"newsroom: {exc}", file=sys.stderr)
         return CONTENT_PROBLEMS
+    except PreviewTargetError as exc:
+        print(f"newsroom: {exc}", file=sys.stderr)
+        return USAGE
     return OK
 
 
@@ -345,7 +357,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         print(f"newsroom: {len(catalog.problems)} problem(s) in the content; nothing was audited.", file=sys.stderr)
         return CONTENT_PROBLEMS
-    leaks = audit(output, settings, unpublished(catalog, now), hidden_images(catalog, now))
+    leaks = audit(
+        output, settings, unpublished(catalog, now), hidden_images(catalog, now), None, hidden_contacts(catalog, now)
+    )
+    leaks += strays(output, settings, catalog, now)
     for leak in leaks:
         print(leak)
     print(f"{len(leaks)} leak(s) found in {output}." if leaks else f"No unpublished release shows in {output}.")
@@ -403,7 +418,7 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = commands.add_parser("check", help="report every problem in the content, one per line")
-    _common(check, "--content")
+    _common(check, "--content", "--now")  # links to hidden releases are problems while they are hidden
     check.set_defaults(run=cmd_check)
 
     build_cmd = commands.add_parser("build", help="check the content and build the site")

@@ -36,7 +36,6 @@ from newsroom.mail.outbox import (
     Delivery,
     NotWanted,
     Outbox,
-    PermanentFailure,
     Tally,
     TemporaryFailure,
     sending_lock,
@@ -371,11 +370,13 @@ class PressChannel:
         release, url = versions[next(lang for lang in order if lang in versions)]
         token = medialists.issue_token(self.conn, journalist.id, self.sources.now)
         message = self.composer.compose(delivery, journalist, release, url, token)
-        try:
-            self.mailer.send(message, self.composer.sender, journalist.email)
-        except PermanentFailure as exc:
-            medialists.bounced(self.conn, journalist, str(exc), self.sources.now)
-            raise
+        self.mailer.send(message, self.composer.sender, journalist.email)
+
+    def refused(self, delivery: Delivery, reason: str) -> None:
+        """The outbox found a refusal (5xx) was about this address: suppress it for the lists and subscriptions."""
+        journalist = medialists.get(self.conn, int(delivery.recipient))
+        if journalist is not None:
+            medialists.bounced(self.conn, journalist, reason, self.sources.now)
 
     def _still_listed(self, journalist: Journalist, release_id: str, kind: str) -> bool:
         return bool(
@@ -428,7 +429,7 @@ def run(
     channel = PressChannel(
         conn, PressComposer(settings, publisher, sender), mailer, sources, tuple(settings["NEWSROOM_LANGUAGES"])
     )
-    return Run(queued, Outbox(conn).deliver(CHANNEL, channel.send, now))
+    return Run(queued, Outbox(conn).deliver(CHANNEL, channel.send, now, channel.refused))
 
 
 def send_due(settings: dict, config: NotifyConfig, now: datetime) -> Run:

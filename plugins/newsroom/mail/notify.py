@@ -17,7 +17,7 @@ from newsroom.core.settings import Settings
 from newsroom.mail import distribution, store, subscribers
 from newsroom.mail.mailer import Mailer, MailerConfigError, SmtpConfig, mail_settings
 from newsroom.mail.messages import Composer
-from newsroom.mail.outbox import Announcement, Delivery, NotWanted, Outbox, PermanentFailure, Tally, sending_lock
+from newsroom.mail.outbox import Announcement, Delivery, NotWanted, Outbox, Tally, sending_lock
 from newsroom.mail.webhook import Poster
 
 
@@ -123,6 +123,11 @@ def _tally_lines(channel: str, tally: Tally) -> list[str]:
             + (" and their addresses are suppressed" if channel in ("email", "press") else "")
             + "; 'newsroom outbox' shows why."
         )
+    if tally.unconfirmed:
+        lines.append(
+            f"{tally.unconfirmed} {noun} went to the server without an answer back; each is tried at most once more, "
+            "in a later run."
+        )
     if tally.skipped:
         lines.append(f"{tally.skipped} {noun} skipped: the subscriber left before they went out.")
     if tally.down:
@@ -157,11 +162,12 @@ class EmailChannel:
             raise NotWanted(subscriber.status if subscriber else "erased")
         token = subscribers.issue_manage_token(self.conn, subscriber.id, self.now)
         message = self.composer.compose(delivery, subscriber, token)
-        try:
-            self.mailer.send(message, self.composer.sender, subscriber.email)
-        except PermanentFailure as exc:
-            subscribers.suppress(self.conn, subscriber.id, str(exc), self.now)
-            raise
+        self.mailer.send(message, self.composer.sender, subscriber.email)
+
+    def refused(self, delivery: Delivery, reason: str) -> None:
+        """The outbox found the refusal was about this address: suppress it."""
+        if delivery.subscriber_id is not None:
+            subscribers.suppress(self.conn, delivery.subscriber_id, reason, self.now)
 
 
 def notify(
@@ -190,7 +196,7 @@ def notify(
             box.recover()
             with Mailer(config.smtp, config.rate) as mailer:
                 channel = EmailChannel(conn, Composer(settings, data.get("publisher"), config.sender), mailer, now)
-                report.tallies["email"] = box.deliver("email", channel.send, now)
+                report.tallies["email"] = box.deliver("email", channel.send, now, channel.refused)
                 press = distribution.run(conn, settings, data, mailer, now, config.sender)
                 report.press, report.tallies["press"] = press.lines(), press.tally
             report.tallies["webhook"] = box.deliver("webhook", Poster(config.secret, now).send, now)

@@ -87,6 +87,51 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX rate_hits_key ON rate_hits(key, at);
     CREATE TABLE consent_texts (version TEXT PRIMARY KEY, lang TEXT NOT NULL, text TEXT NOT NULL, recorded_at TEXT NOT NULL);
     """,
+    # How often a server took a delivery whole without confirming it: once means one more try, later; twice, none.
+    """
+    ALTER TABLE outbox ADD COLUMN unconfirmed INTEGER NOT NULL DEFAULT 0;
+    """,
+    # Confirmation emails wait here until the server took them, so a restart or a kill loses none. The link's
+    # token is kept only until then (the row is deleted when sent; tokens keeps its hash). `address` is set only
+    # for an erased address, whose record holds no address until its owner confirms. A confirmation token
+    # carries the request it confirms (preferences, consent text), applied only when its owner confirms.
+    """
+    CREATE TABLE confirmations (
+        id INTEGER PRIMARY KEY,
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+        address TEXT,
+        lang TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('confirm', 'preferences')),
+        token TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        due_at TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX confirmations_due ON confirmations(due_at);
+    ALTER TABLE tokens ADD COLUMN request TEXT;
+    """,
+    # Every consent record names the stored text agreed to (NULL only where no text was shown: the operator's
+    # word, an import); a version with no stored text cannot be recorded.
+    """
+    CREATE TABLE consents_v5 (
+        id INTEGER PRIMARY KEY,
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+        at TEXT NOT NULL,
+        action TEXT NOT NULL CHECK (action IN ('given', 'withdrawn')),
+        source TEXT NOT NULL,
+        text_version TEXT REFERENCES consent_texts(version),
+        CHECK (text_version IS NOT NULL OR action = 'withdrawn' OR source NOT LIKE 'web form%')
+    );
+    INSERT INTO consents_v5 (id, subscriber_id, at, action, source, text_version)
+        SELECT c.id, c.subscriber_id, c.at, c.action,
+            CASE WHEN t.version IS NULL AND c.source LIKE 'web form%' AND c.action = 'given'
+                THEN 'unknown text: ' || c.source ELSE c.source END,
+            t.version
+        FROM consents c LEFT JOIN consent_texts t ON t.version = c.text_version;
+    DROP TABLE consents;
+    ALTER TABLE consents_v5 RENAME TO consents;
+    CREATE INDEX consents_subscriber ON consents(subscriber_id);
+    """,
     # Media lists (mail/medialists.py) and their sends (mail/distribution.py): the outbox gains the 'press' channel.
     # SQLite cannot change a CHECK, so the outbox is copied into a new table; checks of its own references wait
     # for the commit, as a digested row points at a digest row copied after it.
@@ -110,6 +155,7 @@ MIGRATIONS: tuple[str, ...] = (
         last_error TEXT NOT NULL DEFAULT '',
         created_at TEXT NOT NULL,
         sent_at TEXT,
+        unconfirmed INTEGER NOT NULL DEFAULT 0,
         UNIQUE (channel, recipient, item),
         FOREIGN KEY (release, lang) REFERENCES announced(release, lang)
     );
@@ -198,7 +244,12 @@ def migrate(conn: sqlite3.Connection) -> None:
 
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """A write transaction taken at once (BEGIN IMMEDIATE), so two writers queue instead of failing as busy."""
+    """A write transaction taken at once (BEGIN IMMEDIATE), so two writers queue instead of failing as busy.
+
+    Inside another transaction it is part of that one: steps that must happen together can be composed."""
+    if conn.in_transaction:
+        yield conn
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn

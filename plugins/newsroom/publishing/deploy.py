@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -12,6 +13,7 @@ from urllib.parse import urlparse
 from newsroom.build.manifest import PREVIEW_MARKER
 
 KEEP_RELEASES = 3
+PARTIAL = ".partial"
 
 
 class DeployError(Exception):
@@ -36,10 +38,18 @@ def deploy(output: Path, target: str) -> str:
     return _swap(output, Path(target))
 
 
+def kept_copies(target: Path) -> Path:
+    """The folder beside a deploy target that holds the copies it points at."""
+    target = target.absolute()
+    return target.parent / f".{target.name}.releases"
+
+
 def _swap(output: Path, target: Path) -> str:
     """Copy the build into a new folder beside the target, then point the target symlink at it in one rename.
 
-    Readers see the old site or the new one, never a mixture: the rename of a symlink is atomic.
+    Readers see the old site or the new one, never a mixture: the rename of a symlink is atomic. The copy is
+    made under a name marked partial and renamed when whole, so a deploy killed mid-copy leaves only a partial
+    folder, which the next deploy removes; only whole copies count among the KEEP_RELEASES kept to go back to.
     """
     target = target.absolute()
     if target.exists() and not target.is_symlink():
@@ -47,18 +57,25 @@ def _swap(output: Path, target: Path) -> str:
             f"{target} is a plain folder; move it away once (the deploy keeps {target} "
             "as a link to the latest copy) and deploy again"
         )
-    releases = target.parent / f".{target.name}.releases"
+    releases = kept_copies(target)
     releases.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    fresh = releases / stamp
-    shutil.copytree(output, fresh, symlinks=False)
-    link = target.parent / f".{target.name}.new"
-    if link.is_symlink() or link.exists():
-        link.unlink()
-    os.symlink(fresh, link)
-    os.replace(link, target)
-    for old in sorted(p for p in releases.iterdir() if p != fresh)[: -KEEP_RELEASES or None]:
-        shutil.rmtree(old)
+    with (target.parent / f".{target.name}.deploy-lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one deploy at a time, so a partial folder is never one still being copied
+        for partial in releases.glob(f"*{PARTIAL}"):
+            shutil.rmtree(partial)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        fresh = releases / stamp
+        incoming = releases / f"{stamp}{PARTIAL}"
+        shutil.copytree(output, incoming, symlinks=False)
+        os.rename(incoming, fresh)
+        link = target.parent / f".{target.name}.new"
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        os.symlink(fresh, link)
+        os.replace(link, target)
+        whole = sorted(p for p in releases.iterdir() if p != fresh and not p.name.endswith(PARTIAL))
+        for old in whole[: -KEEP_RELEASES or None]:
+            shutil.rmtree(old)
     return str(target)
 
 

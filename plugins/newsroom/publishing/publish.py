@@ -17,6 +17,7 @@ from newsroom.core.model import Release
 from newsroom.core.settings import Settings
 from newsroom.mail.notify import NotifyReport, notifier
 from newsroom.publishing.deploy import deploy
+from newsroom.publishing.renames import renamed_problems
 
 Notify = Callable[[Path, datetime], NotifyReport]
 
@@ -53,8 +54,9 @@ def _publish(settings: dict, notify: Notify) -> PublishResult:
     settings = Settings.of(settings)
     now = settings.now
     catalog = catalog_for(settings)
-    if catalog.problems:
-        raise ContentError(catalog.problems)
+    problems = (*catalog.problems, *renamed_problems(catalog, settings))
+    if problems:
+        raise ContentError(problems)
     state = Path(settings["NEWSROOM_STATE_DIR"])
     previous = manifest.read(state) or {"releases": [], "fingerprint": None}
     result = PublishResult(now=now, next_lift=next_lift(catalog, now))
