@@ -18,6 +18,8 @@ from newsroom.content.catalog import load_catalog
 from newsroom.core import urls
 from sitebuilder import ROOT, SAMPLE_NOW, Site, build_site
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless on a closed network: no GPU, no sandbox (root), and none of Chromium's own calls home.
 CHROMIUM_FLAGS = [

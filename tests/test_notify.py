@@ -307,6 +307,7 @@ def _cli_env(settings: dict) -> dict:
     return {"NEWSROOM_DB": settings["NEWSROOM_DB"], "NEWSROOM_SMTP_URL": settings["NEWSROOM_SMTP_URL"]}
 
 
+@pytest.mark.slow
 def test_a_run_killed_mid_batch_and_run_again_delivers_everything_without_duplicates(sites, smtp_server, tmp_path):
     domain = "killed.example"
     names = [f"reader{n:03d}" for n in range(150)]
@@ -339,6 +340,7 @@ def test_a_run_killed_mid_batch_and_run_again_delivers_everything_without_duplic
         assert len(ids) == 1
 
 
+@pytest.mark.slow
 def test_concurrent_runs_do_not_send_anything_twice(sites, smtp_server, tmp_path):
     domain = "concurrent.example"
     names = [f"reader{n:03d}" for n in range(80)]
