@@ -36,7 +36,8 @@ class PublishBusy(Exception):
 
 def publish(settings: dict, notify: Notify | None = None) -> PublishResult:
     """The whole pipeline, one run at a time; `notify` defaults to email and the webhook (newsroom.notify)."""
-    state = Path(settings["NEWSROOM_STATE_DIR"])
+    settings = Settings.of(settings)
+    state = settings.state_dir
     state.mkdir(parents=True, exist_ok=True)
     with (state / "publish.lock").open("w") as lock:
         try:
@@ -55,7 +56,7 @@ def _publish(settings: dict, notify: Notify) -> PublishResult:
     catalog = catalog_for(settings)
     if catalog.problems:
         raise ContentError(catalog.problems)
-    state = Path(settings["NEWSROOM_STATE_DIR"])
+    state = settings.state_dir
     previous = manifest.read(state) or {"releases": [], "fingerprint": None}
     result = PublishResult(now=now, next_lift=next_lift(catalog, now))
     if previous["fingerprint"] and _unchanged(settings, catalog, now, previous["fingerprint"]):
