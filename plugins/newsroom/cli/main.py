@@ -288,7 +288,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
 
 def cmd_mail_sink(args: argparse.Namespace) -> int:
     settings = load_settings(_options(args))
-    folder = Path(args.dir or Path(settings["NEWSROOM_STATE_DIR"]) / "mail")
+    folder = Path(args.dir) if args.dir else settings.state_dir / "mail"
     try:
         controller = mailsink.start(folder, args.host, args.port)
     except OSError as exc:

@@ -634,7 +634,7 @@ def catalog_for(settings: dict) -> Catalog:
 
 def publisher_for(settings: dict) -> Publisher | None:
     """The publisher's card alone (newsroom.yaml), for services that need no releases or pictures; None if it has problems."""
-    root = Path(settings["PATH"])
+    checked = Settings.of(settings)
     problems = Problems()
-    publisher = _load_publisher(root / "newsroom.yaml", root, tuple(settings["NEWSROOM_LANGUAGES"]), problems)
+    publisher = _load_publisher(checked.content / "newsroom.yaml", checked.content, checked.langs, problems)
     return None if problems else publisher

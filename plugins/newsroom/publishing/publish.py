@@ -76,7 +76,7 @@ def publish_at(settings: dict, notify: Notify | None, now: datetime | None = Non
     settings = Settings.of(settings)
     now = now or settings.now
     catalog = checked_catalog(settings)
-    state = Path(settings["NEWSROOM_STATE_DIR"])
+    state = settings.state_dir
     previous = manifest.read(state) or {"releases": [], "fingerprint": None}
     result = PublishResult(now=now, next_lift=next_lift(catalog, now))
     if previous["fingerprint"] and _unchanged(settings, catalog, now, previous["fingerprint"]):
