@@ -18,6 +18,7 @@ from newsroom.build.preview import PreviewTargetError
 from newsroom.build.run import BuildError, BuildOptions, LeakError, build, load_settings
 from newsroom.build.search import SearchIndexError
 from newsroom.cli import medialists as medialists_cli
+from newsroom.cli.publisher import cmd_publisher
 from newsroom.content import authoring
 from newsroom.content.catalog import ContentError, catalog_for
 from newsroom.content.links import link_problems
@@ -507,6 +508,15 @@ def parser() -> argparse.ArgumentParser:
         help="reverse proxies whose X-Forwarded-For names the client (default: 127.0.0.1)",
     )
     subscriptions.set_defaults(run=cmd_subscriptions)
+
+    resident = commands.add_parser(
+        "publisher", help="the resident publisher: lifts embargoes on the second, mails at once"
+    )
+    resident_actions = resident.add_subparsers(dest="action", required=True, metavar="ACTION")
+    resident_actions.add_parser("run", help="publish this newsroom until stopped (one publisher per newsroom)")
+    resident_actions.add_parser("status", help="what is live, the next lifts and their prebuilds, the last errors")
+    _common(resident, "--content")
+    resident.set_defaults(run=lambda args: cmd_publisher(args, load_settings(_options(args, publish=True))))
 
     new = commands.add_parser("new", help="start a new release, language version or contact card")
     kinds = new.add_subparsers(dest="what", required=True, metavar="WHAT")
