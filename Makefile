@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.test-installed
 BROWSER_STAMP := $(VENV)/.browser-tools
+DOCS_VENV := .venv-docs
+DOCS_STAMP := $(DOCS_VENV)/.installed
 AXE := node_modules/axe-core/axe.min.js
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard theme/translations/*/LC_MESSAGES/messages.po))
 HOST ?= 127.0.0.1
@@ -12,7 +14,7 @@ PORT ?= 8000
 N ?= 2000
 LANGS ?= fi,sv,en
 
-.PHONY: install html serve preview demo publish check lint test test-dates bench bench-build bench-images bench-mail bench-subscriptions translations clean distclean
+.PHONY: install html serve preview demo publish check lint docs test test-dates bench bench-build bench-images bench-mail bench-subscriptions translations clean distclean
 
 install: $(STAMP) $(CATALOGS)
 
@@ -83,7 +85,18 @@ lint: $(TEST_STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: install $(TEST_STAMP) $(BROWSER_STAMP) $(AXE) lint
+# The documentation site (mkdocs.yml, docs/) into site/; strict, so a broken link or a missing page fails it
+# (not --quiet: that hides the warnings strict mode counts). Its own environment: Material for MkDocs needs a
+# newer Pygments than Pelican takes.
+$(DOCS_STAMP): requirements-docs.txt
+	$(PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-docs.txt
+	touch $@
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(DOCS_VENV)/bin/mkdocs build --strict
+
+test: install $(TEST_STAMP) $(BROWSER_STAMP) $(AXE) lint docs
 	$(BIN)/pytest
 
 # No test depends on today's date: the whole suite with the machine's clock at other dates (libfaketime, which
@@ -125,4 +138,4 @@ clean:
 	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(DOCS_VENV) site

@@ -81,6 +81,7 @@ def load_catalog(
     contacts = _load_contacts(root / "contacts", images, langs, problems)
     publisher = _load_publisher(root / "newsroom.yaml", root, langs, problems)
     texts = _release_texts(root, problems)
+    _check_pages(root, problems)
     headers = [(path, *parse_header(text)) for path, text in texts]
     loader = _ReleaseLoader(root, tz, langs, contacts, images, tuple(slug_subs), problems)
     loaded = (loader.load(path, text, *header[1:]) for (path, text), header in zip(texts, headers))
@@ -345,6 +346,13 @@ def _release_texts(root: Path, problems: Problems) -> list[tuple[Path, str]]:
             if text is not None:
                 texts.append((path, text))
     return texts
+
+
+def _check_pages(root: Path, problems: Problems) -> None:
+    """Pelican publishes every page file it finds, wherever a symlink among them points."""
+    for path in sorted((root / "pages").rglob("*")):
+        if paths.inside(root, path.absolute()) is None:
+            problems.add(path, 0, "", paths.outside_message(path.relative_to(root), root))
 
 
 def _utf8(path: Path, problems: Problems) -> str | None:
