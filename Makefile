@@ -14,7 +14,7 @@ PORT ?= 8000
 N ?= 2000
 LANGS ?= fi,sv,en
 
-.PHONY: install html serve preview demo publish check lint docs test test-dates bench bench-build bench-images bench-mail bench-subscriptions translations clean distclean
+.PHONY: install html serve preview demo publish check lint docs test test-dates bench bench-build bench-publish bench-images bench-mail bench-lists bench-subscriptions translations clean distclean
 
 install: $(STAMP) $(CATALOGS)
 
@@ -37,11 +37,13 @@ serve: install
 	$(BIN)/pelican --settings pelicanconf.py --autoreload --listen --bind $(HOST) --port $(PORT)
 
 # The site at $(HOST):$(PORT), and beside it the subscription service at 127.0.0.1:8001 (the site's forms post
-# there) and a mail sink that saves every email under var/mail/ (both stopped with the demo).
+# there), a mail sink that saves every email under var/mail/ and the resident publisher, which keeps the public
+# build in var/site and mails the sink the moment an embargo lifts (all stopped with the demo).
 demo: html
 	$(BIN)/newsroom mail-sink & sink=$$!; \
 	$(BIN)/newsroom --settings pelicanconf.py subscriptions serve & service=$$!; \
-	trap 'kill $$sink $$service 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/newsroom publisher run & publisher=$$!; \
+	trap 'kill $$sink $$service $$publisher 2>/dev/null' EXIT INT TERM; \
 	$(MAKE) --no-print-directory serve
 
 # Drafts and embargoed releases too, marked, into preview/ (never deployable), served at $(HOST):$(PORT).
@@ -120,11 +122,20 @@ bench-build: install
 bench-images: install
 	$(BIN)/python tests/bench/bench_images.py
 
+# Embargo lift to page served and to first email, and a saved release to page served: the resident publisher and
+# cron-style `newsroom publish` side by side on N synthetic releases, bare Pelican's cold build as the yardstick.
+bench-publish: install $(TEST_STAMP)
+	$(BIN)/python tests/bench/bench_publish.py --releases $(N)
+
 # Email: one release to 10,000 subscribers through a local aiosmtpd sink; messages per second and peak memory.
 bench-mail: install
 	$(BIN)/python tests/bench/bench_mail.py
 
 # The subscription service under a bounded sign-up load on loopback: requests per second with no errors, p99 latency.
+# Media lists: one release to 5,000 journalists on 10 lists, beside the loopback transport limit of the same run.
+bench-lists: install
+	$(BIN)/python tests/bench/bench_lists.py
+
 bench-subscriptions: install $(TEST_STAMP)
 	$(BIN)/python tests/bench/bench_subscriptions.py
 

@@ -7,6 +7,9 @@ import os
 import shlex
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
@@ -46,12 +49,43 @@ def kept_copies(target: Path) -> Path:
 
 
 def _swap(output: Path, target: Path) -> str:
-    """Copy the build into a new folder beside the target, then point the target symlink at it in one rename.
+    """Copy the build into a new folder beside the target, then point the target symlink at it in one rename."""
+    return stage(output, target).swap()
 
-    Readers see the old site or the new one, never a mixture: the rename of a symlink is atomic. The copy is
-    made under a name marked partial and renamed when whole, so a deploy killed mid-copy leaves only a partial
-    folder, which the next deploy removes; only whole copies count among the KEEP_RELEASES kept to go back to.
+
+@dataclass(frozen=True)
+class Staged:
+    """A whole copy of a build beside the target, and a link to it waiting to be renamed onto the target.
+
+    Readers see the old site or the new one, never a mixture: the rename of a symlink is atomic. A copy never swapped
+    in (a prebuild dropped, a process killed) is removed by `discard`, or by a later deploy once its link is gone.
     """
+
+    target: Path
+    folder: Path
+    link: Path
+
+    def ready(self) -> bool:
+        return self.link.is_symlink() and self.folder.is_dir()
+
+    def swap(self) -> str:
+        with _deploy_lock(self.target):
+            os.replace(self.link, self.target)
+            _tidy(self.target)
+        return str(self.target)
+
+    def discard(self) -> None:
+        self.link.unlink(missing_ok=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def stage(output: Path, target: Path) -> Staged:
+    """Copy `output` into a fresh folder beside `target` and link to it, without touching what readers see.
+
+    The copy is made under a name marked partial and renamed when whole, so a deploy killed mid-copy leaves only a
+    partial folder, which the next deploy removes.
+    """
+    refuse_preview(output)
     target = target.absolute()
     if target.exists() and not target.is_symlink():
         raise DeployError(
@@ -60,24 +94,64 @@ def _swap(output: Path, target: Path) -> str:
         )
     releases = kept_copies(target)
     releases.mkdir(parents=True, exist_ok=True)
-    with (target.parent / f".{target.name}.deploy-lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one deploy at a time, so a partial folder is never one still being copied
+    with _deploy_lock(target):  # one copy at a time, so a partial folder is never one still being copied
         for partial in releases.glob(f"*{PARTIAL}"):
             shutil.rmtree(partial)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         fresh = releases / stamp
         incoming = releases / f"{stamp}{PARTIAL}"
-        shutil.copytree(output, incoming, symlinks=False)
+        shutil.copytree(output, incoming, symlinks=False, copy_function=_sharer(output, target))
         os.rename(incoming, fresh)
-        link = target.parent / f".{target.name}.new"
-        if link.is_symlink() or link.exists():
-            link.unlink()
+        link = target.parent / f".{target.name}.new-{stamp}"
         os.symlink(fresh, link)
-        os.replace(link, target)
-        whole = sorted(p for p in releases.iterdir() if p != fresh and not p.name.endswith(PARTIAL))
-        for old in whole[: -KEEP_RELEASES or None]:
-            shutil.rmtree(old)
-    return str(target)
+    return Staged(target, fresh, link)
+
+
+@contextmanager
+def _deploy_lock(target: Path) -> Iterator[None]:
+    with (target.parent / f".{target.name}.deploy-lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _sharer(output: Path, target: Path):
+    """copy2, except that a file the live copy already holds unchanged is hard-linked from it.
+
+    Deployed copies are never written to again (builds write into their own folder), so sharing a file between two of
+    them is safe; "unchanged" is the same size and modification time, which copy2 carries over from the build.
+    """
+    live = target.resolve() if target.is_symlink() else None
+
+    def copy(source: str, destination: str) -> str:
+        if live is not None:
+            previous = live / Path(source).relative_to(output)
+            try:
+                mine, theirs = os.stat(source), os.stat(previous)
+                if (mine.st_size, mine.st_mtime_ns) == (theirs.st_size, theirs.st_mtime_ns):
+                    os.link(previous, destination)
+                    return destination
+            except OSError:
+                pass
+        return shutil.copy2(source, destination)
+
+    return copy
+
+
+def _tidy(target: Path) -> None:
+    """Keep the live copy, copies still waiting to be swapped in, and the newest other whole ones up to KEEP_RELEASES."""
+    waiting = {p.resolve() for p in target.parent.glob(f".{target.name}.new-*") if p.is_symlink()}
+    keep = {target.resolve(), *waiting}
+    whole = sorted(p for p in kept_copies(target).iterdir() if p.resolve() not in keep and not p.name.endswith(PARTIAL))
+    for old in whole[: -KEEP_RELEASES or None]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def drop_waiting(target: Path) -> None:
+    """Remove the links to copies nobody will swap in (left by a process that was stopped); `_tidy` removes them."""
+    target = target.absolute()
+    for link in target.parent.glob(f".{target.name}.new-*"):
+        if link.is_symlink():
+            link.unlink()
 
 
 def _rsync(output: Path, target: str) -> str:

@@ -35,6 +35,7 @@ from newsroom.subscriptions.consent import record_texts, text_kept
 from newsroom.subscriptions.database import DatabaseThread
 from newsroom.subscriptions.guard import Guard
 from newsroom.subscriptions.pages import Pages, stylesheet
+from newsroom.subscriptions.pressoptout import PressOptOut
 from newsroom.subscriptions.problems import Problem, ServiceError
 from newsroom.theming import consent
 
@@ -80,6 +81,7 @@ class Service:
             Route("/unsubscribe/{token}", self.unsubscribe, methods=["POST"]),
             Route("/one-click/{token}", self.unsubscribe_page, methods=["GET"]),
             Route("/one-click/{token}", self.one_click, methods=["POST"]),
+            *PressOptOut(self).routes(),
             Route("/static/newsroom.css", self.css, methods=["GET"]),
             Route("/health", self.health, methods=["GET"]),
         ]
