@@ -246,7 +246,13 @@ class Publisher:
                 self.catalog = checked_catalog(self.settings)
                 result = publish_at(self.settings, None, now)
                 self.live_at = now
-                logger.info("Lifted %s by building at %s: %s", lift.at.isoformat(), now.isoformat(), result.deployed_to)
+                logger.info(
+                    "Lifted %s by building at %s (%s), %d newly public",
+                    lift.at.isoformat(),
+                    now.isoformat(),
+                    result.deployed_to,
+                    len(result.newly_public),
+                )
         except PROBLEMS as exc:
             self.error(f"lift at {lift.at.isoformat()}: {exc}; trying again in {RETRY} s")
             wait_until(self.clock, self.clock.now() + timedelta(seconds=RETRY), self.changed)
