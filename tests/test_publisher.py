@@ -337,7 +337,7 @@ def test_cron_publish_and_the_publisher_at_the_same_time_never_fight(newsroom):
     while not poller.served_after:
         result = newsroom.cli("publish")
         outcomes.append(result.returncode)
-        assert result.returncode == 0 or "another publish is running" in result.stderr, result.stderr
+        assert result.returncode == 0 or "another 'newsroom publish' is running" in result.stderr, result.stderr
     poller.finish()
     assert poller.early == [] and outcomes
     newsroom.smtp.handler.wait_for(len(READERS), newsroom.domain)
