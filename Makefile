@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.test-installed
 BROWSER_STAMP := $(VENV)/.browser-tools
+DOCS_VENV := .venv-docs
+DOCS_STAMP := $(DOCS_VENV)/.installed
 AXE := node_modules/axe-core/axe.min.js
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard theme/translations/*/LC_MESSAGES/messages.po))
 HOST ?= 127.0.0.1
@@ -12,7 +14,7 @@ PORT ?= 8000
 N ?= 2000
 LANGS ?= fi,sv,en
 
-.PHONY: install html serve preview demo publish check lint test test-dates bench bench-build bench-publish bench-images bench-mail bench-subscriptions translations clean distclean
+.PHONY: install html serve preview demo publish check lint docs test test-dates bench bench-build bench-publish bench-images bench-mail bench-lists bench-subscriptions translations clean distclean
 
 install: $(STAMP) $(CATALOGS)
 
@@ -56,13 +58,16 @@ $(TEST_STAMP): requirements-test.txt $(STAMP)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-test.txt
 	touch $@
 
-# Quality-gate tools: Debian's Chromium (Playwright drives it), a Java runtime (Nu HTML Checker) and faketime
-# (make test-dates), installed only when missing; axe-core from the npm registry, exactly as package-lock.json pins it.
+# Quality-gate tools: Debian's Chromium (Playwright drives it), a Java runtime (Nu HTML Checker), faketime
+# (make test-dates) and OpenSSH with rsync (the rsync deploy test runs its own sshd), installed only when missing; axe-core from the npm registry, exactly as package-lock.json pins it.
 $(BROWSER_STAMP):
 	@missing=""; test -x /usr/bin/chromium || missing="chromium"; \
 	command -v java >/dev/null || missing="$$missing default-jre-headless"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
 	command -v faketime >/dev/null || missing="$$missing faketime"; \
+	test -x /usr/sbin/sshd || missing="$$missing openssh-server"; \
+	command -v ssh >/dev/null || missing="$$missing openssh-client"; \
+	command -v rsync >/dev/null || missing="$$missing rsync"; \
 	if [ -n "$$missing" ]; then \
 	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 	  echo "Installing$$missing with apt-get ..."; \
@@ -82,7 +87,18 @@ lint: $(TEST_STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: install $(TEST_STAMP) $(BROWSER_STAMP) $(AXE) lint
+# The documentation site (mkdocs.yml, docs/) into site/; strict, so a broken link or a missing page fails it
+# (not --quiet: that hides the warnings strict mode counts). Its own environment: Material for MkDocs needs a
+# newer Pygments than Pelican takes.
+$(DOCS_STAMP): requirements-docs.txt
+	$(PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-docs.txt
+	touch $@
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(DOCS_VENV)/bin/mkdocs build --strict
+
+test: install $(TEST_STAMP) $(BROWSER_STAMP) $(AXE) lint docs
 	$(BIN)/pytest
 
 # No test depends on today's date: the whole suite with the machine's clock at other dates (libfaketime, which
@@ -116,6 +132,10 @@ bench-mail: install
 	$(BIN)/python tests/bench/bench_mail.py
 
 # The subscription service under a bounded sign-up load on loopback: requests per second with no errors, p99 latency.
+# Media lists: one release to 5,000 journalists on 10 lists, beside the loopback transport limit of the same run.
+bench-lists: install
+	$(BIN)/python tests/bench/bench_lists.py
+
 bench-subscriptions: install $(TEST_STAMP)
 	$(BIN)/python tests/bench/bench_subscriptions.py
 
@@ -129,4 +149,4 @@ clean:
 	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(DOCS_VENV) site

@@ -13,6 +13,7 @@ from newsroom.build.audit import Leak, audit
 from newsroom.build.origins import Stray, strays
 from newsroom.build.preview import refuse_live_output
 from newsroom.build.staging import staged
+from newsroom.build.theme import theme_override
 from newsroom.content.catalog import ContentError, catalog_for
 from newsroom.content.links import link_problems
 from newsroom.core.embargo import hidden_contacts, hidden_images, unpublished
@@ -67,6 +68,7 @@ def load_settings(options: BuildOptions) -> Settings:
         override["NEWSROOM_NOW"] = options.now
     if options.preview:
         override.update(NEWSROOM_PREVIEW=True, DELETE_OUTPUT_DIRECTORY=True)
+    override = {**theme_override(Path(options.settings_file)), **override}
     values = read_settings(str(options.settings_file), override=override)
     return Settings.load(values, Path(options.settings_file).resolve().parent)
 

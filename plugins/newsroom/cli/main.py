@@ -17,6 +17,7 @@ from newsroom.build.origins import strays
 from newsroom.build.preview import PreviewTargetError
 from newsroom.build.run import BuildError, BuildOptions, LeakError, build, load_settings
 from newsroom.build.search import SearchIndexError
+from newsroom.cli import medialists as medialists_cli
 from newsroom.cli.publisher import cmd_publisher
 from newsroom.content import authoring
 from newsroom.content.catalog import ContentError, catalog_for
@@ -61,9 +62,17 @@ def _options(args: argparse.Namespace, publish: bool = False, preview: bool = Fa
 def cmd_check(args: argparse.Namespace) -> int:
     settings = load_settings(_options(args))
     catalog = catalog_for(settings)
-    problems = [*catalog.problems, *link_problems(catalog, settings.now), *renamed_problems(catalog, settings)]
+    list_problems, list_note = medialists_cli.list_problems(settings, catalog)
+    problems = [
+        *catalog.problems,
+        *link_problems(catalog, settings.now),
+        *renamed_problems(catalog, settings),
+        *list_problems,
+    ]
     for problem in problems:
         print(problem)
+    if list_note:
+        print(list_note)
     if problems:
         count = len(problems)
         print(f"\n{count} problem{'s' if count != 1 else ''} found. Fix them and run 'newsroom check' again.")
@@ -451,6 +460,7 @@ def parser() -> argparse.ArgumentParser:
     notify_cmd.add_argument("--now", metavar="TIME", help="notify as if it were TIME; nothing dated later is sent")
     notify_cmd.add_argument("--dry-run", action="store_true", help="show what would be sent; send and record nothing")
     notify_cmd.add_argument("--digest", action="store_true", help="also send today's digest to daily subscribers")
+    _common(notify_cmd, "--content")  # the releases' media lists (Distribution, Advance) are read from the content
     notify_cmd.set_defaults(run=cmd_notify)
 
     subs = commands.add_parser("subscribers", help="add, list, remove, import, export or erase email subscribers")
@@ -522,6 +532,9 @@ def parser() -> argparse.ArgumentParser:
     for sub in (release, translation, contact):
         _common(sub, "--content")
     new.set_defaults(run=cmd_new)
+
+    # Media lists and their sends (cli/medialists.py).
+    medialists_cli.register(commands, _common, _store, lambda args: load_settings(_options(args, publish=True)))
     return top
 
 

@@ -6,6 +6,7 @@ import difflib
 import re
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -53,6 +54,8 @@ RELEASE_FIELDS = (
     "Event-End",
     "Location",
     "New-Release",
+    "Distribution",
+    "Advance",
 )
 REQUIRED_FIELDS = ("Title", "Date", "Type", "Lang", "Release", "Lead")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
@@ -81,6 +84,7 @@ def load_catalog(
     contacts = _load_contacts(root / "contacts", images, langs, problems)
     publisher = _load_publisher(root / "newsroom.yaml", root, langs, problems)
     texts = _release_texts(root, problems)
+    _check_pages(root, problems)
     headers = [(path, *parse_header(text)) for path, text in texts]
     loader = _ReleaseLoader(root, tz, langs, contacts, images, tuple(slug_subs), problems)
     loaded = (loader.load(path, text, *header[1:]) for (path, text), header in zip(texts, headers))
@@ -347,6 +351,13 @@ def _release_texts(root: Path, problems: Problems) -> list[tuple[Path, str]]:
     return texts
 
 
+def _check_pages(root: Path, problems: Problems) -> None:
+    """Pelican publishes every page file it finds, wherever a symlink among them points."""
+    for path in sorted((root / "pages").rglob("*")):
+        if paths.inside(root, path.absolute()) is None:
+            problems.add(path, 0, "", paths.outside_message(path.relative_to(root), root))
+
+
 def _utf8(path: Path, problems: Problems) -> str | None:
     data = path.read_bytes()
     try:
@@ -463,6 +474,7 @@ class _ReleaseLoader:
         attachments = tuple(
             a for a in (self._attachment(name, problem) for name in split_list(get("Attachments"))) if a
         )
+        distribution, advance = self._distribution(get, problem, date)
 
         if len(self.problems) > before:
             return None
@@ -485,6 +497,8 @@ class _ReleaseLoader:
             event=event,
             new_release=new_release in YES,
             lines={found.name: found.line for found in fields.values()},
+            distribution=distribution,
+            advance=advance,
         )
 
     def _date(self, get, problem, field: str):
@@ -510,6 +524,19 @@ class _ReleaseLoader:
         if start and end and end < start:
             problem("Event-End", "is before Event-Start")
         return Event(start, end, get("Location")) if start else None
+
+    def _distribution(self, get, problem, date) -> tuple[tuple[str, ...], datetime | None]:
+        """The media lists named, and the advance time, which only lists can use and must come before Date."""
+        lists = split_list(get("Distribution"))
+        for name in lists:
+            if not _ID.match(name):
+                problem("Distribution", f"'{name}' is not a list name; names are like 'culture-desk', comma-separated")
+        advance = self._date(get, problem, "Advance")
+        if advance and not lists:
+            problem("Advance", "sends to media lists in advance, but there is no 'Distribution: list-name' line")
+        if advance and date and advance >= date:
+            problem("Advance", "is not before Date; an advance send under embargo goes before the release is public")
+        return lists, advance
 
     @staticmethod
     def _resolve(ids, known: dict, field: str, noun: str, where: str, problem) -> tuple:
@@ -549,6 +576,17 @@ def _check_across_versions(headers: list[tuple[Path, dict[str, Field], list[Fiel
                 )
             elif lang:
                 seen[lang.value] = path
+        for name in ("distribution", "advance"):
+            values = {fields[name].value if name in fields else "" for _, fields in versions}
+            if len(values) > 1:
+                for path, fields in versions:
+                    problems.add(
+                        path,
+                        fields[name].line if name in fields else 1,
+                        name.capitalize(),
+                        f"the language versions of '{release_id}' differ; give the same "
+                        f"'{name.capitalize()}: ...' line in each (or none)",
+                    )
         types = {fields["type"].value for _, fields in versions if "type" in fields}
         if len(types) > 1:
             for path, fields in versions:

@@ -105,6 +105,9 @@ class Release:
     new_release: bool = False
     # The line of each header field, for problems found after loading.
     lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    # The media lists it is sent to (mail/distribution.py), and when they get it under embargo, if before Date.
+    distribution: tuple[str, ...] = ()
+    advance: datetime | None = None
 
     @property
     def lead_image(self) -> ImageAsset | None:

@@ -61,6 +61,9 @@ DEFAULTS: dict[str, object] = {
     "NEWSROOM_PREBUILD_AHEAD": 120,
     # The publisher runs `git pull --ff-only` in the content folder every this many seconds (0: never).
     "NEWSROOM_GIT_PULL_INTERVAL": 0,
+    # Media lists: the journalists' embargoed preview of a release, {release} and {lang} filled in, for advance
+    # emails; '' while there is none (the advance email then carries no link to the release).
+    "NEWSROOM_PRESS_PREVIEW_URL": "",
 }
 
 

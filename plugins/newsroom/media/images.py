@@ -8,6 +8,7 @@ import io
 import os
 import re
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,9 +111,11 @@ def inspect(path: Path) -> tuple[int, int]:
     """
     data = path.read_bytes()
     try:
-        with Image.open(io.BytesIO(data)) as opened:
-            fmt, mode, (width, height) = opened.format, opened.mode, opened.size
-            orientation = _orientation(opened)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # MAX_PIXELS, below, is the limit
+            with Image.open(io.BytesIO(data)) as opened:
+                fmt, mode, (width, height) = opened.format, opened.mode, opened.size
+                orientation = _orientation(opened)
     except Image.DecompressionBombError as exc:
         raise BadImage(_too_many_pixels(exc)) from None
     except UnidentifiedImageError:

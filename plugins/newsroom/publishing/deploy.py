@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shlex
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -154,14 +155,48 @@ def drop_waiting(target: Path) -> None:
 
 
 def _rsync(output: Path, target: str) -> str:
-    """rsync://host/path -> rsync over SSH; files are swapped in at the end (--delay-updates)."""
+    """rsync://user@host[:port]/path: the same swap as a local deploy, on the server over SSH.
+
+    The build is copied with rsync into a partial folder beside the target (files unchanged since the live copy
+    are hard links to it, so only changes travel), renamed when whole, and the target symlink is swapped to it
+    in one rename; a deploy killed at any point leaves the live site as it was. NEWSROOM_DEPLOY_SSH is the ssh
+    command to use (default `ssh`), for a deploy key or known-hosts file of its own.
+    """
     parsed = urlparse(target)
-    if not parsed.hostname or not parsed.path:
+    path = parsed.path.rstrip("/")
+    if not parsed.hostname or not path:
         raise DeployError(f"'{target}' should look like rsync://user@host/var/www/newsroom")
-    remote = f"{parsed.username + '@' if parsed.username else ''}{parsed.hostname}:{parsed.path}"
-    ssh = ["ssh", "-p", str(parsed.port)] if parsed.port else ["ssh"]
-    command = ["rsync", "-a", "--delete-after", "--delay-updates", "-e", " ".join(ssh), f"{output}/", remote]
-    result = subprocess.run(command, capture_output=True, text=True)
+    host = f"{parsed.username + '@' if parsed.username else ''}{parsed.hostname}"
+    ssh = shlex.split(os.environ.get("NEWSROOM_DEPLOY_SSH") or "ssh") + (
+        ["-p", str(parsed.port)] if parsed.port else []
+    )
+    parent, name = path.rpartition("/")[0] or "/", path.rpartition("/")[2]
+    releases = f"{parent}/.{name}.releases"
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    fresh, incoming = f"{releases}/{stamp}", f"{releases}/{stamp}{PARTIAL}"
+    q = shlex.quote
+    _remote(
+        ssh,
+        host,
+        f"if [ -e {q(path)} ] && [ ! -L {q(path)} ]; then echo {q(path)} is a plain folder: move it away once, the "
+        f"deploy keeps it as a link to the latest copy >&2; exit 3; fi; mkdir -p {q(releases)} && "
+        f"rm -rf {q(releases)}/*{PARTIAL}",
+    )
+    command = ["rsync", "-a", "--delete", "-e", shlex.join(ssh), f"--link-dest={path}/", f"{output}/"]
+    result = subprocess.run([*command, f"{host}:{incoming}/"], capture_output=True, text=True)
+    if result.returncode not in (0, 24):  # 24: a source file vanished, as a rebuilt cache may
+        raise DeployError(f"rsync to {host}:{incoming} failed: {result.stderr.strip() or result.returncode}")
+    keep = KEEP_RELEASES + 1
+    _remote(
+        ssh,
+        host,
+        f"mv {q(incoming)} {q(fresh)} && ln -sfn {q(fresh)} {q(path + '.new')} && mv -T {q(path + '.new')} {q(path)} "
+        f"&& cd {q(releases)} && ls -1 | grep -v {q(PARTIAL + '$')} | sort | head -n -{keep} | xargs -r rm -rf --",
+    )
+    return f"{host}:{path}"
+
+
+def _remote(ssh: list[str], host: str, script: str) -> None:
+    result = subprocess.run([*ssh, host, script], capture_output=True, text=True)
     if result.returncode != 0:
-        raise DeployError(f"rsync to {remote} failed: {result.stderr.strip() or result.returncode}")
-    return remote
+        raise DeployError(f"deploy over ssh to {host} failed: {result.stderr.strip() or result.returncode}")

@@ -172,6 +172,14 @@ class ConfirmationSender:
 
     def _send(self, conn: sqlite3.Connection, mailer: Mailer, row: sqlite3.Row, now: datetime) -> bool:
         """One queued email; False when the server cannot be reached (the row stays as it was)."""
+        # Taken for as long as a send can take, so a second service on the same database does not send it too;
+        # if this process dies meanwhile, the email is due again when the lease ends.
+        lease = store.stamp(now + timedelta(seconds=2 * self.smtp.timeout + 1))
+        taken = conn.execute(
+            "UPDATE confirmations SET due_at = ? WHERE id = ? AND due_at = ?", (lease, row["id"], row["due_at"])
+        )
+        if not taken.rowcount:
+            return True
         kind = row["kind"]
         job = Confirmation(
             row["address"] or row["email"], row["lang"], self.link(kind, row["token"]), kind != "confirm"
@@ -184,6 +192,7 @@ class ConfirmationSender:
             log.warning("confirmation to %s may have gone (not sent again): %s", masked(job.address), exc)
         except ChannelDown as exc:
             log.warning("confirmation emails wait for the mail server: %s", exc)
+            conn.execute("UPDATE confirmations SET due_at = ? WHERE id = ?", (row["due_at"], row["id"]))
             return False  # not an attempt of this email: everything waits until the server is back
         except TemporaryFailure as exc:
             attempt = row["attempts"] + 1
