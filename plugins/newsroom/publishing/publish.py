@@ -59,8 +59,8 @@ def publish_lock(state: Path, wait: bool = False) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             raise PublishBusy(
-                f"another publish is running (lock {state / LOCK}: an overlapping 'newsroom publish', or "
-                "'newsroom publisher' building); this run did nothing, the next one will catch up"
+                f"another 'newsroom publish' is running, or the resident publisher is building (lock {state / LOCK}); "
+                "this run did nothing, the next one will catch up"
             ) from None
         yield
 
