@@ -35,6 +35,7 @@ class Contact:
     email: str
     unit: dict[str, str] = field(default_factory=dict)
     photo: ImageAsset | None = None
+    revised: datetime | None = None  # when its card was last changed (the file's time): a vCard's REV
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,13 @@ class Attachment:
 class Event:
     start: datetime
     end: datetime | None
-    location: str
+    location: str  # the place, by name
+    address: str = ""  # its street address, postal code and town: "Rantakatu 4, 00990 Kaislaranta"
+
+    @property
+    def place(self) -> str:
+        """Where, in one line: the place and its address."""
+        return ", ".join(part for part in (self.location, self.address) if part)
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,17 @@ class Publisher:
     logo: Path | None
     brand_color: str
     social: tuple[tuple[str, str], ...]
+    # Raster files for where an SVG will not do: a wide logo (RSS <image>, Atom <logo>, schema.org), a square
+    # icon (Atom <icon>, favicon.ico, touch icon) and the picture link previews show for pages without one.
+    logo_raster: Path | None = None
+    icon: Path | None = None
+    share_image: Path | None = None
+    # The name as a language's sentences need it, by grammatical case: {"fi": {"genitive": "Kaislarannan kaupungin"}}.
+    name_forms: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def name_as(self, lang: str, case: str) -> str:
+        """The name in this case where the settings give it, else as written (a language without cases)."""
+        return self.name_forms.get(lang, {}).get(case) or self.name[lang]
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEFAULTS: dict[str, object] = {
     # Languages of the newsroom, the first is the default (DEFAULT_LANG should match it).
@@ -98,3 +100,36 @@ def apply_defaults(settings: dict, base: Path | None = None) -> None:
         settings["NEWSROOM_IMAGE_CACHE"] = str(base / settings["NEWSROOM_IMAGE_CACHE"])
         if settings["NEWSROOM_DB"]:
             settings["NEWSROOM_DB"] = str(base / settings["NEWSROOM_DB"])
+
+
+def check_public_subscribe_url(settings: dict) -> None:
+    """A public build's forms post to NEWSROOM_SUBSCRIBE_URL: it must be a full address readers can reach, and
+    HTTPS when the site is, or every form would post to the build machine or in the clear."""
+    address = str(settings.get("NEWSROOM_SUBSCRIBE_URL") or "")
+    if not address:
+        return  # no subscription service: the pages have no forms
+    parts = urlsplit(address)
+    fix = (
+        "set NEWSROOM_SUBSCRIBE_URL in the environment (beside NEWSROOM_SITEURL) to the service's public "
+        "address, such as https://newsroom.example.org/subscriptions"
+    )
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"NEWSROOM_SUBSCRIBE_URL '{address}' is not a full http(s):// address; {fix}")
+    if _is_loopback(parts.hostname):
+        raise SettingsError(
+            f"NEWSROOM_SUBSCRIBE_URL '{address}' is this machine's own address, which no reader can reach; {fix}"
+        )
+    if str(settings.get("SITEURL", "")).startswith("https://") and parts.scheme != "https":
+        raise SettingsError(
+            f"NEWSROOM_SUBSCRIBE_URL '{address}' is plain HTTP on an HTTPS site: browsers warn about such forms "
+            f"and the addresses would travel unencrypted; {fix}"
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback or ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False

@@ -57,7 +57,7 @@ class NewsroomGenerator(Generator):
         for lang in self.langs:
             self._write_lang(writer, lang)
         self._write(writer, "404.html", "404", self.langs[0])
-        self._write(writer, "index.html", "language_choice", self.langs[0])
+        self._write(writer, "index.html", "language_choice", self.langs[0], alternate_url=urls.front)
         self._copy_assets()
         if not self.clock.preview:
             self._write_manifest()

@@ -12,6 +12,7 @@ from newsroom.core import embargo, urls
 from newsroom.core.model import LANGS
 from newsroom.core.settings import apply_defaults
 from newsroom.site import discovery, structured_data
+from newsroom.site.brand import BrandGenerator
 from newsroom.site.consent import SignupPagesGenerator
 from newsroom.site.discovery import DiscoveryGenerator
 from newsroom.site.feeds import FeedsGenerator
@@ -25,7 +26,14 @@ def on_initialized(pelican) -> None:
 
 
 def on_get_generators(pelican):
-    return [NewsroomGenerator, MediaBankGenerator, FeedsGenerator, DiscoveryGenerator, SignupPagesGenerator]
+    return [
+        NewsroomGenerator,
+        BrandGenerator,
+        MediaBankGenerator,
+        FeedsGenerator,
+        DiscoveryGenerator,
+        SignupPagesGenerator,
+    ]
 
 
 def on_generator_init(generator) -> None:

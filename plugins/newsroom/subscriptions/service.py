@@ -215,7 +215,9 @@ class Service:
         self.limiter = ratelimit.RateLimiter(config.limits)
         self.consent = consent.texts(self.env, config.langs, self.publisher)
         self.sender = optin.ConfirmationSender(
-            optin.ConfirmationComposer(self.env, self.publisher.name, config.sender, config.site_url),
+            optin.ConfirmationComposer(
+                self.env, self.publisher.name, config.sender, config.site_url, self.publisher.name_forms
+            ),
             config.smtp,
             config.rate,
         )
