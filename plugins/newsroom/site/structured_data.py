@@ -19,8 +19,10 @@ from newsroom.site.mediabank import ImageFiles
 
 # Open Graph names a language with a territory; the newsroom's Swedish is Finland Swedish.
 OG_LOCALES = {"fi": "fi_FI", "sv": "sv_FI", "en": "en_GB"}
-# The lead image in the ratios search engines show (16:9, 4:3, 1:1, each 1200 px wide), then its own shape.
-SHARE_RECIPES = (*(f"ratio-{w}x{h}" for w, h in SEARCH_RATIOS), "w1600")
+# The lead image in the ratios search engines show (16:9, 4:3, 1:1, each 1200 px wide), then in its own shape
+# when that is as wide.
+OWN_SHAPE, SEARCH_WIDTH = "w1600", 1200
+SHARE_RECIPES = (*(f"ratio-{w}x{h}" for w, h in SEARCH_RATIOS), OWN_SHAPE)
 
 
 def modified(release: Release) -> datetime:
@@ -38,7 +40,7 @@ def image_objects(release: Release, files: ImageFiles, site_url: str, brand: Bra
     caption, licence = image.caption.get(release.lang), licences.url(image.licence)
     for recipe in SHARE_RECIPES:
         file = derived[recipe]
-        if file.url not in seen:
+        if file.url not in seen and (recipe != OWN_SHAPE or file.width >= SEARCH_WIDTH):
             seen.add(file.url)
             found.append(
                 {
