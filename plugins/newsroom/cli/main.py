@@ -21,7 +21,7 @@ from newsroom.content.catalog import ContentError, catalog_for
 from newsroom.core.clock import DateError, build_now, timestamp
 from newsroom.core.embargo import hidden_images, next_lift, unpublished
 from newsroom.core.model import LANGS, TYPES
-from newsroom.core.settings import SettingsError
+from newsroom.core.settings import SettingsError, check_public_subscribe_url
 from newsroom.mail import mailsink, store, subscribers
 from newsroom.mail.notify import NotifyConfig, NotifyError, notifier, notify
 from newsroom.mail.outbox import Outbox
@@ -95,6 +95,7 @@ def _reported(action) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     settings = load_settings(_options(args, publish=args.publish))
+    check_public_subscribe_url(settings)
     started = time.perf_counter()
     code = _reported(lambda: build(settings))
     if code == OK:
@@ -125,6 +126,7 @@ def _next_lift_line(settings: dict, now) -> str:
 
 def cmd_publish(args: argparse.Namespace) -> int:
     settings = load_settings(_options(args, publish=True))
+    check_public_subscribe_url(settings)
     if args.target:
         settings["NEWSROOM_DEPLOY"] = args.target
     try:

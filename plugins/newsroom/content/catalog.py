@@ -318,6 +318,16 @@ def _name_forms(card: _Card, langs: tuple[str, ...]) -> dict[str, dict[str, str]
                 card.problem("name_forms", f"{lang}: '{case}' should be one of {', '.join(NAME_CASES)} with a name")
                 continue
             found.setdefault(str(lang), {})[case] = text.strip()
+    if "fi" in langs and "genitive" not in found.get("fi", {}):
+        fi_name = card.data.get("name", {}).get("fi", "") if isinstance(card.data.get("name"), dict) else ""
+        example = (
+            (fi_name.rsplit(" ", 1)[0] + " kaupungin") if fi_name.endswith(" kaupunki") else "Kaislarannan kaupungin"
+        )
+        card.problem(
+            "name_forms",
+            "needs the Finnish genitive of the name, for sentences such as 'Kaislarannan kaupungin tiedotteet': "
+            f"add 'name_forms:', '  fi:' and '    genitive: {example}'",
+        )
     return found
 
 

@@ -104,10 +104,14 @@ def apply_defaults(settings: dict, base: Path | None = None) -> None:
 
 def check_public_subscribe_url(settings: dict) -> None:
     """A public build's forms post to NEWSROOM_SUBSCRIBE_URL: it must be a full address readers can reach, and
-    HTTPS when the site is, or every form would post to the build machine or in the clear."""
+    HTTPS when the site is, or every form would post to the build machine or in the clear. `newsroom build` and
+    `newsroom publish` check it; a preview, or a build without an absolute SITEURL, is not public."""
+    public = not settings.get("NEWSROOM_PREVIEW") and str(settings.get("SITEURL", "")).startswith(
+        ("http://", "https://")
+    )
     address = str(settings.get("NEWSROOM_SUBSCRIBE_URL") or "")
-    if not address:
-        return  # no subscription service: the pages have no forms
+    if not public or not address:
+        return  # not for readers, or no subscription service (the pages have no forms)
     parts = urlsplit(address)
     fix = (
         "set NEWSROOM_SUBSCRIBE_URL in the environment (beside NEWSROOM_SITEURL) to the service's public "

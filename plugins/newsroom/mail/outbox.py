@@ -190,18 +190,30 @@ class Outbox:
                 (release, *keys),
             ).fetchall()
             for (subscriber_id,) in several:
-                parent = self.conn.execute(
-                    "INSERT INTO outbox (channel, recipient, item, subscriber_id, status, message_id, due_at, "
-                    "created_at) VALUES ('email', ?, ?, ?, 'pending', ?, ?, ?) "
-                    "ON CONFLICT (channel, recipient, item) DO NOTHING",
-                    (str(subscriber_id), f"release:{release}", subscriber_id, uuid.uuid4().hex, stamp, stamp),
+                self._fold(
+                    subscriber_id,
+                    f"release:{release}",
+                    stamp,
+                    f"status = 'pending' AND release = ? AND lang IN ({marks})",
+                    (release, *keys),
                 )
-                if parent.rowcount:
-                    self.conn.execute(
-                        f"UPDATE outbox SET status = 'digested', digest_id = ? WHERE channel = 'email' "
-                        f"AND subscriber_id = ? AND status = 'pending' AND release = ? AND lang IN ({marks})",
-                        (parent.lastrowid, subscriber_id, release, *keys),
-                    )
+
+    def _fold(self, subscriber_id: int, item: str, stamp: str, rows: str, params: tuple) -> bool:
+        """Queue one email `item` for a subscriber and fold into it their rows matching `rows` ('digested', pointing
+        at it); False when that item was queued before (a second run makes nothing)."""
+        parent = self.conn.execute(
+            "INSERT INTO outbox (channel, recipient, item, subscriber_id, status, message_id, due_at, "
+            "created_at) VALUES ('email', ?, ?, ?, 'pending', ?, ?, ?) "
+            "ON CONFLICT (channel, recipient, item) DO NOTHING",
+            (str(subscriber_id), item, subscriber_id, uuid.uuid4().hex, stamp, stamp),
+        )
+        if parent.rowcount:
+            self.conn.execute(
+                f"UPDATE outbox SET status = 'digested', digest_id = ? WHERE channel = 'email' AND subscriber_id = ? "
+                f"AND {rows}",
+                (parent.lastrowid, subscriber_id, *params),
+            )
+        return bool(parent.rowcount)
 
     def _queue(self, publication: Publication, audience: list[Subscriber], webhook: str | None, stamp: str) -> Queued:
         release, lang = publication.key
@@ -249,19 +261,7 @@ class Outbox:
                 )
             ]
             for subscriber_id in waiting:
-                digest = self.conn.execute(
-                    "INSERT INTO outbox (channel, recipient, item, subscriber_id, status, message_id, due_at, "
-                    "created_at) VALUES ('email', ?, ?, ?, 'pending', ?, ?, ?) "
-                    "ON CONFLICT (channel, recipient, item) DO NOTHING",
-                    (str(subscriber_id), f"digest:{day}", subscriber_id, uuid.uuid4().hex, stamp, stamp),
-                )
-                if digest.rowcount:
-                    self.conn.execute(
-                        "UPDATE outbox SET status = 'digested', digest_id = ? "
-                        "WHERE subscriber_id = ? AND status = 'held'",
-                        (digest.lastrowid, subscriber_id),
-                    )
-                    made += 1
+                made += self._fold(subscriber_id, f"digest:{day}", stamp, "status = 'held'", ())
         return made
 
     def claim(self, channel: str, now: datetime, limit: int = BATCH) -> list[Delivery]:

@@ -96,7 +96,7 @@ RECIPES: dict[str, Recipe] = {
         *(Recipe(f"thumb{w}", f"thumb{w}", box=(w, w * 2 // 3), quality=82) for w in THUMB_WIDTHS),
         *(Recipe(f"thumb{w}.webp", f"thumb{w}", True, box=(w, w * 2 // 3), quality=78) for w in THUMB_WIDTHS),
         # Email: the lead image at the 592 px an email column holds.
-        Recipe("email", "email", width=EMAIL_WIDTH, quality=80),
+        Recipe("email", "email", width=EMAIL_WIDTH, quality=80),  # named apart: a small picture has one width
         Recipe("print", "print", long_side=PRINT_LONG_SIDE, quality=92, credit=True),
     )
 }

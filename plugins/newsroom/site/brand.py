@@ -19,6 +19,7 @@ BRAND_KEY = "brand"
 FAVICON = "favicon.ico"
 FAVICON_SIZES = ((16, 16), (32, 32), (48, 48))
 HEADER_LOGO_HEIGHT = 44  # px, as the site header shows it
+RASTER_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
 @dataclass(frozen=True)
@@ -62,9 +63,12 @@ def _file(path: Path | None) -> BrandFile | None:
 
 
 def brand_of(publisher: Publisher | None) -> Brand:
+    """The publisher's files; a logo that is itself a PNG or JPEG is also the raster logo, unless one is given."""
     if publisher is None:
         return Brand(None, None, None, None)
-    return Brand(*(_file(p) for p in (publisher.logo, publisher.logo_raster, publisher.icon, publisher.share_image)))
+    logo = publisher.logo
+    raster = publisher.logo_raster or (logo if logo and logo.suffix.lower() in RASTER_SUFFIXES else None)
+    return Brand(*(_file(p) for p in (logo, raster, publisher.icon, publisher.share_image)))
 
 
 def favicon(icon: Path) -> bytes:

@@ -61,7 +61,7 @@ def _brand_image(file: BrandFile, site_url: str) -> dict:
     return {"@type": "ImageObject", "url": f"{site_url}/{file.url}", "width": file.width, "height": file.height}
 
 
-def share_image(release: Release, files: ImageFiles, site_url: str, brand: Brand) -> dict | None:
+def share_image(release: Release, files: ImageFiles, site_url: str, brand: Brand, publisher: Publisher) -> dict | None:
     """The picture a link preview shows: the lead image cut to 1200 × 630 with its alt text in the release's
     language, else the newsroom's share image."""
     image = release.lead_image
@@ -69,7 +69,8 @@ def share_image(release: Release, files: ImageFiles, site_url: str, brand: Brand
         shared = brand.share_image
         if shared is None:
             return None
-        return {"url": f"{site_url}/{shared.url}", "width": shared.width, "height": shared.height, "alt": ""}
+        name = publisher.name[release.lang]
+        return {"url": f"{site_url}/{shared.url}", "width": shared.width, "height": shared.height, "alt": name}
     file = files.of(image)["share"]
     return {
         "url": f"{site_url}/{file.url}",
@@ -178,6 +179,6 @@ def install(env: Environment, settings: dict) -> None:
 
     @pass_context
     def share_image_of(context: Context, release: Release) -> dict | None:
-        return share_image(release, context["image_files"], context["SITEURL"], context["brand"])
+        return share_image(release, context["image_files"], context["SITEURL"], context["brand"], context["publisher"])
 
     env.globals.update(json_ld=json_ld, share_image=share_image_of, og_locales=OG_LOCALES, last_modified=modified)
