@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -19,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from bs4 import BeautifulSoup
 
 from newsroom.build import manifest
@@ -26,8 +28,9 @@ from newsroom.build.run import BuildOptions, load_settings
 from newsroom.mail import store, subscribers
 from newsroom.mail.notify import notify
 from newsroom.mail.subscribers import Preferences
+from runcli import Result, newsroom
 from sitebuilder import ROOT, build_site, release, write_content
-from smtpsink import Received, free_port, start_server
+from smtpsink import Received, RecordingHandler, free_port, start_server
 
 NEW_YEAR = datetime.fromisoformat("2026-01-01T00:00+02:00")
 B0, B1, B2, B3 = "2026-02-01T12:00+02:00", "2026-03-02T12:00+02:00", "2026-03-06T12:00+02:00", "2026-04-02T12:00+02:00"
@@ -100,17 +103,6 @@ def _subscribe(db: Path, domain: str, names: list[str], when: datetime = NEW_YEA
     conn.close()
 
 
-def _newsroom(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "newsroom.cli", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=300,
-    )
-
-
 def _count(mail: list[Received]) -> Counter:
     return Counter((r.recipient, r.message["Subject"]) for r in mail)
 
@@ -137,7 +129,7 @@ PEOPLE = {
 class Journey:
     steps: dict[str, list[Received]] = field(default_factory=dict)
     reports: dict = field(default_factory=dict)
-    dry_run: subprocess.CompletedProcess | None = None
+    dry_run: Result | None = None
     db: Path | None = None
 
     def to(self, step: str) -> set[str]:
@@ -164,7 +156,7 @@ def journey(sites, smtp_server, tmp_path_factory) -> Journey:
         result.steps[name], seen = mail[seen:], len(mail)
 
     step("first", sites.b0, B0)
-    result.dry_run = _newsroom(
+    result.dry_run = newsroom(
         "notify",
         "--output",
         str(sites.b1),
@@ -318,6 +310,7 @@ def _cli_env(settings: dict) -> dict:
     return {"NEWSROOM_DB": settings["NEWSROOM_DB"], "NEWSROOM_SMTP_URL": settings["NEWSROOM_SMTP_URL"]}
 
 
+@pytest.mark.slow
 def test_a_run_killed_mid_batch_and_run_again_delivers_everything_without_duplicates(sites, smtp_server, tmp_path):
     domain = "killed.example"
     names = [f"reader{n:03d}" for n in range(150)]
@@ -338,7 +331,7 @@ def test_a_run_killed_mid_batch_and_run_again_delivers_everything_without_duplic
         process.wait()
         smtp_server.handler.release()
     assert len(smtp_server.handler.to(domain)) == 120
-    rerun = _newsroom("notify", "--output", str(sites.b1), "--now", B1, env=_cli_env(settings))
+    rerun = newsroom("notify", "--output", str(sites.b1), "--now", B1, env=_cli_env(settings))
     assert rerun.returncode == 0, rerun.stderr
     mail = smtp_server.handler.to(domain)
     counts = _count(mail)
@@ -350,6 +343,7 @@ def test_a_run_killed_mid_batch_and_run_again_delivers_everything_without_duplic
         assert len(ids) == 1
 
 
+@pytest.mark.slow
 def test_concurrent_runs_do_not_send_anything_twice(sites, smtp_server, tmp_path):
     domain = "concurrent.example"
     names = [f"reader{n:03d}" for n in range(80)]
@@ -414,7 +408,7 @@ def test_a_server_answering_550_suppresses_the_address(sites, smtp_server, tmp_p
         in conn.execute("SELECT note FROM subscribers WHERE id = ?", (suppressed.id,)).fetchone()[0]
     )
     conn.close()
-    listing = _newsroom("outbox", env=_cli_env(settings))
+    listing = newsroom("outbox", env=_cli_env(settings))
     assert "email failed: 1" in listing.stdout and "email skipped: 1" in listing.stdout
     assert (
         f"failed: email release:library:fi to reject-me@{domain} (1 attempt(s)): 550 5.1.1 No such mailbox here"
@@ -496,7 +490,7 @@ def test_webhook_without_a_secret_is_refused_before_anything_is_published(sites,
         "NEWSROOM_PUBLISH_WEBHOOK": "https://hooks.example/x",
         "NEWSROOM_WEBHOOK_SECRET": "",
     }
-    result = _newsroom("publish", "--target", str(tmp_path / "site"), env=env)
+    result = newsroom("publish", "--target", str(tmp_path / "site"), env=env)
     assert result.returncode == 2
     assert "NEWSROOM_WEBHOOK_SECRET is not" in result.stderr and "Nothing was published." in result.stderr
     assert not (tmp_path / "site").exists()
@@ -519,24 +513,24 @@ def test_publish_emails_each_newly_public_release_once(smtp_server, tmp_path):
         "NEWSROOM_SMTP_URL": smtp_server.url,
         "NEWSROOM_NOW": "2026-01-01T08:00+02:00",
     }
-    added = _newsroom("subscribers", "add", f"Reader@{domain}", "--lang", "fi", env=env)
+    added = newsroom("subscribers", "add", f"Reader@{domain}", "--lang", "fi", env=env)
     assert added.returncode == 0 and f"Added reader@{domain}: confirmed, fi, immediate" in added.stdout
     common = ("--content", str(content), "--target", str(tmp_path / "site"))
-    first = _newsroom("publish", *common, "--now", "2026-02-01T12:00+02:00", env=env)
+    first = newsroom("publish", *common, "--now", "2026-02-01T12:00+02:00", env=env)
     assert first.returncode == 0, first.stderr
     assert "First run: recorded 1 public release version(s)" in first.stdout
-    second = _newsroom("publish", *common, "--now", "2026-03-01T09:05+02:00", env=env)
+    second = newsroom("publish", *common, "--now", "2026-03-01T09:05+02:00", env=env)
     assert "now public: Pian julkaistava (fi)" in second.stdout and "Sent 1 email(s)." in second.stdout
-    third = _newsroom("publish", *common, "--now", "2026-03-01T09:10+02:00", env=env)
+    third = newsroom("publish", *common, "--now", "2026-03-01T09:10+02:00", env=env)
     assert "Nothing new to publish" in third.stdout and "Sent" not in third.stdout
-    again = _newsroom("notify", env=env)
+    again = newsroom("notify", env=env)
     assert again.returncode == 0 and again.stdout.strip() == "No newly published releases to announce."
     assert [r.message["Subject"] for r in smtp_server.handler.to(domain)] == ["Tiedote: Pian julkaistava"]
     assert (tmp_path / "state" / "newsroom.sqlite3").exists()
 
 
 def test_a_database_inside_the_published_site_is_refused(tmp_path):
-    result = _newsroom(
+    result = newsroom(
         "notify",
         env={
             "NEWSROOM_DEPLOY": str(tmp_path / "site"),
@@ -549,6 +543,130 @@ def test_a_database_inside_the_published_site_is_refused(tmp_path):
 
 
 def test_notify_without_a_published_build_says_what_to_do(tmp_path):
-    result = _newsroom("notify", env={"NEWSROOM_STATE_DIR": str(tmp_path / "state")})
+    result = newsroom("notify", env={"NEWSROOM_STATE_DIR": str(tmp_path / "state")})
     assert result.returncode == 1
     assert "no newsroom-manifest.json in the state folder" in result.stderr and "newsroom publish" in result.stderr
+
+
+# --- A relay that refuses us, and one too slow to answer --------------------------------------------------------
+
+
+class _RefusingHandler(RecordingHandler):
+    """Answers every recipient (or every message) with the same refusal, as a relay that will not send for us."""
+
+    def __init__(self, at: str, answer: str) -> None:
+        super().__init__()
+        self.at, self.answer = at, answer
+
+    async def handle_RCPT(self, server, session, envelope, address: str, rcpt_options) -> str:
+        if self.at == "RCPT":
+            with self._lock:
+                self.received.append(Received(envelope.mail_from, address, b"", self.answer))
+            return self.answer
+        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        if self.at == "DATA":
+            with self._lock:
+                self.received.append(Received(envelope.mail_from, envelope.rcpt_tos[0], b"", self.answer))
+            return self.answer
+        return await super().handle_DATA(server, session, envelope)
+
+
+def _statuses(settings: dict) -> Counter:
+    conn = store.connect(Path(settings["NEWSROOM_DB"]))
+    try:
+        return Counter(s.status for s in subscribers.every(conn))
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    ("at", "answer"),
+    [
+        ("RCPT", "550 5.7.1 Relaying denied"),
+        ("RCPT", "530 5.7.0 Authentication required"),
+        ("DATA", "554 Transaction failed"),
+        ("RCPT", "550 Requested action not taken: mailbox unavailable"),  # the same words for everyone
+    ],
+)
+def test_a_relay_refusing_us_unsubscribes_nobody_stops_and_the_next_run_delivers(sites, tmp_path, at, answer):
+    domain = "refused.example"
+    names = [f"reader{n}" for n in range(6)]
+    port = free_port()
+    settings = _fresh(tmp_path, sites, f"smtp://127.0.0.1:{port}", domain, names, types=("news",))
+    handler = _RefusingHandler(at, answer)
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        run = newsroom("notify", "--output", str(sites.b1), "--now", B1, env=_cli_env(settings))
+    finally:
+        controller.stop()
+    assert run.returncode == 1, run.stdout
+    assert answer in run.stdout and "nobody was unsubscribed" in run.stdout
+    assert "suppressed" not in run.stdout
+    assert _statuses(settings) == {"confirmed": len(names)}
+    assert len(handler.received) <= 3  # it stopped instead of trying the whole list
+    controller, fixed = start_server(port)
+    try:
+        later = newsroom("notify", "--output", str(sites.b1), "--now", "2026-03-02T13:00+02:00", env=_cli_env(settings))
+    finally:
+        controller.stop()
+    assert later.returncode == 0, later.stdout
+    assert sorted(r.recipient for r in fixed.to(domain)) == [f"{n}@{domain}" for n in names]
+
+
+class _DeadMailboxes(RecordingHandler):
+    async def handle_RCPT(self, server, session, envelope, address: str, rcpt_options) -> str:
+        if address.split("-")[1].startswith("gone"):
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+
+
+def test_dead_mailboxes_between_deliveries_are_suppressed_and_only_they(sites, tmp_path):
+    domain = "bounces.example"
+    names = ["a-gone", "b-gone", "c-fine", "d-gone", "e-gone", "f-fine"]
+    port = free_port()
+    settings = _fresh(tmp_path, sites, f"smtp://127.0.0.1:{port}", domain, names, types=("news",))
+    controller = Controller(_DeadMailboxes(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        report = notify(settings, sites.b1, B1)
+    finally:
+        controller.stop()
+    assert report.ok and report.tallies["email"].failed == 4 and report.tallies["email"].sent == 2
+    assert _statuses(settings) == {"suppressed": 4, "confirmed": 2}
+
+
+class _SlowHandler(RecordingHandler):
+    """Takes each message whole, then answers only after `delay` seconds: longer than the sender waits."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        answer = await super().handle_DATA(server, session, envelope)
+        await asyncio.sleep(self.delay)
+        return answer
+
+
+def test_a_server_too_slow_to_answer_gets_a_message_at_most_twice(sites, tmp_path):
+    domain = "slow.example"
+    port = free_port()
+    settings = _fresh(tmp_path, sites, f"smtp://127.0.0.1:{port}?timeout=1", domain, ["patient"], types=("news",))
+    handler = _SlowHandler(delay=2.5)
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    copies = []
+    try:
+        for when in ("2026-03-02T12:00+02:00", "2026-03-02T12:01+02:00", "2026-03-02T12:10+02:00", "2026-03-03T12:00"):
+            report = notify(settings, sites.b1, when)
+            copies.append(len(handler.to(domain, accepted_only=False)))
+    finally:
+        controller.stop()
+    assert report.ok
+    assert copies == [1, 1, 2, 2]  # not again in the same run or the next minute; once more later; never a third
+    ids = {r.message["Message-ID"] for r in handler.to(domain, accepted_only=False)}
+    assert len(ids) == 1
+    assert _statuses(settings) == {"confirmed": 1}

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from pelican import Pelican
 from pelican.settings import read_settings
 
 from newsroom.build.audit import Leak, audit
+from newsroom.build.origins import Stray, strays
+from newsroom.build.preview import refuse_live_output
+from newsroom.build.staging import staged
+from newsroom.build.theme import theme_override
 from newsroom.content.catalog import ContentError, catalog_for
-from newsroom.core.clock import build_now
-from newsroom.core.embargo import hidden_images, unpublished
+from newsroom.content.links import link_problems
+from newsroom.core.embargo import hidden_contacts, hidden_images, unpublished
 from newsroom.core.model import Catalog
-from newsroom.core.settings import apply_defaults
-from newsroom.site.listings import CATALOG_KEY
+from newsroom.core.settings import Settings
+from newsroom.site.context import CATALOG_KEY
 
 AUDITED = "newsroom-audit.json"  # in CACHE_PATH: the output files the last audit found clean
 
@@ -29,7 +31,7 @@ class BuildError(Exception):
 class LeakError(Exception):
     """The audit found unpublished material in a public build; nothing may be deployed."""
 
-    def __init__(self, leaks: list[Leak]):
+    def __init__(self, leaks: list[Leak | Stray]):
         self.leaks = leaks
         super().__init__("\n".join(map(str, leaks)))
 
@@ -52,7 +54,9 @@ class _ErrorCollector(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def load_settings(options: BuildOptions) -> dict:
+def load_settings(options: BuildOptions) -> Settings:
+    """The settings file with the command's options, checked once (a mistyped value or time stops the command before
+    it does anything) and with the one moment the command acts at."""
     override: dict = {}
     if options.content is not None:
         override["PATH"] = str(Path(options.content).resolve())
@@ -64,12 +68,9 @@ def load_settings(options: BuildOptions) -> dict:
         override["NEWSROOM_NOW"] = options.now
     if options.preview:
         override.update(NEWSROOM_PREVIEW=True, DELETE_OUTPUT_DIRECTORY=True)
-    settings = read_settings(str(options.settings_file), override=override)
-    apply_defaults(settings, Path(options.settings_file).resolve().parent)
-    if settings["NEWSROOM_NOW"] or os.environ.get("NEWSROOM_NOW"):
-        # Read once, here: a mistyped time stops the command before it does anything.
-        settings["NEWSROOM_NOW"] = build_now(settings["NEWSROOM_NOW"], ZoneInfo(settings["TIMEZONE"]))
-    return settings
+    override = {**theme_override(Path(options.settings_file)), **override}
+    values = read_settings(str(options.settings_file), override=override)
+    return Settings.load(values, Path(options.settings_file).resolve().parent)
 
 
 def build(settings: dict, catalog: Catalog | None = None) -> Pelican:
@@ -77,11 +78,25 @@ def build(settings: dict, catalog: Catalog | None = None) -> Pelican:
 
     A caller that has already loaded the catalog (publish) passes it in, so the content is read once.
     """
+    settings = Settings.of(settings)
     catalog = catalog or catalog_for(settings)
     if catalog.problems:
         raise ContentError(catalog.problems)
-    now = build_now(settings["NEWSROOM_NOW"], ZoneInfo(settings["TIMEZONE"]))
-    pelican = Pelican({**settings, CATALOG_KEY: catalog, "NEWSROOM_NOW": now})
+    problems = link_problems(catalog, settings.now, preview=settings.preview)
+    if problems:
+        raise ContentError(tuple(problems))
+    if settings.preview:
+        refuse_live_output(settings)
+    with staged(settings.output, seed=not settings.get("DELETE_OUTPUT_DIRECTORY")) as work:
+        pelican = _run(settings.replace(**{"OUTPUT_PATH": str(work), CATALOG_KEY: catalog}), catalog)
+    pelican.output_path = str(settings.output)
+    return pelican
+
+
+def _run(settings: Settings, catalog: Catalog) -> Pelican:
+    """Pelican into the work folder, then the audit of what it wrote."""
+    now = settings.now
+    pelican = Pelican(settings)
     collector = _ErrorCollector()
     logger = logging.getLogger("pelican")
     logger.addHandler(collector)
@@ -91,14 +106,16 @@ def build(settings: dict, catalog: Catalog | None = None) -> Pelican:
         logger.removeHandler(collector)
     if collector.messages:
         raise BuildError("\n".join(collector.messages))
-    if not settings["NEWSROOM_PREVIEW"]:
+    if not settings.preview:
         leaks = audit(
-            Path(settings["OUTPUT_PATH"]),
+            settings.output,
             settings,
             unpublished(catalog, now),
             hidden_images(catalog, now),
             Path(settings["CACHE_PATH"]) / AUDITED,
+            hidden_contacts(catalog, now),
         )
+        leaks += strays(settings.output, settings, catalog, now)
         if leaks:
             raise LeakError(leaks)
     return pelican

@@ -9,25 +9,31 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from pelican.log import init as init_logging
 
 from newsroom.build.audit import audit
+from newsroom.build.origins import strays
+from newsroom.build.preview import PreviewTargetError
 from newsroom.build.run import BuildError, BuildOptions, LeakError, build, load_settings
 from newsroom.build.search import SearchIndexError
+from newsroom.cli import medialists as medialists_cli
+from newsroom.cli.publisher import cmd_publisher
 from newsroom.content import authoring
 from newsroom.content.catalog import ContentError, catalog_for
-from newsroom.core.clock import DateError, build_now, timestamp
-from newsroom.core.embargo import hidden_images, next_lift, unpublished
-from newsroom.core.model import LANGS, TYPES
-from newsroom.core.settings import SettingsError, check_public_subscribe_url
+from newsroom.content.links import link_problems
+from newsroom.core.clock import DateError, timestamp
+from newsroom.core.embargo import hidden_contacts, hidden_images, next_lift, unpublished
+from newsroom.core.model import TYPES
+from newsroom.core.settings import Settings, SettingsError, check_public_subscribe_url
+from newsroom.core.text import split_list
 from newsroom.mail import mailsink, store, subscribers
 from newsroom.mail.notify import NotifyConfig, NotifyError, notifier, notify
 from newsroom.mail.outbox import Outbox
-from newsroom.mail.subscribers import Preferences, SubscriberError, split_list
+from newsroom.mail.subscribers import Preferences, SubscriberError
 from newsroom.publishing.deploy import DeployError, deploy
 from newsroom.publishing.publish import PublishBusy, publish
+from newsroom.publishing.renames import renamed_problems
 
 OK, CONTENT_PROBLEMS, USAGE = 0, 1, 2
 
@@ -56,10 +62,19 @@ def _options(args: argparse.Namespace, publish: bool = False, preview: bool = Fa
 def cmd_check(args: argparse.Namespace) -> int:
     settings = load_settings(_options(args))
     catalog = catalog_for(settings)
-    for problem in catalog.problems:
+    list_problems, list_note = medialists_cli.list_problems(settings, catalog)
+    problems = [
+        *catalog.problems,
+        *link_problems(catalog, settings.now),
+        *renamed_problems(catalog, settings),
+        *list_problems,
+    ]
+    for problem in problems:
         print(problem)
-    if catalog.problems:
-        count = len(catalog.problems)
+    if list_note:
+        print(list_note)
+    if problems:
+        count = len(problems)
         print(f"\n{count} problem{'s' if count != 1 else ''} found. Fix them and run 'newsroom check' again.")
         return CONTENT_PROBLEMS
     print(
@@ -90,6 +105,9 @@ def _reported(action) -> int:
     except (DeployError, PublishBusy, SearchIndexError) as exc:
         print(f"newsroom: {exc}", file=sys.stderr)
         return CONTENT_PROBLEMS
+    except PreviewTargetError as exc:
+        print(f"newsroom: {exc}", file=sys.stderr)
+        return USAGE
     return OK
 
 
@@ -116,12 +134,13 @@ def cmd_preview(args: argparse.Namespace) -> int:
     return code
 
 
-def _next_lift_line(settings: dict, now) -> str:
-    tz = ZoneInfo(settings["TIMEZONE"])
+def _next_lift_line(settings: Settings, now) -> str:
     release = next_lift(catalog_for(settings), now)
     if release is None:
         return "No embargoed releases are waiting."
-    return f"Next embargo lifts {timestamp(release.date, tz)}: {release.title} ({release.lang}, {release.source})"
+    return (
+        f"Next embargo lifts {timestamp(release.date, settings.tz)}: {release.title} ({release.lang}, {release.source})"
+    )
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
@@ -175,11 +194,10 @@ def cmd_notify(args: argparse.Namespace) -> int:
     return OK if report.ok else CONTENT_PROBLEMS
 
 
-def _store(args: argparse.Namespace) -> tuple[dict, sqlite3.Connection, datetime]:
+def _store(args: argparse.Namespace) -> tuple[Settings, sqlite3.Connection, datetime]:
     """Settings, an open database and the clock (NEWSROOM_NOW or now) for the operator's commands."""
     settings = load_settings(_options(args))
-    now = build_now(settings["NEWSROOM_NOW"], ZoneInfo(settings["TIMEZONE"]))
-    return settings, store.connect(store.db_path(settings)), now
+    return settings, store.connect(store.db_path(settings)), settings.now
 
 
 def cmd_subscribers(args: argparse.Namespace) -> int:
@@ -292,7 +310,7 @@ def cmd_mail_sink(args: argparse.Namespace) -> int:
 
 
 def cmd_subscriptions(args: argparse.Namespace) -> int:
-    from newsroom.subscriptions import service  # the web stack loads only for the service
+    from newsroom.subscriptions import app as service  # the web stack loads only for the service
 
     settings = load_settings(_options(args, publish=True))
     try:
@@ -327,18 +345,25 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 def cmd_next_embargo(args: argparse.Namespace) -> int:
     settings = load_settings(_options(args))
-    tz = ZoneInfo(settings["TIMEZONE"])
-    release = next_lift(catalog_for(settings), build_now(settings["NEWSROOM_NOW"], tz))
-    print(release.date.astimezone(tz).isoformat() if release else "none")
+    release = next_lift(catalog_for(settings), settings.now)
+    print(release.date.astimezone(settings.tz).isoformat() if release else "none")
     return OK
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
     settings = load_settings(_options(args, publish=True))
-    tz = ZoneInfo(settings["TIMEZONE"])
-    output = Path(args.output or settings["OUTPUT_PATH"])
-    catalog, now = catalog_for(settings), build_now(settings["NEWSROOM_NOW"], tz)
-    leaks = audit(output, settings, unpublished(catalog, now), hidden_images(catalog, now))
+    output = Path(args.output) if args.output else settings.output
+    catalog, now = catalog_for(settings), settings.now
+    if catalog.problems:
+        # A release whose header cannot be read would not be looked for: refuse rather than pass it unaudited.
+        for problem in catalog.problems:
+            print(problem, file=sys.stderr)
+        print(f"newsroom: {len(catalog.problems)} problem(s) in the content; nothing was audited.", file=sys.stderr)
+        return CONTENT_PROBLEMS
+    leaks = audit(
+        output, settings, unpublished(catalog, now), hidden_images(catalog, now), None, hidden_contacts(catalog, now)
+    )
+    leaks += strays(output, settings, catalog, now)
     for leak in leaks:
         print(leak)
     print(f"{len(leaks)} leak(s) found in {output}." if leaks else f"No unpublished release shows in {output}.")
@@ -347,7 +372,14 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 def cmd_new(args: argparse.Namespace) -> int:
     settings = load_settings(_options(args))
-    content, tz = Path(settings["PATH"]), ZoneInfo(settings["TIMEZONE"])
+    content, tz = settings.content, settings.tz
+    if args.what != "contact" and args.lang not in settings.langs:
+        print(
+            f"newsroom: --lang {args.lang} is not a language of this newsroom; use one of {', '.join(settings.langs)} "
+            "(NEWSROOM_LANGUAGES)",
+            file=sys.stderr,
+        )
+        return USAGE
     try:
         if args.what == "release":
             path = authoring.new_release(content, args.type, args.lang, args.title, tz)
@@ -389,7 +421,7 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = commands.add_parser("check", help="report every problem in the content, one per line")
-    _common(check, "--content")
+    _common(check, "--content", "--now")  # links to hidden releases are problems while they are hidden
     check.set_defaults(run=cmd_check)
 
     build_cmd = commands.add_parser("build", help="check the content and build the site")
@@ -430,6 +462,7 @@ def parser() -> argparse.ArgumentParser:
     notify_cmd.add_argument("--now", metavar="TIME", help="notify as if it were TIME; nothing dated later is sent")
     notify_cmd.add_argument("--dry-run", action="store_true", help="show what would be sent; send and record nothing")
     notify_cmd.add_argument("--digest", action="store_true", help="also send today's digest to daily subscribers")
+    _common(notify_cmd, "--content")  # the releases' media lists (Distribution, Advance) are read from the content
     notify_cmd.set_defaults(run=cmd_notify)
 
     subs = commands.add_parser("subscribers", help="add, list, remove, import, export or erase email subscribers")
@@ -478,20 +511,32 @@ def parser() -> argparse.ArgumentParser:
     )
     subscriptions.set_defaults(run=cmd_subscriptions)
 
+    resident = commands.add_parser(
+        "publisher", help="the resident publisher: lifts embargoes on the second, mails at once"
+    )
+    resident_actions = resident.add_subparsers(dest="action", required=True, metavar="ACTION")
+    resident_actions.add_parser("run", help="publish this newsroom until stopped (one publisher per newsroom)")
+    resident_actions.add_parser("status", help="what is live, the next lifts and their prebuilds, the last errors")
+    _common(resident, "--content")
+    resident.set_defaults(run=lambda args: cmd_publisher(args, load_settings(_options(args, publish=True))))
+
     new = commands.add_parser("new", help="start a new release, language version or contact card")
     kinds = new.add_subparsers(dest="what", required=True, metavar="WHAT")
     release = kinds.add_parser("release", help='start a release: newsroom new release --type news --lang fi "Title"')
     release.add_argument("--type", required=True, choices=TYPES)
-    release.add_argument("--lang", required=True, choices=LANGS)
+    release.add_argument("--lang", required=True, help="one of the newsroom's NEWSROOM_LANGUAGES")
     release.add_argument("title")
     translation = kinds.add_parser("translation", help="start another language version of a release file")
     translation.add_argument("source", metavar="RELEASE-FILE")
-    translation.add_argument("--lang", required=True, choices=LANGS)
+    translation.add_argument("--lang", required=True, help="one of the newsroom's NEWSROOM_LANGUAGES")
     contact = kinds.add_parser("contact", help='start a contact card: newsroom new contact "Aino Lehtonen"')
     contact.add_argument("name")
     for sub in (release, translation, contact):
         _common(sub, "--content")
     new.set_defaults(run=cmd_new)
+
+    # Media lists and their sends (cli/medialists.py).
+    medialists_cli.register(commands, _common, _store, lambda args: load_settings(_options(args, publish=True)))
     return top
 
 

@@ -7,7 +7,6 @@ from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
-LANGS = ("fi", "sv", "en")
 TYPES = ("press-release", "news", "invitation", "blog", "article")
 STATUSES = ("published", "draft")
 
@@ -92,12 +91,8 @@ class Publisher:
     logo_raster: Path | None = None
     icon: Path | None = None
     share_image: Path | None = None
-    # The name as a language's sentences need it, by grammatical case: {"fi": {"genitive": "Kaislarannan kaupungin"}}.
+    # The name as sentences need it (content/catalog.py NAME_CASES): {"fi": {"genitive": "Kaislarannan kaupungin"}}.
     name_forms: dict[str, dict[str, str]] = field(default_factory=dict)
-
-    def name_as(self, lang: str, case: str) -> str:
-        """The name in this case where the settings give it, else as written (a language without cases)."""
-        return self.name_forms.get(lang, {}).get(case) or self.name[lang]
 
 
 @dataclass(frozen=True)
@@ -120,10 +115,23 @@ class Release:
     status: str
     pinned: bool
     event: Event | None
+    # The author's word that this file is another release than the one it was last published as (New-Release: yes).
+    new_release: bool = False
+    # The line of each header field, for problems found after loading.
+    lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    # The media lists it is sent to (mail/distribution.py), and when they get it under embargo, if before Date.
+    distribution: tuple[str, ...] = ()
+    advance: datetime | None = None
 
     @property
     def lead_image(self) -> ImageAsset | None:
         return self.images[0] if self.images else None
+
+    @property
+    def last_modified(self) -> datetime:
+        """When the release last changed: its correction time, else its publication time (a Modified before the
+        Date is no change readers could have seen)."""
+        return self.modified if self.modified and self.modified > self.date else self.date
 
 
 @dataclass(frozen=True)

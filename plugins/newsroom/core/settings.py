@@ -1,15 +1,25 @@
-"""The NEWSROOM_ settings and their defaults, in one place; pelicanconf.py overrides any of them."""
+"""The NEWSROOM_ settings and their defaults, in one place (pelicanconf.py overrides any of them), and Settings: the
+settings as one typed object, checked once when loaded."""
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import re
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from newsroom.core.clock import build_now
+
+# The languages a newsroom has unless its settings say otherwise; NEWSROOM_LANGUAGES is the only list that counts.
+LANGUAGES = ("fi", "sv", "en")
 
 DEFAULTS: dict[str, object] = {
     # Languages of the newsroom, the first is the default (DEFAULT_LANG should match it).
-    "NEWSROOM_LANGUAGES": ("fi", "sv", "en"),
+    "NEWSROOM_LANGUAGES": LANGUAGES,
     # The build clock: None means now; '2026-03-01T09:00+02:00' previews another moment.
     "NEWSROOM_NOW": None,
     # A preview shows drafts and embargoed releases with a banner, and is never deployed.
@@ -33,7 +43,8 @@ DEFAULTS: dict[str, object] = {
     "NEWSROOM_SMTP_RATE": 0,
     # The sender of release emails; the display name is the publisher's name.
     "NEWSROOM_MAIL_FROM": "newsroom@localhost",
-    # Public address of the subscription service: emails link to {url}/preferences/..., {url}/unsubscribe/...
+    # Public address of the subscription service: forms post to {url}/subscribe, emails link to {url}/preferences/...;
+    # publishconf.py: NEWSROOM_SITEURL + /subscriptions, and a public build refuses a loopback, relative or plain-HTTP one.
     "NEWSROOM_SUBSCRIBE_URL": "http://127.0.0.1:8001",
     # Sign-ups the service takes per client address and per email address ('' for none).
     "NEWSROOM_SUBSCRIBE_LIMITS": "4/minute, 40/hour",
@@ -48,6 +59,14 @@ DEFAULTS: dict[str, object] = {
     "NEWSROOM_PROCESSES": 0,
     # Feeds need absolute addresses: used instead of SITEURL while SITEURL is empty (`make html`, `make serve`).
     "NEWSROOM_FEED_SITEURL": "http://127.0.0.1:8000",
+    # The resident publisher (`newsroom publisher run`) builds the site as it must look at an embargo lift this many
+    # seconds ahead, so the lift itself is one rename.
+    "NEWSROOM_PREBUILD_AHEAD": 120,
+    # The publisher runs `git pull --ff-only` in the content folder every this many seconds (0: never).
+    "NEWSROOM_GIT_PULL_INTERVAL": 0,
+    # Media lists: the journalists' embargoed preview of a release, {release} and {lang} filled in, for advance
+    # emails; '' while there is none (the advance email then carries no link to the release).
+    "NEWSROOM_PRESS_PREVIEW_URL": "",
 }
 
 
@@ -65,6 +84,16 @@ FROM_ENVIRONMENT = (
 )
 
 
+# Pelican's default SLUG_REGEX_SUBSTITUTIONS, for slugs made where no settings are at hand (core and content import
+# no Pelican); a newsroom's own SLUG_REGEX_SUBSTITUTIONS, when it sets one, is passed in instead.
+SLUG_SUBSTITUTIONS: tuple[tuple[str, str], ...] = (
+    (r"[^\w\s-]", ""),  # remove non-alphabetical/whitespace/'-' chars
+    (r"(?u)\A\s*", ""),  # strip leading whitespace
+    (r"(?u)\s*\Z", ""),  # strip trailing whitespace
+    (r"[-\s]+", "-"),  # reduce multiple whitespace or '-' to single '-'
+)
+
+
 class SettingsError(ValueError):
     """A NEWSROOM_ setting has a value the newsroom cannot use; the message names it and says what to write."""
 
@@ -75,6 +104,8 @@ WHOLE_NUMBERS = {
     "NEWSROOM_FEED_MAX_ITEMS": 1,
     "NEWSROOM_SEARCH_SHARD_SIZE": 1,
     "NEWSROOM_PROCESSES": 0,
+    "NEWSROOM_PREBUILD_AHEAD": 0,
+    "NEWSROOM_GIT_PULL_INTERVAL": 0,
 }
 
 
@@ -137,3 +168,83 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback or ipaddress.ip_address(host).is_unspecified
     except ValueError:
         return False
+
+
+# A language code as it appears in addresses (/fi/, /pt-br/): lowercase letters, optionally a region or script.
+_LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})*")
+
+
+class Settings(dict):
+    """The settings as one typed, checked object, fixed when loaded: the time zone, the build's moment, the languages
+    and the paths. A dict too, so Pelican (and `settings["KEY"]`) read it as before."""
+
+    tz: ZoneInfo  # TIMEZONE
+    now: datetime  # NEWSROOM_NOW (or --now), else the real clock when loaded: aware, one for the whole run
+    pinned: bool = False  # whether NEWSROOM_NOW (or --now) set the moment, rather than the real clock
+    langs: tuple[str, ...]  # NEWSROOM_LANGUAGES, the default first
+    preview: bool  # NEWSROOM_PREVIEW
+    content: Path  # PATH
+    output: Path  # OUTPUT_PATH
+    state_dir: Path  # NEWSROOM_STATE_DIR
+    slug_substitutions: tuple[tuple[str, str], ...]  # SLUG_REGEX_SUBSTITUTIONS
+
+    @classmethod
+    def load(cls, values: dict, base: Path | None = None) -> Settings:
+        """Defaults filled in and every value checked once (SettingsError names a wrong one; DateError a wrong time);
+        NEWSROOM_NOW becomes the one aware moment the whole run acts at."""
+        settings = cls(values)
+        apply_defaults(settings, base)
+        settings.pinned = bool(settings["NEWSROOM_NOW"] or os.environ.get("NEWSROOM_NOW"))
+        settings._check()
+        return settings
+
+    @classmethod
+    def of(cls, settings: dict) -> Settings:
+        """`settings` itself when already loaded, else loaded from it (callers that build a dict by hand)."""
+        return settings if isinstance(settings, Settings) else cls.load(settings)
+
+    def replace(self, **values: Any) -> Settings:
+        """A copy with these values changed, keeping the moment and the checks (no second reading of the clock)."""
+        copy = Settings(self)
+        copy.update(values)
+        copy.pinned = self.pinned
+        copy._check()
+        return copy
+
+    def follow_the_clock(self) -> None:
+        """A new moment from the real clock, unless the time is pinned: for `pelican --autoreload`, which builds
+        again and again from the same settings (a newsroom command loads them anew for every build)."""
+        if not self.pinned:
+            self.now = datetime.now(self.tz)
+            self["NEWSROOM_NOW"] = self.now
+
+    def _check(self) -> None:
+        try:
+            self.tz = ZoneInfo(str(self.get("TIMEZONE") or "UTC"))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(
+                f"TIMEZONE is {self.get('TIMEZONE')!r} in the settings file; write a time zone name such as "
+                "'Europe/Helsinki'"
+            ) from None
+        langs = self["NEWSROOM_LANGUAGES"]
+        if (
+            isinstance(langs, str)
+            or not langs
+            or not all(isinstance(code, str) and _LANGUAGE_CODE.fullmatch(code) for code in langs)
+            or len(set(langs)) != len(langs)
+        ):
+            raise SettingsError(
+                f"NEWSROOM_LANGUAGES is {langs!r} in the settings file; write the language codes, the default first, "
+                "such as ('fi', 'sv', 'en')"
+            )
+        self.langs = tuple(langs)
+        self["NEWSROOM_LANGUAGES"] = self.langs
+        self.now = build_now(self["NEWSROOM_NOW"], self.tz)
+        self["NEWSROOM_NOW"] = self.now
+        self.preview = bool(self["NEWSROOM_PREVIEW"])
+        self.content = Path(self.get("PATH") or "content")
+        self.output = Path(self.get("OUTPUT_PATH") or "output")
+        self.state_dir = Path(self["NEWSROOM_STATE_DIR"])
+        self.slug_substitutions = tuple(
+            (str(find), str(put)) for find, put in self.get("SLUG_REGEX_SUBSTITUTIONS", SLUG_SUBSTITUTIONS)
+        )

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pelican.settings import DEFAULT_CONFIG
-from pelican.utils import slugify
+from newsroom.core.slugs import slugify
 
 
 def front(lang: str) -> str:
@@ -18,12 +17,13 @@ def release_type(lang: str, kind: str) -> str:
 
 def slug(text: str) -> str:
     """ASCII lowercase words joined by hyphens, as Pelican makes slugs: 'Päätöksenteko' -> 'paatoksenteko'."""
-    return slugify(text, regex_subs=DEFAULT_CONFIG["SLUG_REGEX_SUBSTITUTIONS"])
+    return slugify(text)
 
 
 @lru_cache(maxsize=4096)  # every listing, feed and release page asks for the same few keywords
 def keyword_slug(keyword: str) -> str:
-    return slug(keyword) or "keyword"
+    """'' for a keyword of symbols alone, which `newsroom check` refuses."""
+    return slug(keyword)
 
 
 def keyword(lang: str, word: str) -> str:
@@ -88,6 +88,7 @@ def api(lang: str | None = None) -> str:
 API_SCHEMA = "api/releases.schema.json"
 SEARCH_BUNDLE = "pagefind/"
 SITEMAP = "sitemap.xml"
+FAVICON = "favicon.ico"  # browsers ask for it at the root, whatever the pages link
 NEWS_SITEMAP = "sitemap-news.xml"
 ROBOTS = "robots.txt"
 

@@ -12,11 +12,11 @@ from lxml import etree
 from pelican.generators import Generator
 from PIL import Image
 
+from newsroom.core import urls
 from newsroom.core.model import Publisher
 from newsroom.media import images
 
 BRAND_KEY = "brand"
-FAVICON = "favicon.ico"
 FAVICON_SIZES = ((16, 16), (32, 32), (48, 48))
 HEADER_LOGO_HEIGHT = 44  # px, as the site header shows it
 RASTER_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -100,4 +100,4 @@ class BrandGenerator(Generator):
             if file:
                 _write_if_changed(out / file.url, file.source.read_bytes())
         if brand.icon:
-            _write_if_changed(out / FAVICON, favicon(brand.icon.source))
+            _write_if_changed(out / urls.FAVICON, favicon(brand.icon.source))

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress
 
 from newsroom.core.model import Release
-from newsroom.site.structured_data import modified
 
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 # A yearly change seen in each of this many years from a year before the event is taken as the rule for all later
@@ -113,8 +112,7 @@ def sequence(release: Release) -> int:
     its publication to its latest correction (Modified). Each correction is dated later than the one before, so
     the number only grows, and every build of the same text gives the same number: a calendar that imported the
     invitation takes the corrected one as an update of the same event."""
-    changed = modified(release)
-    return int((changed - release.date).total_seconds() // 60)
+    return int((release.last_modified - release.date).total_seconds() // 60)
 
 
 def calendar(release: Release, page_url: str, publisher_name: str, uid_domain: str, tz: ZoneInfo) -> bytes:
@@ -122,7 +120,7 @@ def calendar(release: Release, page_url: str, publisher_name: str, uid_domain: s
     happening = release.event
     item = Event()
     item.add("uid", f"{release.release_id}@{uid_domain}")
-    item.add("dtstamp", modified(release).astimezone(UTC))
+    item.add("dtstamp", release.last_modified.astimezone(UTC))
     item.add("sequence", sequence(release))
     item.add("dtstart", happening.start.astimezone(tz))
     if happening.end:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, pass_context
@@ -13,6 +12,7 @@ from markupsafe import Markup
 
 from newsroom.core import i18n, licences
 from newsroom.core.model import Publisher, Release
+from newsroom.core.settings import Settings
 from newsroom.media.images import SEARCH_RATIOS
 from newsroom.site.brand import Brand, BrandFile
 from newsroom.site.mediabank import ImageFiles
@@ -23,11 +23,6 @@ OG_LOCALES = {"fi": "fi_FI", "sv": "sv_FI", "en": "en_GB"}
 # when that is as wide.
 OWN_SHAPE, SEARCH_WIDTH = "w1600", 1200
 SHARE_RECIPES = (*(f"ratio-{w}x{h}" for w, h in SEARCH_RATIOS), OWN_SHAPE)
-
-
-def modified(release: Release) -> datetime:
-    """When the release last changed: its correction time, else its publication time."""
-    return release.modified if release.modified and release.modified > release.date else release.date
 
 
 def image_objects(release: Release, files: ImageFiles, site_url: str, brand: Brand) -> list[dict]:
@@ -113,7 +108,7 @@ def news_article(
         "headline": release.title,
         "description": release.lead,
         "datePublished": i18n.iso_date(release.date, tz),
-        "dateModified": i18n.iso_date(modified(release), tz),
+        "dateModified": i18n.iso_date(release.last_modified, tz),
         "inLanguage": release.lang,
         "keywords": list(release.keywords),
         "url": page_url,
@@ -165,7 +160,7 @@ def script(data: dict) -> Markup:
 
 
 def install(env: Environment, settings: dict) -> None:
-    tz = ZoneInfo(settings["TIMEZONE"])
+    tz = Settings.of(settings).tz
 
     @pass_context
     def json_ld(context: Context, article) -> Markup:
@@ -181,4 +176,4 @@ def install(env: Environment, settings: dict) -> None:
     def share_image_of(context: Context, release: Release) -> dict | None:
         return share_image(release, context["image_files"], context["SITEURL"], context["brand"], context["publisher"])
 
-    env.globals.update(json_ld=json_ld, share_image=share_image_of, og_locales=OG_LOCALES, last_modified=modified)
+    env.globals.update(json_ld=json_ld, share_image=share_image_of, og_locales=OG_LOCALES)
