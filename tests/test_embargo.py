@@ -191,7 +191,9 @@ def test_preview_shows_everything_marked_noindex_and_cannot_be_deployed(content,
         site.html("sv/releases/hemlig-norrsken/").select_one(".embargo-banner").get_text(strip=True)
         == "Embargo till 01.03.2026 09:00 EET"
     )
-    assert site.html("fi/releases/luonnos-kuukivi/").select_one(".embargo-banner").get_text(strip=True) == "Luonnos"
+    assert site.html("fi/releases/luonnos-kuukivi/").select_one(".embargo-banner").get_text(strip=True) == (
+        "Luonnos: ei julkaistu"
+    )
     assert site.html("fi/releases/julkinen-aurinkokukka/").select_one(".embargo-banner") is None
     for page in site.output.rglob("*.html"):
         soup = site.html(str(page.relative_to(site.output)))

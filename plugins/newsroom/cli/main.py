@@ -25,7 +25,7 @@ from newsroom.content.links import link_problems
 from newsroom.core.clock import DateError, timestamp
 from newsroom.core.embargo import hidden_contacts, hidden_images, next_lift, unpublished
 from newsroom.core.model import TYPES
-from newsroom.core.settings import Settings, SettingsError
+from newsroom.core.settings import Settings, SettingsError, check_public_subscribe_url
 from newsroom.core.text import split_list
 from newsroom.mail import mailsink, store, subscribers
 from newsroom.mail.notify import NotifyConfig, NotifyError, notifier, notify
@@ -113,6 +113,7 @@ def _reported(action) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     settings = load_settings(_options(args, publish=args.publish))
+    check_public_subscribe_url(settings)
     started = time.perf_counter()
     code = _reported(lambda: build(settings))
     if code == OK:
@@ -144,6 +145,7 @@ def _next_lift_line(settings: Settings, now) -> str:
 
 def cmd_publish(args: argparse.Namespace) -> int:
     settings = load_settings(_options(args, publish=True))
+    check_public_subscribe_url(settings)
     if args.target:
         settings["NEWSROOM_DEPLOY"] = args.target
     try:

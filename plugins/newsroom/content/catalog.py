@@ -6,7 +6,7 @@ import difflib
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -53,6 +53,7 @@ RELEASE_FIELDS = (
     "Event-Start",
     "Event-End",
     "Location",
+    "Address",
     "New-Release",
     "Distribution",
     "Advance",
@@ -269,6 +270,7 @@ def _load_contacts(
             email=email,
             unit=card.texts("unit", langs, required=False),
             photo=images.get(photo_id) if photo_id else None,
+            revised=datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(microsecond=0),
         )
     return contacts
 
@@ -282,7 +284,11 @@ def _load_publisher(path: Path, root: Path, langs: tuple[str, ...], problems: Pr
         return None
     card = _Card(path, *loaded, problems)
     card.unknown_fields(
-        ("name", "address", "phone", "email", "website", "about", "media_use", "logo", "brand_color", "social")
+        (
+            *("name", "address", "phone", "email", "website", "about", "media_use", "logo", "brand_color", "social"),
+            *BRAND_FILES,
+            "name_forms",
+        )
     )
     name = card.texts("name", langs)
     for lang in langs:
@@ -304,6 +310,7 @@ def _load_publisher(path: Path, root: Path, langs: tuple[str, ...], problems: Pr
             card.problem("social", "each entry needs '- name: ...' and '  url: https://...'")
             continue
         social.append((card.clean("social", str(entry["name"])), card.clean("social", str(entry["url"]))))
+    brand = {key: _brand_file(card, root, key) for key in BRAND_FILES}
     return Publisher(
         name=name,
         address=card.text("address", "PL 1, 00990 Kaupunki", lines=True),
@@ -315,7 +322,68 @@ def _load_publisher(path: Path, root: Path, langs: tuple[str, ...], problems: Pr
         logo=logo,
         brand_color=colour,
         social=tuple(social),
+        **brand,
+        name_forms=_name_forms(card, langs),
     )
+
+
+# The publisher's raster files: what each is for, and the smallest size (width, height) it is used at.
+BRAND_FILES = {
+    "logo_raster": ("the wide logo as PNG or JPEG, for feeds and search engines", (144, 36)),
+    "icon": ("a square icon as PNG, for favicon.ico and feed readers", (144, 144)),
+    "share_image": ("the picture link previews show for pages without their own", (1200, 630)),
+}
+# Forms sentences ask the name in (Finnish inflects names: "Kaislarannan kaupungin tiedotteet").
+NAME_CASES = ("text", "genitive")  # text: as running text needs it, e.g. with an article ("the City of ...")
+
+
+def _brand_file(card: _Card, root: Path, key: str) -> Path | None:
+    what, (least_w, least_h) = BRAND_FILES[key]
+    name = card.text(key, f"{key.replace('_', '-')}.png", required=False)
+    if not name:
+        return None
+    path = root / name
+    if not path.is_file():
+        card.problem(key, f"file {path} does not exist; give {what}, relative to {root}")
+        return None
+    try:
+        width, height = inspect_image(path)
+    except BadImage as exc:
+        card.problem(key, f"{path.name} {exc}")
+        return None
+    if key == "icon" and width != height:
+        card.problem(key, f"{path.name} is {width} × {height} px; the icon must be square, at least {least_w} px")
+    elif width < least_w or height < least_h:
+        card.problem(key, f"{path.name} is {width} × {height} px; {what} should be at least {least_w} × {least_h} px")
+    return path
+
+
+def _name_forms(card: _Card, langs: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    forms = card.data.get("name_forms") or {}
+    if not isinstance(forms, dict):
+        card.problem("name_forms", "write it as 'fi:' and below it 'genitive: Kaislarannan kaupungin'")
+        return {}
+    found: dict[str, dict[str, str]] = {}
+    for lang, cases in forms.items():
+        if lang not in langs or not isinstance(cases, dict):
+            card.problem("name_forms", f"'{lang}' should be one of {', '.join(langs)}, with cases below it")
+            continue
+        for case, text in cases.items():
+            if case not in NAME_CASES or not isinstance(text, str) or not text.strip():
+                card.problem("name_forms", f"{lang}: '{case}' should be one of {', '.join(NAME_CASES)} with a name")
+                continue
+            found.setdefault(str(lang), {})[case] = text.strip()
+    if "fi" in langs and "genitive" not in found.get("fi", {}):
+        fi_name = card.data.get("name", {}).get("fi", "") if isinstance(card.data.get("name"), dict) else ""
+        example = (
+            (fi_name.rsplit(" ", 1)[0] + " kaupungin") if fi_name.endswith(" kaupunki") else "Kaislarannan kaupungin"
+        )
+        card.problem(
+            "name_forms",
+            "needs the Finnish genitive of the name, for sentences such as 'Kaislarannan kaupungin tiedotteet': "
+            f"add 'name_forms:', '  fi:' and '    genitive: {example}'",
+        )
+    return found
 
 
 # --- releases -------------------------------------------------------------------------------
@@ -513,7 +581,7 @@ class _ReleaseLoader:
 
     def _event(self, kind: str, get, problem) -> Event | None:
         if kind != "invitation":
-            for field in ("Event-Start", "Event-End", "Location"):
+            for field in ("Event-Start", "Event-End", "Location", "Address"):
                 if get(field):
                     problem(field, "is only for invitations; set 'Type: invitation' or remove the line")
             return None
@@ -523,7 +591,7 @@ class _ReleaseLoader:
         start, end = self._date(get, problem, "Event-Start"), self._date(get, problem, "Event-End")
         if start and end and end < start:
             problem("Event-End", "is before Event-Start")
-        return Event(start, end, get("Location")) if start else None
+        return Event(start, end, get("Location"), get("Address")) if start else None
 
     def _distribution(self, get, problem, date) -> tuple[tuple[str, ...], datetime | None]:
         """The media lists named, and the advance time, which only lists can use and must come before Date."""
