@@ -7,6 +7,7 @@ TEST_STAMP := $(VENV)/.test-installed
 BROWSER_STAMP := $(VENV)/.browser-tools
 AXE := node_modules/axe-core/axe.min.js
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard theme/translations/*/LC_MESSAGES/messages.po))
+DESK_CATALOGS := $(patsubst %.po,%.mo,$(wildcard plugins/newsroom/desk/translations/*/LC_MESSAGES/desk.po))
 HOST ?= 127.0.0.1
 PORT ?= 8000
 N ?= 2000
@@ -14,7 +15,7 @@ LANGS ?= fi,sv,en
 
 .PHONY: install html serve preview demo publish check test bench bench-build bench-images bench-mail bench-subscriptions translations clean distclean
 
-install: $(STAMP) $(CATALOGS)
+install: $(STAMP) $(CATALOGS) $(DESK_CATALOGS)
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +25,9 @@ $(STAMP): requirements.txt pyproject.toml
 
 theme/translations/%/LC_MESSAGES/messages.mo: theme/translations/%/LC_MESSAGES/messages.po $(STAMP)
 	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+plugins/newsroom/desk/translations/%/LC_MESSAGES/desk.mo: plugins/newsroom/desk/translations/%/LC_MESSAGES/desk.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -D desk -i $< -o $@
 
 check: install
 	$(BIN)/newsroom check
@@ -98,6 +102,8 @@ bench-subscriptions: install $(TEST_STAMP)
 translations: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k NP_:1c,2 --no-location --sort-output -o theme/translations/messages.pot .
 	$(BIN)/pybabel update -i theme/translations/messages.pot -d theme/translations --no-fuzzy-matching
+	$(BIN)/pybabel extract -F plugins/newsroom/desk/babel.cfg --no-location --sort-output -o plugins/newsroom/desk/translations/desk.pot plugins/newsroom/desk
+	$(BIN)/pybabel update -D desk -i plugins/newsroom/desk/translations/desk.pot -d plugins/newsroom/desk/translations --no-fuzzy-matching
 
 clean:
 	rm -rf output preview .pytest_cache

@@ -22,6 +22,7 @@ from newsroom.core.clock import DateError, build_now, timestamp
 from newsroom.core.embargo import hidden_images, next_lift, unpublished
 from newsroom.core.model import LANGS, TYPES
 from newsroom.core.settings import SettingsError
+from newsroom.desk import cli as desk_cli
 from newsroom.mail import mailsink, store, subscribers
 from newsroom.mail.notify import NotifyConfig, NotifyError, notifier, notify
 from newsroom.mail.outbox import Outbox
@@ -490,6 +491,8 @@ def parser() -> argparse.ArgumentParser:
     for sub in (release, translation, contact):
         _common(sub, "--content")
     new.set_defaults(run=cmd_new)
+
+    desk_cli.add_parser(commands, lambda args: load_settings(_options(args)))
     return top
 
 

@@ -46,6 +46,10 @@ DEFAULTS: dict[str, object] = {
     "NEWSROOM_PROCESSES": 0,
     # Feeds need absolute addresses: used instead of SITEURL while SITEURL is empty (`make html`, `make serve`).
     "NEWSROOM_FEED_SITEURL": "http://127.0.0.1:8000",
+    # The desk (`newsroom desk serve`): its public address (https:// makes its cookies Secure; plain http is only
+    # accepted on loopback) and the separate origin its previews are served from.
+    "NEWSROOM_DESK_URL": "http://127.0.0.1:8002",
+    "NEWSROOM_DESK_PREVIEW_URL": "http://127.0.0.1:8003",
 }
 
 
@@ -60,6 +64,8 @@ FROM_ENVIRONMENT = (
     "NEWSROOM_SUBSCRIBE_URL",
     "NEWSROOM_PUBLISH_WEBHOOK",
     "NEWSROOM_IMAGE_CACHE",
+    "NEWSROOM_DESK_URL",
+    "NEWSROOM_DESK_PREVIEW_URL",
 )
 
 

@@ -1,0 +1,610 @@
+"""The desk (Starlette): staff sign in, see every release, write, check, preview and schedule them in the browser.
+
+The content stays Markdown files in git: the desk reads and writes the same files as `newsroom new` and a text
+editor, checks them with the catalog `newsroom check` uses, and records every save as a commit by the user.
+Every POST needs the session's CSRF token and, when the browser says where it comes from, the desk's own origin.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import anyio.to_thread
+import markdown
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from newsroom.content import authoring
+from newsroom.content.catalog import ContentError, load_catalog
+from newsroom.core.clock import build_now, timestamp
+from newsroom.core.i18n import TYPE_NAMES, language_name
+from newsroom.core.model import TYPES, Catalog, Problem
+from newsroom.desk import accounts, checking, documents, gitstore, i18n, preview
+from newsroom.desk.documents import Document
+from newsroom.subscriptions.ratelimit import Limit, RateLimiter, key
+
+log = logging.getLogger("newsroom.desk")
+
+HERE = Path(__file__).parent
+SESSION_COOKIE = "desk_session"
+LOGIN_COOKIE = "desk_login"
+LANG_COOKIE = "desk_lang"
+LOGIN_LIMITS = (Limit(5, timedelta(minutes=1)), Limit(30, timedelta(hours=1)))
+MAX_FORM = 2 * 1024 * 1024
+# htmx as npm installed it in the newsroom checkout (package.json pins it); never from a CDN.
+HTMX = HERE.parents[2] / "node_modules" / "htmx.org" / "dist" / "htmx.min.js"
+
+
+class DeskError(Exception):
+    """A setting the desk cannot run with; the message says which and what to write."""
+
+
+class Refused(Exception):
+    """A request answered with an explanation page (403, 404, 409...), never a traceback."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def check_urls(settings: dict) -> None:
+    for name in ("NEWSROOM_DESK_URL", "NEWSROOM_DESK_PREVIEW_URL"):
+        parts = urlsplit(str(settings[name]))
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise DeskError(f"{name} is '{settings[name]}'; write an address like https://desk.example.org")
+        if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise DeskError(
+                f"{name} is plain http on {parts.hostname}: sign-in cookies would travel unencrypted; "
+                "use https:// (a reverse proxy in front of the desk), or 127.0.0.1 for a desk on this machine"
+            )
+    if _origin(settings["NEWSROOM_DESK_URL"]) == _origin(settings["NEWSROOM_DESK_PREVIEW_URL"]):
+        raise DeskError(
+            "NEWSROOM_DESK_PREVIEW_URL must be another origin than NEWSROOM_DESK_URL (another port or host), "
+            "so a script in a release cannot act in the desk"
+        )
+
+
+class Desk:
+    """What every request needs: settings, content folder, repository, clock, templates."""
+
+    def __init__(self, settings: dict, htmx: Path | None = None):
+        check_urls(settings)
+        self.settings = settings
+        self.content = Path(settings["PATH"]).resolve()
+        self.repo = gitstore.toplevel(self.content)
+        self.tz = ZoneInfo(settings["TIMEZONE"])
+        self.langs = tuple(settings["NEWSROOM_LANGUAGES"])
+        self.db = accounts.db_path(settings)
+        self.origin = _origin(settings["NEWSROOM_DESK_URL"])
+        self.secure = settings["NEWSROOM_DESK_URL"].startswith("https:")
+        self.htmx = htmx or HTMX
+        if not self.htmx.is_file():
+            raise DeskError(f"htmx is not at {self.htmx}; run 'npm ci' in the newsroom folder")
+        self.limiter = RateLimiter(LOGIN_LIMITS)
+        self.env = Environment(
+            loader=FileSystemLoader(HERE / "templates"),
+            autoescape=select_autoescape(("html",)),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.globals.update(
+            TYPES=TYPES, LANGS=self.langs, language_name=language_name, catalog_attachments=self.attachments
+        )
+        md = settings.get("MARKDOWN") or {}
+        self.md_extensions = list(md.get("extension_configs", {}))
+        self.md_configs = md.get("extension_configs", {})
+
+    def attachments(self, catalog: Catalog, chosen: tuple[str, ...]) -> list[str]:
+        """The files a release may attach, and any it names that are not there (so the check can point at them)."""
+        folder = self.content / "attachments"
+        present = sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+        return [name for name in chosen if name not in present] + present
+
+    def now(self) -> datetime:
+        return build_now(self.settings["NEWSROOM_NOW"], self.tz)
+
+    def connect(self):
+        return accounts.connect(self.db)
+
+    def catalog(self) -> Catalog:
+        return load_catalog(self.content, self.tz, self.langs, self.settings["SLUG_REGEX_SUBSTITUTIONS"])
+
+    def markdown(self, text: str) -> str:
+        return markdown.markdown(
+            text, extensions=self.md_extensions, extension_configs=self.md_configs, output_format="html5"
+        )
+
+
+# --- requests ---------------------------------------------------------------------------------
+
+
+class Context:
+    """One request as a handler sees it: the desk, the user (if signed in), the UI language, the form."""
+
+    def __init__(self, desk: Desk, request: Request, session: accounts.Session | None, form: FormData | None):
+        self.desk, self.request, self.session, self.form = desk, request, session, form
+        self.lang = i18n.pick(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language", ""))
+        self._ = i18n.translator(self.lang)
+
+    @property
+    def user(self) -> accounts.User:
+        assert self.session is not None
+        return self.session.user
+
+    def render(self, template: str, status: int = 200, **values) -> HTMLResponse:
+        values.update(
+            _=self._,
+            ui_lang=self.lang,
+            user=self.session.user if self.session else None,
+            csrf=self.session.csrf if self.session else values.get("csrf", ""),
+            path=self.request.url.path,
+            type_name=lambda kind: self._(TYPE_NAMES.get(kind, kind)),
+            when=lambda moment: timestamp(moment, self.desk.tz, seconds=False) if moment else "",
+        )
+        return HTMLResponse(self.desk.env.get_template(template).render(**values), status_code=status)
+
+    def log(self, action: str, detail: str = "") -> None:
+        conn = self.desk.connect()
+        try:
+            accounts.log(conn, self.user.username, action, detail, self.desk.now())
+        finally:
+            conn.close()
+        log.info("%s %s %s", self.user.username, action, detail)
+
+
+Handler = Callable[[Context], Awaitable[Response]]
+
+
+def _same_origin(desk: Desk, request: Request) -> bool:
+    """A POST must come from the desk's own pages: Origin (or Sec-Fetch-Site) says so when the browser sends it."""
+    origin = request.headers.get("origin")
+    if origin is not None:
+        return origin.lower() == desk.origin
+    return request.headers.get("sec-fetch-site", "same-origin") == "same-origin"
+
+
+def page(desk: Desk, role: str | None = "writer") -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    """Wraps a handler: session (when role is given), role, origin and CSRF checks, errors as pages."""
+
+    def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            form = None
+            session = None
+            try:
+                if request.method == "POST":
+                    if int(request.headers.get("content-length") or 0) > MAX_FORM + 64 * 1024 * 1024:
+                        raise Refused(413, "too-large")
+                    if not _same_origin(desk, request):
+                        raise Refused(403, "cross-origin")
+                    form = await request.form(max_part_size=32 * 1024 * 1024)
+                if role is not None:
+                    conn = desk.connect()
+                    try:
+                        session = accounts.session(conn, request.cookies.get(SESSION_COOKIE), desk.now())
+                    finally:
+                        conn.close()
+                    if session is None:
+                        if request.method == "POST":
+                            raise Refused(403, "signed-out")
+                        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+                    if form is not None and form.get("csrf") != session.csrf:
+                        raise Refused(403, "csrf")
+                    if not session.user.may(role):
+                        raise Refused(403, "role")
+                return await handler(Context(desk, request, session, form))
+            except Refused as exc:
+                ctx = Context(desk, request, session, None)
+                return ctx.render("error.html", status=exc.status, reason=exc.message)
+
+        return endpoint
+
+    return wrap
+
+
+def _security_headers(desk: Desk):
+    policy = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; "
+        f"form-action 'self' {_origin(desk.settings['NEWSROOM_DESK_PREVIEW_URL'])}; frame-ancestors 'none'; "
+        "base-uri 'none'; object-src 'none'"
+    )
+
+    class Headers:
+        def __init__(self, app):
+            self.app = app
+
+        async def __call__(self, scope, receive, send):
+            async def send_with(message):
+                if message["type"] == "http.response.start":
+                    message["headers"] = [
+                        *message.get("headers", []),
+                        (b"content-security-policy", policy.encode()),
+                        (b"x-content-type-options", b"nosniff"),
+                        (b"referrer-policy", b"same-origin"),
+                        (b"cache-control", b"no-store"),
+                        (b"x-robots-tag", b"noindex"),
+                    ]
+                await send(message)
+
+            await self.app(scope, receive, send_with)
+
+    return Headers
+
+
+# --- the pages ----------------------------------------------------------------------------------
+
+
+def _values(form: FormData) -> dict[str, str | list[str]]:
+    values: dict[str, str | list[str]] = {}
+    for name in form:
+        many = form.getlist(name)
+        values[name] = [str(v) for v in many] if name in ("contacts", "images", "attachments") else str(many[-1])
+    for name in ("contacts", "images", "attachments"):
+        values.setdefault(name, [])
+    return values
+
+
+def _changed(before: Document, after: Document) -> list[str]:
+    names = sorted(
+        set(before.fields) | set(after.fields),
+        key=lambda n: documents.RELEASE_FIELDS.index(n) if n in documents.RELEASE_FIELDS else 99,
+    )
+    changed = [n for n in names if before.get(n) != after.get(n) and n != "Status"]
+    if before.body.strip() != after.body.strip():
+        changed.append("body")
+    return changed
+
+
+def build_routes(desk: Desk) -> list[Route]:
+    def find(release_id: str, lang: str) -> documents.Version:
+        found = documents.versions(desk.content, desk.tz, desk.now()).get(release_id, {}).get(lang)
+        if found is None:
+            raise Refused(404, "no-release")
+        return found
+
+    async def login_page(ctx: Context) -> Response:
+        token, _ = accounts.store.new_token()
+        response = ctx.render("login.html", csrf=token, next=ctx.request.query_params.get("next", "/"), failed=False)
+        response.set_cookie(LOGIN_COOKIE, token, httponly=True, secure=desk.secure, samesite="strict", path="/login")
+        return response
+
+    async def login(ctx: Context) -> Response:
+        form = ctx.form
+        assert form is not None
+        cookie = ctx.request.cookies.get(LOGIN_COOKIE)
+        if not cookie or form.get("csrf") != cookie:
+            raise Refused(403, "csrf")
+        username, password = str(form.get("username", "")).strip().lower(), str(form.get("password", ""))
+        client = ctx.request.client.host if ctx.request.client else ""
+        conn = desk.connect()
+        try:
+            wait = desk.limiter.hit(conn, [key("desk-client", client), key("desk-user", username)], desk.now())
+            if wait is not None:
+                response = ctx.render("login.html", status=429, csrf=cookie, next="/", failed="limited")
+                response.headers["Retry-After"] = str(int(wait.total_seconds()) + 1)
+                return response
+            user = accounts.authenticate(conn, username, password)
+            if user is None:
+                accounts.log(conn, username or "-", "sign-in refused", client, desk.now())
+                return ctx.render("login.html", status=401, csrf=cookie, next="/", failed="wrong")
+            token = accounts.open_session(conn, user.username, desk.now())
+            accounts.log(conn, user.username, "signed in", client, desk.now())
+        finally:
+            conn.close()
+        target = str(form.get("next", "/"))
+        response = RedirectResponse(target if target.startswith("/") and not target.startswith("//") else "/", 303)
+        _set_session(response, token)
+        return response
+
+    def _set_session(response: Response, token: str) -> None:
+        response.set_cookie(
+            SESSION_COOKIE,
+            token,
+            max_age=accounts.SESSION_HOURS * 3600,
+            httponly=True,
+            secure=desk.secure,
+            samesite="strict",
+        )
+        response.delete_cookie(LOGIN_COOKIE, path="/login")
+
+    async def logout(ctx: Context) -> Response:
+        conn = desk.connect()
+        try:
+            accounts.close_session(conn, ctx.request.cookies.get(SESSION_COOKIE))
+        finally:
+            conn.close()
+        ctx.log("signed out")
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
+    async def board(ctx: Context) -> Response:
+        grouped = documents.versions(desk.content, desk.tz, desk.now())
+        rows = [(rid, langs, documents.missing_languages(langs, desk.langs)) for rid, langs in grouped.items()]
+        return ctx.render("board.html", rows=rows, saved=ctx.request.query_params.get("saved"))
+
+    async def new_page(ctx: Context) -> Response:
+        return ctx.render("new.html", error=None, values={})
+
+    async def new(ctx: Context) -> Response:
+        form = ctx.form
+        assert form is not None
+        kind, lang, title = str(form.get("type", "")), str(form.get("lang", "")), str(form.get("title", "")).strip()
+        values = {"type": kind, "lang": lang, "title": title}
+        if kind not in TYPES or lang not in desk.langs or not title:
+            return ctx.render("new.html", status=422, error="new-incomplete", values=values)
+        try:
+            with gitstore.locked():
+                path = authoring.new_release(desk.content, kind, lang, title, desk.tz, desk.now())
+                gitstore.commit(desk.repo, [path], f"New {kind} ({lang}): {title}", _author(ctx.user))
+        except authoring.AuthoringError:
+            return ctx.render("new.html", status=409, error="new-exists", values=values)
+        except gitstore.GitError as exc:
+            return ctx.render("new.html", status=500, error=str(exc), values=values)
+        doc, _ = documents.load(path)
+        ctx.log("created", f"{path.name}")
+        return RedirectResponse(f"/edit/{doc.get('Release')}/{lang}", status_code=303)
+
+    def _editor(ctx: Context, version: documents.Version, doc: Document, blob: str, problems, status=200, **extra):
+        catalog = desk.catalog()
+        keywords = sorted({k for r in catalog.releases for k in r.keywords}, key=str.lower)
+        by_field: dict[str, list[Problem]] = {}
+        for problem in problems:
+            by_field.setdefault(documents.FORM_NAMES.get(problem.field, "body"), []).append(problem)
+        siblings = documents.versions(desk.content, desk.tz, desk.now()).get(version.release_id, {})
+        return ctx.render(
+            "edit.html",
+            status=status,
+            version=version,
+            doc=doc,
+            blob=blob,
+            problems=problems,
+            by_field=by_field,
+            catalog=catalog,
+            keywords=keywords,
+            siblings=siblings,
+            missing=documents.missing_languages(siblings, desk.langs),
+            body_html=desk.markdown(doc.body),
+            zone=desk.tz.key,
+            **extra,
+        )
+
+    async def edit_page(ctx: Context) -> Response:
+        version = find(ctx.request.path_params["release"], ctx.request.path_params["lang"])
+        doc, blob = documents.load(version.path)
+        problems, _ = checking.check(desk.content, desk.settings, {version.path: doc.text()})
+        return _editor(ctx, version, doc, blob, problems, notice=ctx.request.query_params.get("saved"))
+
+    async def edit(ctx: Context) -> Response:
+        version = find(ctx.request.path_params["release"], ctx.request.path_params["lang"])
+        form = ctx.form
+        assert form is not None
+        action = str(form.get("action", "draft"))
+        with gitstore.locked():
+            on_disk, current_blob = documents.load(version.path)
+            doc = documents.from_form(_values(form), on_disk)
+            doc.fields["Status"] = "published" if action == "schedule" else "draft"
+            if str(form.get("blob", "")) != current_blob:
+                ctx.log("save refused: changed meanwhile", version.path.name)
+                history = gitstore.history(desk.repo, version.path, limit=1)
+                diff = difflib.unified_diff(
+                    on_disk.text().splitlines(), doc.text().splitlines(), "saved meanwhile", "yours", lineterm=""
+                )
+                return ctx.render(
+                    "conflict.html",
+                    status=409,
+                    version=version,
+                    theirs=on_disk.text(),
+                    yours=doc.text(),
+                    last=history[0] if history else None,
+                    diff="\n".join(diff),
+                )
+            problems, _ = checking.check(desk.content, desk.settings, {version.path: doc.text()})
+            if action == "schedule" and problems:
+                return _editor(ctx, version, doc, current_blob, problems, status=422, notice="not-scheduled")
+            changed = _changed(on_disk, doc)
+            state = "scheduled" if action == "schedule" else "draft"
+            if on_disk.get("Status") != doc.get("Status"):
+                changed.append(f"now {state}")
+            what = ", ".join(changed) or "saved unchanged"
+            message = f"{doc.get('Title') or version.path.name} ({version.lang}): {what}"
+            if action == "schedule":
+                message += f"; public from {doc.get('Date')} {desk.tz.key}"
+            try:
+                gitstore.save(desk.repo, {version.path: doc.text()}, message, _author(ctx.user))
+            except gitstore.GitError as exc:
+                return _editor(ctx, version, doc, current_blob, problems, status=500, git_error=str(exc))
+        ctx.log(f"saved ({state})", f"{version.path.name}: {what}")
+        return RedirectResponse(f"/edit/{version.release_id}/{version.lang}?saved={state}", status_code=303)
+
+    async def live_check(ctx: Context) -> Response:
+        version = find(ctx.request.path_params["release"], ctx.request.path_params["lang"])
+        assert ctx.form is not None
+        on_disk, _ = documents.load(version.path)
+        doc = documents.from_form(_values(ctx.form), on_disk)
+        doc.fields["Status"] = "draft"
+        problems, _ = checking.check(desk.content, desk.settings, {version.path: doc.text()})
+        by_field: dict[str, list[Problem]] = {}
+        for problem in problems:
+            by_field.setdefault(documents.FORM_NAMES.get(problem.field, "body"), []).append(problem)
+        return ctx.render(
+            "checks.html", problems=problems, by_field=by_field, body_html=desk.markdown(doc.body), oob=True
+        )
+
+    async def translate(ctx: Context) -> Response:
+        version = find(ctx.request.path_params["release"], ctx.request.path_params["lang"])
+        assert ctx.form is not None
+        target = str(ctx.form.get("to", ""))
+        if target not in desk.langs:
+            raise Refused(404, "no-release")
+        try:
+            with gitstore.locked():
+                path = authoring.new_translation(version.path, target)
+                gitstore.commit(
+                    desk.repo,
+                    [path],
+                    f"{version.title}: {target} version started from {version.lang}",
+                    _author(ctx.user),
+                )
+        except authoring.AuthoringError as exc:
+            raise Refused(409, str(exc)) from None
+        ctx.log("translation started", path.name)
+        return RedirectResponse(f"/release/{version.release_id}", status_code=303)
+
+    async def side_by_side(ctx: Context) -> Response:
+        release_id = ctx.request.path_params["release"]
+        langs = documents.versions(desk.content, desk.tz, desk.now()).get(release_id)
+        if not langs:
+            raise Refused(404, "no-release")
+        columns = []
+        for lang in desk.langs:
+            if lang in langs:
+                doc, _ = documents.load(langs[lang].path)
+                columns.append((lang, langs[lang], doc, desk.markdown(doc.body)))
+        source = next(iter(langs.values()))
+        return ctx.render(
+            "release.html",
+            release_id=release_id,
+            columns=columns,
+            source=source,
+            missing=documents.missing_languages(langs, desk.langs),
+        )
+
+    async def history(ctx: Context) -> Response:
+        version = find(ctx.request.path_params["release"], ctx.request.path_params["lang"])
+        commits = gitstore.history(desk.repo, version.path)
+        sha = ctx.request.query_params.get("sha", "")
+        shown = None
+        if sha:
+            try:
+                shown = gitstore.show(desk.repo, sha, version.path)
+            except gitstore.GitError as exc:
+                raise Refused(404, str(exc)) from None
+        _, blob = documents.load(version.path)
+        return ctx.render("history.html", version=version, commits=commits, sha=sha, shown=shown, blob=blob)
+
+    async def restore(ctx: Context) -> Response:
+        version = find(ctx.request.path_params["release"], ctx.request.path_params["lang"])
+        assert ctx.form is not None
+        sha = str(ctx.form.get("sha", ""))
+        with gitstore.locked():
+            _, blob = documents.load(version.path)
+            if str(ctx.form.get("blob", "")) != blob:
+                raise Refused(409, "changed-meanwhile")
+            try:
+                text = gitstore.show(desk.repo, sha, version.path)
+                gitstore.save(
+                    desk.repo,
+                    {version.path: text},
+                    f"{version.title} ({version.lang}): restored the version of {sha[:10]}",
+                    _author(ctx.user),
+                )
+            except gitstore.GitError as exc:
+                raise Refused(500, str(exc)) from None
+        ctx.log("restored", f"{version.path.name} to {sha[:10]}")
+        return RedirectResponse(f"/edit/{version.release_id}/{version.lang}?saved=restored", status_code=303)
+
+    async def preview_release(ctx: Context) -> Response:
+        version = find(ctx.request.path_params["release"], ctx.request.path_params["lang"])
+        try:
+            await _in_thread(lambda: preview.build_preview(desk.settings, desk.now()))
+        except ContentError as exc:
+            return ctx.render("error.html", status=422, reason="preview-problems", problems=exc.problems)
+        release = desk.catalog().release_at(version.path)
+        page_url = f"/{version.lang}/releases/{release.slug}/" if release else f"/{version.lang}/"
+        conn = desk.connect()
+        try:
+            ticket = accounts.open_session(conn, ctx.user.username, desk.now(), "preview-ticket", timedelta(minutes=2))
+        finally:
+            conn.close()
+        ctx.log("previewed", version.path.name)
+        return RedirectResponse(preview.ticket_url(desk.settings, ticket, page_url), status_code=303)
+
+    async def users_page(ctx: Context) -> Response:
+        conn = desk.connect()
+        try:
+            return ctx.render("users.html", users=accounts.every(conn), actions=accounts.recent_actions(conn))
+        finally:
+            conn.close()
+
+    async def users_remove(ctx: Context) -> Response:
+        assert ctx.form is not None
+        username = str(ctx.form.get("username", ""))
+        if username == ctx.user.username:
+            raise Refused(409, "remove-self")
+        conn = desk.connect()
+        try:
+            accounts.remove(conn, username)
+        except accounts.AccountError:
+            raise Refused(404, "no-user") from None
+        finally:
+            conn.close()
+        ctx.log("removed user", username)
+        return RedirectResponse("/users", status_code=303)
+
+    async def set_lang(ctx: Context) -> Response:
+        lang = ctx.request.path_params["lang"]
+        target = ctx.request.query_params.get("next", "/")
+        response = RedirectResponse(target if target.startswith("/") and not target.startswith("//") else "/", 303)
+        if lang in i18n.UI_LANGS:
+            response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, secure=desk.secure, samesite="strict")
+        return response
+
+    async def static(request: Request) -> Response:
+        name = request.path_params["name"]
+        files = {"desk.css": HERE / "static" / "desk.css", "desk.js": HERE / "static" / "desk.js", "htmx.js": desk.htmx}
+        if name not in files:
+            return Response(status_code=404)
+        return FileResponse(files[name], headers={"cache-control": "no-cache"})
+
+    r = "/{release:str}/{lang:str}"
+    return [
+        Route("/login", page(desk, None)(login_page), methods=["GET"]),
+        Route("/login", page(desk, None)(login), methods=["POST"]),
+        Route("/logout", page(desk)(logout), methods=["POST"]),
+        Route("/", page(desk)(board)),
+        Route("/new", page(desk)(new_page), methods=["GET"]),
+        Route("/new", page(desk)(new), methods=["POST"]),
+        Route(f"/edit{r}", page(desk)(edit_page), methods=["GET"]),
+        Route(f"/edit{r}", page(desk)(edit), methods=["POST"]),
+        Route(f"/check{r}", page(desk)(live_check), methods=["POST"]),
+        Route(f"/translate{r}", page(desk)(translate), methods=["POST"]),
+        Route(f"/history{r}", page(desk)(history)),
+        Route(f"/restore{r}", page(desk)(restore), methods=["POST"]),
+        Route(f"/preview{r}", page(desk)(preview_release), methods=["POST"]),
+        Route("/release/{release:str}", page(desk)(side_by_side)),
+        Route("/users", page(desk, "admin")(users_page)),
+        Route("/users/remove", page(desk, "admin")(users_remove), methods=["POST"]),
+        Route("/lang/{lang:str}", page(desk, None)(set_lang)),
+        Route("/static/{name:str}", static),
+    ]
+
+
+def _author(user: accounts.User) -> tuple[str, str]:
+    return user.name, user.email or f"{user.username}@desk.invalid"
+
+
+async def _in_thread(work):
+    return await anyio.to_thread.run_sync(work)
+
+
+def create_app(settings: dict, htmx: Path | None = None) -> Starlette:
+    desk = Desk(settings, htmx)
+    app = Starlette(routes=build_routes(desk))
+    app.add_middleware(_security_headers(desk))
+    app.state.desk = desk
+    return app
