@@ -39,7 +39,9 @@ HERE = Path(__file__).parent
 SESSION_COOKIE = "desk_session"
 LOGIN_COOKIE = "desk_login"
 LANG_COOKIE = "desk_lang"
-LOGIN_LIMITS = (Limit(5, timedelta(minutes=1)), Limit(30, timedelta(hours=1)))
+# Sign-in attempts per user name (guessing one password) and per client address (trying many names).
+USER_LIMITS = (Limit(5, timedelta(minutes=1)), Limit(30, timedelta(hours=1)))
+CLIENT_LIMITS = (Limit(30, timedelta(minutes=1)), Limit(300, timedelta(hours=1)))
 MAX_FORM = 2 * 1024 * 1024
 # htmx as npm installed it in the newsroom checkout (package.json pins it); never from a CDN.
 HTMX = HERE.parents[2] / "node_modules" / "htmx.org" / "dist" / "htmx.min.js"
@@ -95,7 +97,7 @@ class Desk:
         self.htmx = htmx or HTMX
         if not self.htmx.is_file():
             raise DeskError(f"htmx is not at {self.htmx}; run 'npm ci' in the newsroom folder")
-        self.limiter = RateLimiter(LOGIN_LIMITS)
+        self.limiters = ((RateLimiter(USER_LIMITS), "desk-user"), (RateLimiter(CLIENT_LIMITS), "desk-client"))
         self.env = Environment(
             loader=FileSystemLoader(HERE / "templates"),
             autoescape=select_autoescape(("html",)),
@@ -292,7 +294,9 @@ def build_routes(desk: Desk) -> list[Route]:
         client = ctx.request.client.host if ctx.request.client else ""
         conn = desk.connect()
         try:
-            wait = desk.limiter.hit(conn, [key("desk-client", client), key("desk-user", username)], desk.now())
+            names = {"desk-user": username, "desk-client": client}
+            waits = [limiter.hit(conn, [key(kind, names[kind])], desk.now()) for limiter, kind in desk.limiters]
+            wait = max((w for w in waits if w is not None), default=None)
             if wait is not None:
                 response = ctx.render("login.html", status=429, csrf=cookie, next="/", failed="limited")
                 response.headers["Retry-After"] = str(int(wait.total_seconds()) + 1)

@@ -86,7 +86,8 @@ def from_form(form: dict[str, str | list[str]], base: Document) -> Document:
             continue
         value = form[form_name]
         fields[name] = ", ".join(v.strip() for v in value if v.strip()) if isinstance(value, list) else value.strip()
-    fields["Pinned"] = "yes" if form.get("pinned") in ("yes", ["yes"]) else "no"
+    if form.get("pinned") or base.get("Pinned"):
+        fields["Pinned"] = "yes" if form.get("pinned") == "yes" else "no"
     if fields.get("Type") != "invitation":
         for name in EVENT_FIELDS:
             fields.pop(name, None)
