@@ -102,7 +102,7 @@ bench-subscriptions: install $(TEST_STAMP)
 translations: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k NP_:1c,2 --no-location --sort-output -o theme/translations/messages.pot .
 	$(BIN)/pybabel update -i theme/translations/messages.pot -d theme/translations --no-fuzzy-matching
-	$(BIN)/pybabel extract -F plugins/newsroom/desk/babel.cfg --no-location --sort-output -o plugins/newsroom/desk/translations/desk.pot plugins/newsroom/desk
+	$(BIN)/pybabel extract -F plugins/newsroom/desk/babel.cfg -k N_ --no-location --sort-output -o plugins/newsroom/desk/translations/desk.pot plugins/newsroom/desk
 	$(BIN)/pybabel update -D desk -i plugins/newsroom/desk/translations/desk.pot -d plugins/newsroom/desk/translations --no-fuzzy-matching
 
 clean:

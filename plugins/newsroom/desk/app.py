@@ -27,9 +27,10 @@ from starlette.routing import Route
 from newsroom.content import authoring
 from newsroom.content.catalog import ContentError, load_catalog
 from newsroom.core.clock import build_now, timestamp
-from newsroom.core.i18n import TYPE_NAMES, language_name
+from newsroom.core.i18n import TYPE_NAMES, catalog_dir, language_name
 from newsroom.core.model import TYPES, Catalog, Problem
 from newsroom.desk import accounts, checking, documents, gitstore, i18n, preview
+from newsroom.desk.labels import FIELD_LABELS, ROLE_NAMES
 from newsroom.desk.documents import Document
 from newsroom.subscriptions.ratelimit import Limit, RateLimiter, key
 
@@ -141,7 +142,7 @@ class Context:
     def __init__(self, desk: Desk, request: Request, session: accounts.Session | None, form: FormData | None):
         self.desk, self.request, self.session, self.form = desk, request, session, form
         self.lang = i18n.pick(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language", ""))
-        self._ = i18n.translator(self.lang)
+        self._ = i18n.translator(self.lang, catalog_dir(desk.settings))
 
     @property
     def user(self) -> accounts.User:
@@ -156,6 +157,8 @@ class Context:
             csrf=self.session.csrf if self.session else values.get("csrf", ""),
             path=self.request.url.path,
             type_name=lambda kind: self._(TYPE_NAMES.get(kind, kind)),
+            field_label=lambda name: self._(FIELD_LABELS.get(name, name)),
+            role_name=lambda role: self._(ROLE_NAMES.get(role, role)),
             when=lambda moment: timestamp(moment, self.desk.tz, seconds=False) if moment else "",
         )
         return HTMLResponse(self.desk.env.get_template(template).render(**values), status_code=status)
