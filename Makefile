@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.test-installed
 BROWSER_STAMP := $(VENV)/.browser-tools
 AXE := node_modules/axe-core/axe.min.js
+HTMX := node_modules/htmx.org/dist/htmx.min.js
+DESK_DEMO := var/desk-demo-password
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard theme/translations/*/LC_MESSAGES/messages.po))
 DESK_CATALOGS := $(patsubst %.po,%.mo,$(wildcard plugins/newsroom/desk/translations/*/LC_MESSAGES/desk.po))
 HOST ?= 127.0.0.1
@@ -40,11 +42,21 @@ serve: install
 
 # The site at $(HOST):$(PORT), and beside it the subscription service at 127.0.0.1:8001 (the site's forms post
 # there) and a mail sink that saves every email under var/mail/ (both stopped with the demo).
-demo: html
+# The desk at 127.0.0.1:8002 (previews on :8003) too, signed in as 'demo' with the password printed (kept in
+# var/desk-demo-password); its saves are commits in this checkout, which holds content/.
+demo: html $(HTMX) $(DESK_DEMO)
 	$(BIN)/newsroom mail-sink & sink=$$!; \
 	$(BIN)/newsroom --settings pelicanconf.py subscriptions serve & service=$$!; \
-	trap 'kill $$sink $$service 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/newsroom desk serve & desk=$$!; \
+	trap 'kill $$sink $$service $$desk 2>/dev/null' EXIT INT TERM; \
+	echo "Desk: http://127.0.0.1:8002  user: demo  password: $$(cat $(DESK_DEMO))"; \
 	$(MAKE) --no-print-directory serve
+
+$(DESK_DEMO): | install
+	@mkdir -p $(@D)
+	@umask 077; $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(12))" > $@.new
+	@$(BIN)/newsroom desk users add demo --name "Demo Writer" --email demo@example.org --role admin --password-stdin < $@.new
+	@mv $@.new $@
 
 # Drafts and embargoed releases too, marked, into preview/ (never deployable), served at $(HOST):$(PORT).
 preview: install
@@ -75,7 +87,10 @@ $(AXE): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: install $(TEST_STAMP) $(BROWSER_STAMP) $(AXE)
+$(HTMX): $(AXE)
+	@test -f $@ || npm ci --no-audit --no-fund --loglevel=error
+
+test: install $(TEST_STAMP) $(BROWSER_STAMP) $(AXE) $(HTMX)
 	$(BIN)/pytest
 
 # Every benchmark, each against its baseline in the same run (see BENCHMARKS.md); bench-images is separate (slow).

@@ -77,11 +77,11 @@ def run(args: argparse.Namespace, settings: dict) -> int:
 def serve(settings: dict, host: str, port: int, preview_port: int) -> int:
     import uvicorn  # noqa: PLC0415  (the web stack loads only for the desk)
 
-    from newsroom.desk import app, preview  # noqa: PLC0415
+    from newsroom.desk import app, gitstore, preview, web  # noqa: PLC0415
 
     try:
         desk_app = app.create_app(settings)
-    except (app.DeskError, app.gitstore.GitError) as exc:
+    except (web.DeskError, gitstore.GitError) as exc:
         print(f"newsroom: {exc}", file=sys.stderr)
         return USAGE
     logging.getLogger("newsroom.desk").setLevel(logging.INFO)
