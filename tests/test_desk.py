@@ -5,6 +5,7 @@ every desk page for WCAG 2.1 A/AA."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import socket
@@ -18,11 +19,14 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 import uvicorn
+import yaml
+from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 
 from newsroom.build.run import BuildOptions, load_settings
 from newsroom.cli.main import main
 from newsroom.desk import accounts, app, preview
+from newsroom.desk.web import Desk as DeskApp
 from sitebuilder import ROOT, release, write_content
 from test_browser import AXE, CHROMIUM, CHROMIUM_FLAGS, WCAG_TAGS
 
@@ -80,15 +84,14 @@ class Desk:
         accounts.add(conn, "aino", "Aino Lehtonen", "aino@testila.example", "writer", PASSWORD, now)
         accounts.add(conn, "boss", "Bo Ss", "boss@testila.example", "admin", PASSWORD, now)
         conn.close()
-        clock = lambda: datetime.fromisoformat(NOW)  # noqa: E731
         self.servers = [
             _serve(app.create_app(self.settings), self.port),
-            _serve(preview.create_preview_app(self.settings, clock), self.preview_port),
+            _serve(preview.create_preview_app(self.settings, DeskApp.wall), self.preview_port),
         ]
 
     def client(self, username: str = "aino") -> httpx.Client:
         """An HTTP client signed in as `username`, sending the desk's Origin like a browser on its pages."""
-        client = httpx.Client(base_url=self.url, headers={"origin": self.url})
+        client = httpx.Client(base_url=self.url, headers={"origin": self.url, "accept-language": "en"})
         page = client.get("/login")
         token = re.search(r'name="csrf" value="([^"]+)"', page.text)[1]
         answer = client.post("/login", data={"csrf": token, "username": username, "password": PASSWORD, "next": "/"})
@@ -157,9 +160,11 @@ def test_session_cookie_is_httponly_strict_and_sessions_expire(desk):
     conn = accounts.connect(accounts.db_path(desk.settings))
     stored = [row[0] for row in conn.execute("SELECT hash FROM sessions")]
     assert session_id not in stored, "only a hash of the session id is kept"
-    later = datetime.fromisoformat(NOW) + timedelta(hours=accounts.SESSION_HOURS, seconds=1)
-    assert accounts.session(conn, session_id, datetime.fromisoformat(NOW)) is not None
-    assert accounts.session(conn, session_id, later) is None
+    expires = conn.execute("SELECT created_at, expires_at FROM sessions WHERE purpose = 'desk'").fetchall()[-1]
+    opened = accounts.store.unstamp(expires["created_at"])
+    assert accounts.store.unstamp(expires["expires_at"]) - opened == timedelta(hours=accounts.SESSION_HOURS)
+    assert accounts.session(conn, session_id, opened + timedelta(minutes=1)) is not None
+    assert accounts.session(conn, session_id, opened + timedelta(hours=accounts.SESSION_HOURS, seconds=1)) is None
 
 
 def test_posts_without_the_csrf_token_or_from_another_origin_are_refused(desk):
@@ -227,6 +232,62 @@ def test_history_shows_every_save_and_restores_an_earlier_version(desk):
     assert "restored the version of" in _git(desk.root, "log", "-1", "--format=%s")
 
 
+def _upload(client: httpx.Client, data: bytes, image_id: str, **fields: str) -> httpx.Response:
+    values = {
+        "csrf": _csrf(client.get("/images").text),
+        "id": image_id,
+        "photographer": "Kuvaaja Kuvitteellinen",
+        "licence": "CC BY 4.0",
+        **{f"alt_{lang}": f"Alt {lang}" for lang in ("fi", "sv", "en")},
+        **{f"caption_{lang}": f"Caption {lang}" for lang in ("fi", "sv", "en")},
+        **fields,
+    }
+    return client.post("/images", data=values, files={"file": ("photo.jpg", data, "image/jpeg")})
+
+
+def _png(size: tuple[int, int], mode: str = "RGB") -> bytes:
+    out = io.BytesIO()
+    Image.new(mode, size).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_uploads_are_checked_like_the_build_checks_pictures(desk):
+    client = desk.client()
+    images = desk.content / "images"
+    text = _upload(client, b"GIF89a... this is text, not a picture", "fake")
+    assert text.status_code == 422 and "not a JPEG, PNG or WebP picture" in text.text
+    bomb = _upload(client, _png((20_000, 10_000), "1"), "bomb")
+    assert bomb.status_code == 422 and "pixels" in bomb.text
+    no_alt = _upload(client, _png((64, 48)), "harbour", alt_sv="")
+    assert no_alt.status_code == 422 and 'id="err-alt_sv"><p>' in no_alt.text
+    assert 'value="Kuvaaja Kuvitteellinen"' in no_alt.text, "what was typed is kept"
+    assert not any(images.glob("fake.*")) and not any(images.glob("bomb.*")) and not any(images.glob("harbour.*"))
+    saved = _upload(client, _png((64, 48)), "harbour")
+    assert saved.status_code == 303
+    assert (images / "harbour.png").is_file(), "named by its sniffed type, not by the uploaded name"
+    card = yaml.safe_load((images / "harbour.yaml").read_text())
+    assert card["alt"] == {"fi": "Alt fi", "sv": "Alt sv", "en": "Alt en"} and card["licence"] == "CC BY 4.0"
+    assert (
+        _git(desk.root, "log", "-1", "--format=%an|%s")
+        == "Aino Lehtonen|New image harbour (Kuvaaja Kuvitteellinen, CC BY 4.0)\n"
+    )
+
+
+def test_contact_cards_are_edited_and_checked(desk):
+    client = desk.client()
+    page = client.get("/contacts/ville-virtanen").text
+    form = dict(re.findall(r'name="(\w+)"(?: lang="\w+")? value="([^"]*)"', page))
+    form.update(csrf=_csrf(page), photo="")
+    bad = client.post("/contacts/ville-virtanen", data={**form, "email": "not an address"})
+    assert bad.status_code == 422 and "is not an email address" in bad.text
+    good = client.post("/contacts/ville-virtanen", data={**form, "phone": "+358 40 555 0199"})
+    assert good.status_code == 303
+    card = yaml.safe_load((desk.content / "contacts" / "ville-virtanen.yaml").read_text())
+    assert card["phone"] == "+358 40 555 0199" and card["title"]["sv"] == "informatör"
+    again = client.post("/contacts/ville-virtanen", data={**form, "phone": "+358 40 555 0100"})
+    assert again.status_code == 409, "the form's version is stale after the save"
+
+
 # --- the writer in a browser ------------------------------------------------------------------
 
 
@@ -264,6 +325,18 @@ def test_a_writer_writes_checks_translates_previews_and_schedules_a_release(desk
     page = context.new_page()
     _sign_in(page, desk)
     _shot(page, "board")
+    photo = desk.root / "uimahalli.jpg"
+    Image.new("RGB", (800, 600), "teal").save(photo, "JPEG")
+    page.get_by_role("link", name="Kuvat").click()
+    page.get_by_label("Kuva (JPEG").set_input_files(str(photo))
+    page.get_by_label("Kuvan nimi").fill("uimahalli-allas")
+    page.get_by_label("Kuvaaja tai muu tekijä").fill("Leena Saarinen")
+    for lang, alt in (("fi", "Tyhjä uima-allas"), ("sv", "En tom simbassäng"), ("en", "An empty pool")):
+        fieldset = page.locator(f"fieldset[lang={lang}]")
+        fieldset.get_by_label("Vaihtoehtoinen teksti").fill(alt)
+        fieldset.get_by_label("Kuvateksti").fill(alt + ".")
+    page.get_by_role("button", name="Lataa ja tallenna").click()
+    expect(page.get_by_role("status")).to_contain_text("uimahalli-allas")
     page.get_by_role("link", name="Uusi tiedote").first.click()
     page.get_by_label("Otsikko").fill("Uimahalli avautuu keväällä")
     page.get_by_role("button", name="Aloita tiedote").click()
@@ -274,6 +347,7 @@ def test_a_writer_writes_checks_translates_previews_and_schedules_a_release(desk
     expect(page.locator("#problem-date")).to_contain_text("does not exist in Europe/Helsinki", timeout=10_000)
     page.get_by_label("Ingressi").fill("Uusi uimahalli avautuu huhtikuussa.")
     page.get_by_label("Ville Virtanen, tiedottaja").check()
+    page.get_by_label("uimahalli-allas: Tyhjä uima-allas").check()
     body = page.get_by_label("Teksti (Markdown)")
     body.fill("Uimahalli avautuu.\n\nAltaita on kolme.")
     body.press("Control+End")
@@ -293,10 +367,14 @@ def test_a_writer_writes_checks_translates_previews_and_schedules_a_release(desk
         "Date: 2026-03-30 09:00",
         "Lang: fi",
         "Contacts: ville-virtanen",
+        "Images: uimahalli-allas",
         "Status: published",
         "## Altaita on kolme.",
     ):
         assert line in text
+    sidecar = yaml.safe_load((desk.content / "images" / "uimahalli-allas.yaml").read_text())
+    assert sidecar["photographer"] == "Leena Saarinen" and sidecar["alt"]["sv"] == "En tom simbassäng"
+    assert (desk.content / "images" / "uimahalli-allas.jpg").is_file()
     author = _git(desk.root, "log", "-1", "--format=%an <%ae>|%s", "--", str(path))
     assert author.startswith("Aino Lehtonen <aino@testila.example>|Uimahalli avautuu keväällä (fi):")
     assert "public from 2026-03-30 09:00" in author
@@ -372,7 +450,18 @@ def test_every_desk_page_passes_axe(desk, browser):
     _sign_in(page, desk, "boss")
     for lang in ("fi", "sv", "en"):
         page.goto(f"{desk.url}/lang/{lang}?next=/")
-        for url in ("/", "/new", "/edit/tri/fi", "/release/tri", "/history/tri/fi", "/users", "/edit/none/fi"):
+        for url in (
+            "/",
+            "/new",
+            "/edit/tri/fi",
+            "/release/tri",
+            "/history/tri/fi",
+            "/users",
+            "/images",
+            "/contacts",
+            "/contacts/ville-virtanen",
+            "/edit/none/fi",
+        ):
             page.goto(f"{desk.url}{url}")
             violations += _axe(page)
     history = page.goto(f"{desk.url}/history/tri/fi")

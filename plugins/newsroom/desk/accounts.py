@@ -181,6 +181,12 @@ def authenticate(conn: sqlite3.Connection, username: str, password: str) -> User
     return _user(row)
 
 
+def forgive(conn: sqlite3.Connection, key_hash: str) -> None:
+    """Forget the failed attempts counted against a user name once its owner has signed in."""
+    with store.transaction(conn):
+        conn.execute("DELETE FROM rate_hits WHERE key = ?", (key_hash,))
+
+
 def open_session(
     conn: sqlite3.Connection, username: str, now: datetime, purpose: str = "desk", lifetime: timedelta | None = None
 ) -> str:

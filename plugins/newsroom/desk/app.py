@@ -20,7 +20,7 @@ from starlette.routing import Route
 from newsroom.content import authoring
 from newsroom.content.catalog import ContentError
 from newsroom.core.model import TYPES, Problem
-from newsroom.desk import accounts, checking, documents, gitstore, i18n, preview
+from newsroom.desk import accounts, cards, checking, documents, gitstore, i18n, preview
 from newsroom.desk.documents import Document
 from newsroom.desk.web import (
     HERE,
@@ -84,7 +84,7 @@ def build_routes(desk: Desk) -> list[Route]:
         conn = desk.connect()
         try:
             names = {"desk-user": username, "desk-client": client}
-            waits = [limiter.hit(conn, [key(kind, names[kind])], desk.now()) for limiter, kind in desk.limiters]
+            waits = [limiter.hit(conn, [key(kind, names[kind])], desk.wall()) for limiter, kind in desk.limiters]
             wait = max((w for w in waits if w is not None), default=None)
             if wait is not None:
                 response = ctx.render("login.html", status=429, csrf=cookie, next="/", failed="limited")
@@ -92,10 +92,11 @@ def build_routes(desk: Desk) -> list[Route]:
                 return response
             user = accounts.authenticate(conn, username, password)
             if user is None:
-                accounts.log(conn, username or "-", "sign-in refused", client, desk.now())
+                accounts.log(conn, username or "-", "sign-in refused", client, desk.wall())
                 return ctx.render("login.html", status=401, csrf=cookie, next="/", failed="wrong")
-            token = accounts.open_session(conn, user.username, desk.now())
-            accounts.log(conn, user.username, "signed in", client, desk.now())
+            accounts.forgive(conn, key("desk-user", username))
+            token = accounts.open_session(conn, user.username, desk.wall())
+            accounts.log(conn, user.username, "signed in", client, desk.wall())
         finally:
             conn.close()
         target = str(form.get("next", "/"))
@@ -321,7 +322,7 @@ def build_routes(desk: Desk) -> list[Route]:
         page_url = f"/{version.lang}/releases/{release.slug}/" if release else f"/{version.lang}/"
         conn = desk.connect()
         try:
-            ticket = accounts.open_session(conn, ctx.user.username, desk.now(), "preview-ticket", timedelta(minutes=2))
+            ticket = accounts.open_session(conn, ctx.user.username, desk.wall(), "preview-ticket", timedelta(minutes=2))
         finally:
             conn.close()
         ctx.log("previewed", version.path.name)
@@ -365,7 +366,7 @@ def build_routes(desk: Desk) -> list[Route]:
         return FileResponse(files[name], headers={"cache-control": "no-cache"})
 
     r = "/{release:str}/{lang:str}"
-    return [
+    return cards.routes(desk) + [
         Route("/login", page(desk, None)(login_page), methods=["GET"]),
         Route("/login", page(desk, None)(login), methods=["POST"]),
         Route("/logout", page(desk)(logout), methods=["POST"]),

@@ -85,8 +85,7 @@ def serve(settings: dict, host: str, port: int, preview_port: int) -> int:
         print(f"newsroom: {exc}", file=sys.stderr)
         return USAGE
     logging.getLogger("newsroom.desk").setLevel(logging.INFO)
-    tz = ZoneInfo(settings["TIMEZONE"])
-    preview_app = preview.create_preview_app(settings, lambda: build_now(settings["NEWSROOM_NOW"], tz))
+    preview_app = preview.create_preview_app(settings, web.Desk.wall)
     preview_server = uvicorn.Server(uvicorn.Config(preview_app, host=host, port=preview_port, log_level="warning"))
     threading.Thread(target=preview_server.run, daemon=True).start()
     print(

@@ -55,12 +55,13 @@ def toplevel(folder: Path) -> Path:
         ) from None
 
 
-def save(repo: Path, files: dict[Path, str], message: str, author: tuple[str, str]) -> str:
-    """Write the files and commit exactly them (other changes in the work tree stay out); the new commit's id."""
+def save(repo: Path, files: dict[Path, str], message: str, author: tuple[str, str], also: tuple[Path, ...] = ()) -> str:
+    """Write the files and commit exactly them and `also` (already written, such as a picture); other changes in
+    the work tree stay out. The new commit's id."""
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    return commit(repo, list(files), message, author)
+    return commit(repo, [*files, *also], message, author)
 
 
 def commit(repo: Path, paths: list[Path], message: str, author: tuple[str, str]) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -35,7 +35,7 @@ LOGIN_COOKIE = "desk_login"
 LANG_COOKIE = "desk_lang"
 # Sign-in attempts per user name (guessing one password) and per client address (trying many names).
 USER_LIMITS = (Limit(5, timedelta(minutes=1)), Limit(30, timedelta(hours=1)))
-CLIENT_LIMITS = (Limit(30, timedelta(minutes=1)), Limit(300, timedelta(hours=1)))
+CLIENT_LIMITS = (Limit(60, timedelta(minutes=1)), Limit(600, timedelta(hours=1)))
 MAX_FORM = 2 * 1024 * 1024
 # htmx as npm installed it in the newsroom checkout (package.json pins it); never from a CDN.
 HTMX = HERE.parents[2] / "node_modules" / "htmx.org" / "dist" / "htmx.min.js"
@@ -112,7 +112,13 @@ class Desk:
         return [name for name in chosen if name not in present] + present
 
     def now(self) -> datetime:
+        """The content's clock (NEWSROOM_NOW or now): what is scheduled and what is public."""
         return build_now(self.settings["NEWSROOM_NOW"], self.tz)
+
+    @staticmethod
+    def wall() -> datetime:
+        """The real clock, for sessions, sign-in limits and the action log: those never follow NEWSROOM_NOW."""
+        return datetime.now(UTC)
 
     def connect(self):
         return accounts.connect(self.db)
@@ -137,6 +143,9 @@ class Context:
         self.lang = i18n.pick(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language", ""))
         self._ = i18n.translator(self.lang, catalog_dir(desk.settings))
 
+    def query(self, name: str) -> str:
+        return self.request.query_params.get(name, "")
+
     @property
     def user(self) -> accounts.User:
         assert self.session is not None
@@ -159,7 +168,7 @@ class Context:
     def log(self, action: str, detail: str = "") -> None:
         conn = self.desk.connect()
         try:
-            accounts.log(conn, self.user.username, action, detail, self.desk.now())
+            accounts.log(conn, self.user.username, action, detail, self.desk.wall())
         finally:
             conn.close()
         log.info("%s %s %s", self.user.username, action, detail)
@@ -193,7 +202,7 @@ def page(desk: Desk, role: str | None = "writer") -> Callable[[Handler], Callabl
                 if role is not None:
                     conn = desk.connect()
                     try:
-                        session = accounts.session(conn, request.cookies.get(SESSION_COOKIE), desk.now())
+                        session = accounts.session(conn, request.cookies.get(SESSION_COOKIE), desk.wall())
                     finally:
                         conn.close()
                     if session is None:
