@@ -15,7 +15,7 @@ PORT ?= 8000
 N ?= 2000
 LANGS ?= fi,sv,en
 
-.PHONY: install html serve preview demo publish check test bench bench-build bench-images bench-mail bench-subscriptions translations clean distclean
+.PHONY: install html serve preview demo publish check lint test test-dates bench bench-build bench-images bench-mail bench-subscriptions translations clean distclean
 
 install: $(STAMP) $(CATALOGS) $(DESK_CATALOGS)
 
@@ -70,12 +70,13 @@ $(TEST_STAMP): requirements-test.txt $(STAMP)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-test.txt
 	touch $@
 
-# Quality-gate tools: Debian's Chromium (Playwright drives it) and a Java runtime (Nu HTML Checker), installed
-# only when missing; axe-core from the npm registry, exactly as package-lock.json pins it.
+# Quality-gate tools: Debian's Chromium (Playwright drives it), a Java runtime (Nu HTML Checker) and faketime
+# (make test-dates), installed only when missing; axe-core from the npm registry, exactly as package-lock.json pins it.
 $(BROWSER_STAMP):
 	@missing=""; test -x /usr/bin/chromium || missing="chromium"; \
 	command -v java >/dev/null || missing="$$missing default-jre-headless"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
+	command -v faketime >/dev/null || missing="$$missing faketime"; \
 	if [ -n "$$missing" ]; then \
 	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 	  echo "Installing$$missing with apt-get ..."; \
@@ -90,8 +91,25 @@ $(AXE): package.json package-lock.json
 $(HTMX): $(AXE)
 	@test -f $@ || npm ci --no-audit --no-fund --loglevel=error
 
-test: install $(TEST_STAMP) $(BROWSER_STAMP) $(AXE) $(HTMX)
+# Lint, types and layers, one command a line: ruff (lint and format) on the whole tree, mypy on the layers it
+# covers, the import rules between the layers (pyproject.toml [tool.importlinter]).
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check plugins tests *.py
+	$(BIN)/ruff format --check plugins tests *.py
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: install $(TEST_STAMP) $(BROWSER_STAMP) $(AXE) $(HTMX) lint
 	$(BIN)/pytest
+
+# No test depends on today's date: the whole suite with the machine's clock at other dates (libfaketime, which
+# subprocesses inherit; FAKETIME_NO_CACHE makes every clock read see the fake date).
+DATES ?= 2027-06-15 12:00:00,2030-01-01 00:00:00
+test-dates: install $(TEST_STAMP) $(BROWSER_STAMP) $(AXE)
+	@IFS=,; for date in $(DATES); do \
+	  echo "== the suite at $$date"; \
+	  FAKETIME_NO_CACHE=1 faketime "$$date" $(BIN)/pytest -q -p no:cacheprovider || exit 1; \
+	done
 
 # Every benchmark, each against its baseline in the same run (see BENCHMARKS.md); bench-images is separate (slow).
 bench: bench-build bench-mail bench-subscriptions

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sitebuilder import ROOT, Site, build_site, release, write_content
+from sitebuilder import ROOT, SAMPLE_NOW, SMALL_NOW, Site, build_site, release, write_content
 from smtpsink import smtp_server  # noqa: F401  (the session's SMTP server for the email tests)
 
 _SESSION_STARTED = time.time()
@@ -91,13 +91,13 @@ SMALL_EXTRA = {
 def small_site(tmp_path_factory) -> Site:
     root = tmp_path_factory.mktemp("small")
     content = write_content(root / "content", _small_releases(), SMALL_EXTRA)
-    return build_site(content, root / "output")
+    return build_site(content, root / "output", now=SMALL_NOW)
 
 
 @pytest.fixture(scope="session")
 def sample_site(tmp_path_factory) -> Site:
-    """The sample newsroom in content/, built as `make html` builds it."""
-    return build_site(ROOT / "content", tmp_path_factory.mktemp("sample") / "output")
+    """The sample newsroom in content/, built as `make html` builds it, on 1 December 2026."""
+    return build_site(ROOT / "content", tmp_path_factory.mktemp("sample") / "output", now=SAMPLE_NOW)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

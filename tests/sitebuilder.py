@@ -12,6 +12,10 @@ from PIL import Image, ImageDraw
 from newsroom.build.run import BuildOptions, build, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
+# The clocks the shared sites are built at, so that no test depends on today's date. The small site's releases
+# are all out by then; the sample's draft (10 December 2026) and embargoed release (5 January 2027) are not.
+SMALL_NOW = "2026-11-01T12:00+02:00"
+SAMPLE_NOW = "2026-12-01T12:00+02:00"
 
 PUBLISHER = """\
 name:

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 from newsroom.content.authoring import next_full_hour
 from newsroom.content.catalog import load_catalog
 from newsroom.content.header import read_header
+from runcli import newsroom
 from sitebuilder import write_content
-from test_catalog import _newsroom
 
 TZ = ZoneInfo("Europe/Helsinki")
 
@@ -21,7 +21,7 @@ def test_next_full_hour_rounds_up():
 
 def test_new_release_translation_and_contact_pass_the_checks(tmp_path):
     content = write_content(tmp_path / "content", {})
-    made = _newsroom(
+    made = newsroom(
         "new", "release", "--type", "invitation", "--lang", "fi", "Avoimet ovet kirjastossa", "--content", str(content)
     )
     assert made.returncode == 0, made.stderr
@@ -30,17 +30,17 @@ def test_new_release_translation_and_contact_pass_the_checks(tmp_path):
     assert fields["status"].value == "draft" and fields["type"].value == "invitation"
     assert fields["date"].value.endswith(":00") and "event-start" in fields and "location" in fields
 
-    made = _newsroom("new", "translation", str(source), "--lang", "sv", "--content", str(content))
+    made = newsroom("new", "translation", str(source), "--lang", "sv", "--content", str(content))
     assert made.returncode == 0, made.stderr
     translation, _ = read_header(content / "releases" / "avoimet-ovet-kirjastossa.sv.md")
     for shared in ("date", "type", "release", "event-start", "location"):
         assert translation[shared].value == fields[shared].value
     assert translation["lang"].value == "sv"
 
-    again = _newsroom("new", "translation", str(source), "--lang", "sv", "--content", str(content))
+    again = newsroom("new", "translation", str(source), "--lang", "sv", "--content", str(content))
     assert again.returncode == 2 and "already" in again.stderr
 
-    made = _newsroom("new", "contact", "Saara Esimerkki", "--content", str(content))
+    made = newsroom("new", "contact", "Saara Esimerkki", "--content", str(content))
     assert made.returncode == 0, made.stderr
     catalog = load_catalog(content, TZ)
     assert catalog.problems == ()

@@ -16,7 +16,9 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from newsroom.content.catalog import load_catalog
 from newsroom.core import urls
-from sitebuilder import ROOT, Site, build_site
+from sitebuilder import ROOT, SAMPLE_NOW, Site, build_site
+
+pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless on a closed network: no GPU, no sandbox (root), and none of Chromium's own calls home.
@@ -94,7 +96,7 @@ def site_url(sample_site: Site):
 def sharded_site(tmp_path_factory):
     """The sample newsroom with its search index in shards of twelve pages, served; (address, output folder)."""
     output = tmp_path_factory.mktemp("sharded-sample") / "output"
-    build_site(ROOT / "content", output, settings={"NEWSROOM_SEARCH_SHARD_SIZE": 12})
+    build_site(ROOT / "content", output, now=SAMPLE_NOW, settings={"NEWSROOM_SEARCH_SHARD_SIZE": 12})
     with _served(output) as address:
         yield address, output
 

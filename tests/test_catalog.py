@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from newsroom.content.catalog import load_catalog
+from runcli import newsroom
 from sitebuilder import ROOT, Site, release, write_content
 
 TZ = ZoneInfo("Europe/Helsinki")
@@ -119,12 +118,8 @@ def test_bad_yaml_in_a_card_gives_its_line(problems, broken):
     _one(problems, f"{broken}/contacts/broken.yaml:4: is not valid YAML")
 
 
-def _newsroom(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "newsroom.cli", *args], cwd=cwd, capture_output=True, text=True)
-
-
 def test_check_command_lists_every_problem_and_exits_1(broken, problems):
-    result = _newsroom("check", "--content", str(broken))
+    result = newsroom("check", "--content", str(broken))
     assert result.returncode == 1
     lines = [line for line in result.stdout.splitlines() if line.startswith(str(broken))]
     assert sorted(lines) == sorted(problems) and len(lines) >= 17
@@ -132,21 +127,21 @@ def test_check_command_lists_every_problem_and_exits_1(broken, problems):
 
 
 def test_build_refuses_content_with_problems_and_writes_nothing(broken, tmp_path):
-    result = _newsroom("build", "--content", str(broken), "--output", str(tmp_path / "out"))
+    result = newsroom("build", "--content", str(broken), "--output", str(tmp_path / "out"))
     assert result.returncode == 1
     assert "Nothing was built" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
 
 
 def test_sample_newsroom_checks_clean():
-    result = _newsroom("check")
+    result = newsroom("check")
     assert result.returncode == 0, result.stdout
     assert result.stdout.startswith("All good:")
 
 
 def test_second_newsroom_builds_from_the_same_checkout(tmp_path):
     content = write_content(tmp_path / "other", {"x.en.md": release("Other newsroom", "2026-02-02 10:00", lang="en")})
-    result = _newsroom("build", "--content", str(content), "--output", str(tmp_path / "out"))
+    result = newsroom("build", "--content", str(content), "--output", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     site = Site(content, tmp_path / "out")
     assert site.html("en/releases/other-newsroom/").h1.get_text() == "Other newsroom"
@@ -154,7 +149,7 @@ def test_second_newsroom_builds_from_the_same_checkout(tmp_path):
 
 
 def test_a_mistyped_build_time_is_a_usage_error_without_traceback(tmp_path):
-    result = _newsroom("build", "--now", "yesterday", "--output", str(tmp_path / "out"))
+    result = newsroom("build", "--now", "yesterday", "--output", str(tmp_path / "out"))
     assert result.returncode == 2
     assert "--now or NEWSROOM_NOW" in result.stderr and "'yesterday' is not a date" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
@@ -167,7 +162,7 @@ def test_a_newsroom_setting_of_the_wrong_kind_is_a_usage_error_without_traceback
         f"PATH = {str(ROOT / 'content')!r}\nTHEME = {str(ROOT / 'theme')!r}\n"
         f"PLUGIN_PATHS = [{str(ROOT / 'plugins')!r}]\nNEWSROOM_SEARCH_SHARD_SIZE = '2000'\n"
     )
-    result = _newsroom("--settings", str(settings), "build", "--output", str(tmp_path / "out"))
+    result = newsroom("--settings", str(settings), "build", "--output", str(tmp_path / "out"))
     assert result.returncode == 2
     assert "NEWSROOM_SEARCH_SHARD_SIZE is '2000' in the settings file; write a whole number" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()

@@ -5,9 +5,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import subprocess
-import sys
-import threading
 import zipfile
 from pathlib import Path
 
@@ -15,6 +12,7 @@ import pytest
 from PIL import Image
 
 from newsroom.publishing.deploy import DeployError, deploy
+from runcli import newsroom
 from sitebuilder import ROOT, Site, build_site, release, write_content
 
 BEFORE = "2026-02-15T12:00+02:00"
@@ -160,19 +158,9 @@ def test_stale_files_of_an_earlier_build_are_removed(content, tmp_path):
     assert _found(site, "tähtisumu".encode()) == []
 
 
-def _newsroom(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "newsroom.cli", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
-
-
 def test_audit_fails_on_a_planted_leak_naming_file_and_release(content, tmp_path):
     site = build_site(content, tmp_path / "out", publish=True, now=BEFORE)
-    clean = _newsroom("audit", "--content", str(content), "--output", str(site.output), "--now", BEFORE)
+    clean = newsroom("audit", "--content", str(content), "--output", str(site.output), "--now", BEFORE)
     assert clean.returncode == 0, clean.stdout
     (site.output / "fi" / "leak.html").write_text("<p>Embargo t&auml;htisumu Embargo tähtisumu</p>", encoding="utf-8")
     (site.output / "index.pf_fragment").write_bytes(
@@ -182,7 +170,7 @@ def test_audit_fails_on_a_planted_leak_naming_file_and_release(content, tmp_path
         archive.writestr("credits.txt", "Luonnos kuukivi: kuva X")
     (site.output / "images" / "draft-photo").mkdir(parents=True)
     (site.output / "images" / "draft-photo" / "draft-photo-w480.webp").write_bytes(b"RIFF")
-    leaked = _newsroom("audit", "--content", str(content), "--output", str(site.output), "--now", BEFORE)
+    leaked = newsroom("audit", "--content", str(content), "--output", str(site.output), "--now", BEFORE)
     assert leaked.returncode == 1
     assert f"{site.output / 'fi' / 'images.zip'}: contains 'Luonnos kuukivi'" in leaked.stdout
     assert (
@@ -194,7 +182,7 @@ def test_audit_fails_on_a_planted_leak_naming_file_and_release(content, tmp_path
 
 
 def test_preview_shows_everything_marked_noindex_and_cannot_be_deployed(content, tmp_path):
-    result = _newsroom("preview", "--content", str(content), "--output", str(tmp_path / "preview"), "--now", BEFORE)
+    result = newsroom("preview", "--content", str(content), "--output", str(tmp_path / "preview"), "--now", BEFORE)
     assert result.returncode == 0, result.stderr
     site = Site(content, tmp_path / "preview")
     banner = site.html("fi/releases/embargo-tahtisumu/").select_one(".embargo-banner").get_text(strip=True)
@@ -210,7 +198,7 @@ def test_preview_shows_everything_marked_noindex_and_cannot_be_deployed(content,
         assert soup.select_one("meta[name=robots]")["content"].startswith("noindex"), page
     with pytest.raises(DeployError, match="preview"):
         deploy(site.output, str(tmp_path / "public"))
-    refused = _newsroom("deploy", "--output", str(site.output), "--target", str(tmp_path / "public"))
+    refused = newsroom("deploy", "--output", str(site.output), "--target", str(tmp_path / "public"))
     assert refused.returncode == 1 and "preview" in refused.stderr
     assert not (tmp_path / "public").exists()
 
@@ -218,7 +206,7 @@ def test_preview_shows_everything_marked_noindex_and_cannot_be_deployed(content,
 def test_publish_deploys_reports_news_and_is_cheap_when_nothing_changed(content, tmp_path):
     env = {"NEWSROOM_STATE_DIR": str(tmp_path / "state")}
     target = str(tmp_path / "site")
-    first = _newsroom("publish", "--content", str(content), "--now", BEFORE, "--target", target, env=env)
+    first = newsroom("publish", "--content", str(content), "--now", BEFORE, "--target", target, env=env)
     assert first.returncode == 0, first.stderr
     assert "now public: Julkinen aurinkokukka (fi)" in first.stdout
     assert (
@@ -226,43 +214,73 @@ def test_publish_deploys_reports_news_and_is_cheap_when_nothing_changed(content,
         or "Next embargo lifts 01.03.2026 09:00:00 EET: Hemlig norrsken" in first.stdout
     )
     assert Path(target).is_symlink() and (Path(target) / "fi/releases/julkinen-aurinkokukka/index.html").exists()
-    again = _newsroom("publish", "--content", str(content), "--now", BEFORE, "--target", target, env=env)
+    again = newsroom("publish", "--content", str(content), "--now", BEFORE, "--target", target, env=env)
     assert again.returncode == 0 and "Nothing new to publish" in again.stdout
-    later = _newsroom("publish", "--content", str(content), "--now", AFTER, "--target", target, env=env)
+    later = newsroom("publish", "--content", str(content), "--now", AFTER, "--target", target, env=env)
     assert "now public: Embargo tähtisumu (fi)" in later.stdout and "now public: Hemlig norrsken (sv)" in later.stdout
     assert "Julkinen aurinkokukka" not in later.stdout
     assert (Path(target) / "fi/releases/embargo-tahtisumu/index.html").exists()
-    nxt = _newsroom("next-embargo", "--content", str(content), "--now", BEFORE)
+    nxt = newsroom("next-embargo", "--content", str(content), "--now", BEFORE)
     assert nxt.stdout.strip() == "2026-03-01T09:00:00+02:00"
 
 
-def test_deploy_swaps_atomically_while_a_reader_polls(content, tmp_path, before, after):
+# Every call that could remove, replace or create a name on the deploy path.
+_MUTATIONS = ("rename", "replace", "symlink", "link", "unlink", "remove", "rmdir", "removedirs", "renames")
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_deploy_swaps_the_live_site_in_one_rename_and_the_live_path_is_never_absent(
+    tmp_path, monkeypatch, before, after
+):
     target = tmp_path / "site"
     deploy(before.output, str(target))
-    page = target / "fi" / "index.html"
-    problems, stop = [], threading.Event()
+    real = {name: getattr(os, name) for name in _MUTATIONS}
+    calls: list[tuple[str, tuple]] = []
+    seen: set[str] = set()  # the folders the live link pointed to
 
-    def reader() -> None:
-        while not stop.is_set():
-            try:
-                text = page.read_text(encoding="utf-8")
-            except OSError as exc:
-                problems.append(repr(exc))
-                continue
-            if not text.rstrip().endswith("</html>"):
-                problems.append("partial page")
+    def live_site() -> str:
+        assert os.path.islink(target), f"{target} is absent or not a link after {calls}"
+        points = os.readlink(target)
+        assert (Path(points) / "fi" / "index.html").is_file(), f"{target} points at an incomplete folder"
+        return points
 
-    thread = threading.Thread(target=reader)
-    thread.start()
-    try:
-        for _ in range(6):
-            deploy(after.output, str(target))
-            deploy(before.output, str(target))
-    finally:
-        stop.set()
-        thread.join()
-    assert problems == []
-    assert len(list((tmp_path / ".site.releases").iterdir())) <= 4
+    def traced(name: str):
+        def call(*args, **kwargs):
+            seen.add(live_site())
+            calls.append((name, args))
+            if name in ("rename", "replace") and Path(args[1]) == target:
+                # The one step readers see: the new folder is complete before the link moves onto it.
+                assert _files(Path(os.readlink(args[0]))) == _files(after.output)
+            result = real[name](*args, **kwargs)
+            seen.add(live_site())
+            return result
+
+        return call
+
+    for name in _MUTATIONS:
+        monkeypatch.setattr(os, name, traced(name))
+    old = os.readlink(target)
+    deploy(after.output, str(target))
+    monkeypatch.undo()
+
+    # One call touched the live path itself (none removed it first): the replace of the new link onto it.
+    assert [name for name, args in calls if Path(str(args[-1])) == target] == ["replace"], calls
+    new = os.readlink(target)
+    assert seen == {old, new} and old != new  # readers saw the old site, then the new one, and nothing else
+    assert _files(target) == _files(after.output)
+
+
+def test_deploy_keeps_the_last_releases_beside_the_live_one(tmp_path, before, after):
+    target = tmp_path / "site"
+    for _ in range(4):
+        deploy(after.output, str(target))
+        deploy(before.output, str(target))
+    kept = sorted((tmp_path / ".site.releases").iterdir())
+    assert len(kept) == 4 and Path(os.readlink(target)) == kept[-1]
+    assert _files(target) == _files(before.output)
 
 
 def test_a_second_publish_while_one_runs_does_nothing(content, tmp_path):
@@ -272,7 +290,7 @@ def test_a_second_publish_while_one_runs_does_nothing(content, tmp_path):
     state.mkdir()
     with (state / "publish.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        busy = _newsroom(
+        busy = newsroom(
             "publish",
             "--content",
             str(content),

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.browser
+
 
 def test_every_page_of_the_sample_site_is_valid_html(sample_site):
     if shutil.which("java") is None:

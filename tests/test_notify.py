@@ -26,6 +26,7 @@ from newsroom.build.run import BuildOptions, load_settings
 from newsroom.mail import store, subscribers
 from newsroom.mail.notify import notify
 from newsroom.mail.subscribers import Preferences
+from runcli import Result, newsroom
 from sitebuilder import ROOT, build_site, release, write_content
 from smtpsink import Received, free_port, start_server
 
@@ -100,17 +101,6 @@ def _subscribe(db: Path, domain: str, names: list[str], when: datetime = NEW_YEA
     conn.close()
 
 
-def _newsroom(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "newsroom.cli", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=300,
-    )
-
-
 def _count(mail: list[Received]) -> Counter:
     return Counter((r.recipient, r.message["Subject"]) for r in mail)
 
@@ -137,7 +127,7 @@ PEOPLE = {
 class Journey:
     steps: dict[str, list[Received]] = field(default_factory=dict)
     reports: dict = field(default_factory=dict)
-    dry_run: subprocess.CompletedProcess | None = None
+    dry_run: Result | None = None
     db: Path | None = None
 
     def to(self, step: str) -> set[str]:
@@ -164,7 +154,7 @@ def journey(sites, smtp_server, tmp_path_factory) -> Journey:
         result.steps[name], seen = mail[seen:], len(mail)
 
     step("first", sites.b0, B0)
-    result.dry_run = _newsroom(
+    result.dry_run = newsroom(
         "notify",
         "--output",
         str(sites.b1),
@@ -317,6 +307,7 @@ def _cli_env(settings: dict) -> dict:
     return {"NEWSROOM_DB": settings["NEWSROOM_DB"], "NEWSROOM_SMTP_URL": settings["NEWSROOM_SMTP_URL"]}
 
 
+@pytest.mark.slow
 def test_a_run_killed_mid_batch_and_run_again_delivers_everything_without_duplicates(sites, smtp_server, tmp_path):
     domain = "killed.example"
     names = [f"reader{n:03d}" for n in range(150)]
@@ -337,7 +328,7 @@ def test_a_run_killed_mid_batch_and_run_again_delivers_everything_without_duplic
         process.wait()
         smtp_server.handler.release()
     assert len(smtp_server.handler.to(domain)) == 120
-    rerun = _newsroom("notify", "--output", str(sites.b1), "--now", B1, env=_cli_env(settings))
+    rerun = newsroom("notify", "--output", str(sites.b1), "--now", B1, env=_cli_env(settings))
     assert rerun.returncode == 0, rerun.stderr
     mail = smtp_server.handler.to(domain)
     counts = _count(mail)
@@ -349,6 +340,7 @@ def test_a_run_killed_mid_batch_and_run_again_delivers_everything_without_duplic
         assert len(ids) == 1
 
 
+@pytest.mark.slow
 def test_concurrent_runs_do_not_send_anything_twice(sites, smtp_server, tmp_path):
     domain = "concurrent.example"
     names = [f"reader{n:03d}" for n in range(80)]
@@ -413,7 +405,7 @@ def test_a_server_answering_550_suppresses_the_address(sites, smtp_server, tmp_p
         in conn.execute("SELECT note FROM subscribers WHERE id = ?", (suppressed.id,)).fetchone()[0]
     )
     conn.close()
-    listing = _newsroom("outbox", env=_cli_env(settings))
+    listing = newsroom("outbox", env=_cli_env(settings))
     assert "email failed: 1" in listing.stdout and "email skipped: 1" in listing.stdout
     assert (
         f"failed: email release:library:fi to reject-me@{domain} (1 attempt(s)): 550 5.1.1 No such mailbox here"
@@ -495,7 +487,7 @@ def test_webhook_without_a_secret_is_refused_before_anything_is_published(sites,
         "NEWSROOM_PUBLISH_WEBHOOK": "https://hooks.example/x",
         "NEWSROOM_WEBHOOK_SECRET": "",
     }
-    result = _newsroom("publish", "--target", str(tmp_path / "site"), env=env)
+    result = newsroom("publish", "--target", str(tmp_path / "site"), env=env)
     assert result.returncode == 2
     assert "NEWSROOM_WEBHOOK_SECRET is not" in result.stderr and "Nothing was published." in result.stderr
     assert not (tmp_path / "site").exists()
@@ -518,24 +510,24 @@ def test_publish_emails_each_newly_public_release_once(smtp_server, tmp_path):
         "NEWSROOM_SMTP_URL": smtp_server.url,
         "NEWSROOM_NOW": "2026-01-01T08:00+02:00",
     }
-    added = _newsroom("subscribers", "add", f"Reader@{domain}", "--lang", "fi", env=env)
+    added = newsroom("subscribers", "add", f"Reader@{domain}", "--lang", "fi", env=env)
     assert added.returncode == 0 and f"Added reader@{domain}: confirmed, fi, immediate" in added.stdout
     common = ("--content", str(content), "--target", str(tmp_path / "site"))
-    first = _newsroom("publish", *common, "--now", "2026-02-01T12:00+02:00", env=env)
+    first = newsroom("publish", *common, "--now", "2026-02-01T12:00+02:00", env=env)
     assert first.returncode == 0, first.stderr
     assert "First run: recorded 1 public release version(s)" in first.stdout
-    second = _newsroom("publish", *common, "--now", "2026-03-01T09:05+02:00", env=env)
+    second = newsroom("publish", *common, "--now", "2026-03-01T09:05+02:00", env=env)
     assert "now public: Pian julkaistava (fi)" in second.stdout and "Sent 1 email(s)." in second.stdout
-    third = _newsroom("publish", *common, "--now", "2026-03-01T09:10+02:00", env=env)
+    third = newsroom("publish", *common, "--now", "2026-03-01T09:10+02:00", env=env)
     assert "Nothing new to publish" in third.stdout and "Sent" not in third.stdout
-    again = _newsroom("notify", env=env)
+    again = newsroom("notify", env=env)
     assert again.returncode == 0 and again.stdout.strip() == "No newly published releases to announce."
     assert [r.message["Subject"] for r in smtp_server.handler.to(domain)] == ["Tiedote: Pian julkaistava"]
     assert (tmp_path / "state" / "newsroom.sqlite3").exists()
 
 
 def test_a_database_inside_the_published_site_is_refused(tmp_path):
-    result = _newsroom(
+    result = newsroom(
         "notify",
         env={
             "NEWSROOM_DEPLOY": str(tmp_path / "site"),
@@ -548,6 +540,6 @@ def test_a_database_inside_the_published_site_is_refused(tmp_path):
 
 
 def test_notify_without_a_published_build_says_what_to_do(tmp_path):
-    result = _newsroom("notify", env={"NEWSROOM_STATE_DIR": str(tmp_path / "state")})
+    result = newsroom("notify", env={"NEWSROOM_STATE_DIR": str(tmp_path / "state")})
     assert result.returncode == 1
     assert "no newsroom-manifest.json in the state folder" in result.stderr and "newsroom publish" in result.stderr

@@ -11,7 +11,7 @@ import pytest
 from newsroom.content.catalog import load_catalog
 from newsroom.core.embargo import is_public
 from newsroom.core.model import TYPES
-from sitebuilder import ROOT, build_site
+from sitebuilder import ROOT, SAMPLE_NOW, build_site
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 
@@ -39,7 +39,7 @@ def test_sample_covers_every_feature(catalog):
 
 
 def test_sample_builds_with_every_public_release_page(sample_site, catalog):
-    now = datetime.now(HELSINKI)
+    now = datetime.fromisoformat(SAMPLE_NOW)
     for release in catalog.releases:
         path = sample_site.output / release.lang / "releases" / release.slug / "index.html"
         assert path.exists() is is_public(release, now), release.source
@@ -54,8 +54,8 @@ def test_sample_builds_with_every_public_release_page(sample_site, catalog):
 
 
 def test_sample_embargo_and_draft_stay_out_of_a_public_build(catalog, tmp_path):
-    now = datetime(2026, 12, 1, 12, tzinfo=HELSINKI)
-    site = build_site(ROOT / "content", tmp_path / "public", publish=True, now=now.isoformat())
+    now = datetime.fromisoformat(SAMPLE_NOW)
+    site = build_site(ROOT / "content", tmp_path / "public", publish=True, now=SAMPLE_NOW)
     hidden = [r for r in catalog.releases if not is_public(r, now)]
     assert {r.release_id for r in hidden} == {"ice-rink-season-2027", "city-strategy-survey"}
     text = "\n".join(

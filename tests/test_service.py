@@ -25,9 +25,11 @@ from newsroom.build.run import BuildOptions, load_settings
 from newsroom.mail import store, subscribers
 from newsroom.mail.notify import notify
 from newsroom.mail.subscribers import Preferences
-from newsroom.site import consent
 from newsroom.subscriptions import optin, ratelimit
-from newsroom.subscriptions.service import MAX_BODY, create_app, origin_of, server
+from newsroom.subscriptions.app import create_app, server
+from newsroom.subscriptions.config import origin_of
+from newsroom.subscriptions.guard import MAX_BODY
+from newsroom.theming import consent
 from sitebuilder import ROOT, Site, build_site, release, write_content
 from smtpsink import Received, SmtpServer, free_port
 
@@ -45,6 +47,19 @@ def client_ip() -> str:
     return next(_addresses)
 
 
+class Clock:
+    """The service's clock: it starts at a pinned moment and moves on in real time, so no test hangs on today's
+    date; the sign-ups it records come before the releases of 2029 that are mailed to them."""
+
+    START = datetime(2026, 6, 1, 12, tzinfo=UTC)
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self.START + timedelta(seconds=time.monotonic() - self.started)
+
+
 @dataclass
 class Service:
     url: str
@@ -53,6 +68,7 @@ class Service:
     sites: tuple[Site, Site, Site]
     smtp: SmtpServer
     http: httpx.Client
+    clock: Clock
 
     def post(self, path: str, data: dict | None = None, ip: str | None = None, **options) -> httpx.Response:
         headers = {"X-Forwarded-For": ip or client_ip(), **options.pop("headers", {})}
@@ -124,7 +140,8 @@ def service(tmp_path_factory, smtp_server) -> Service:
         NEWSROOM_MAIL_FROM="uutiset@testila.example",
         NEWSROOM_PUBLISH_WEBHOOK=None,
     )
-    uvicorn_server = server(create_app(settings), "127.0.0.1", port)
+    clock = Clock()
+    uvicorn_server = server(create_app(settings, clock), "127.0.0.1", port)
     thread = threading.Thread(target=uvicorn_server.run, name="service-under-test")
     thread.start()
     deadline = time.monotonic() + 30
@@ -132,7 +149,7 @@ def service(tmp_path_factory, smtp_server) -> Service:
         assert thread.is_alive() and time.monotonic() < deadline, "the service did not start"
         time.sleep(0.02)
     with httpx.Client(base_url=url, timeout=30) as http:
-        yield Service(url, settings, db, sites, smtp_server, http)
+        yield Service(url, settings, db, sites, smtp_server, http, clock)
     uvicorn_server.should_exit = True
     thread.join(30)
 
@@ -185,7 +202,7 @@ def journey(service: Service) -> Journey:
     )
     assert response.status_code == 200, response.text
     conn = service.conn()
-    subscribers.add(conn, control, Preferences(("fi",)), datetime.now(UTC))
+    subscribers.add(conn, control, Preferences(("fi",)), service.clock())
     conn.close()
 
     confirmation = service.mail_to(reader)[0]
@@ -260,7 +277,7 @@ def test_the_post_confirms_and_keeps_the_consent_record(journey: Journey, servic
     assert consent_row["source"] == "web form /fi/releases/vanha-tiedote/"
     assert consent_row["text_version"] == journey.form_fields["consent_version"]
     assert consent.VERSION_PATTERN.fullmatch(consent_row["text_version"])
-    assert datetime.fromisoformat(consent_row["at"]) <= datetime.now(UTC)
+    assert datetime.fromisoformat(consent_row["at"]) <= service.clock()
     assert "I can unsubscribe at any time" in journey.consent_text or "voin perua" in journey.consent_text.lower()
     assert journey.consent_text.count("\n") >= 5  # the sentence and every paragraph of the privacy notice
 
@@ -276,8 +293,8 @@ def test_a_release_email_then_one_click_unsubscribes_at_once(journey: Journey):
 
 def test_one_click_takes_the_multipart_post_rfc_8058_prefers(service: Service):
     conn = service.conn()
-    subscriber, _ = subscribers.add(conn, "multi@one-click.test", Preferences(("fi",)), datetime.now(UTC))
-    token = subscribers.issue_manage_token(conn, subscriber.id, datetime.now(UTC))
+    subscriber, _ = subscribers.add(conn, "multi@one-click.test", Preferences(("fi",)), service.clock())
+    token = subscribers.issue_manage_token(conn, subscriber.id, service.clock())
     conn.close()
     page = service.get(f"/one-click/{token}")  # a mail program that only opens the address shows the button
     assert page.status_code == 200 and service.subscriber("multi@one-click.test").status == "confirmed"
@@ -343,7 +360,7 @@ def test_the_site_and_the_service_agree_on_the_consent_text_version(service: Ser
 
 def test_the_same_reply_for_new_pending_and_confirmed_addresses(service: Service):
     conn = service.conn()
-    subscribers.add(conn, "already@same.test", Preferences(("fi",)), datetime.now(UTC))
+    subscribers.add(conn, "already@same.test", Preferences(("fi",)), service.clock())
     conn.close()
     first = service.sign_up("waiting@same.test")
     first_link = CONFIRM_LINK.search(_text(service.mail_to("waiting@same.test")[0].message)).group(1)
@@ -364,7 +381,7 @@ def test_the_same_reply_for_new_pending_and_confirmed_addresses(service: Service
 
 def test_expired_reused_and_unknown_links_get_a_clear_page(service: Service):
     conn = service.conn()
-    long_ago = datetime.now(UTC) - timedelta(days=subscribers.CONFIRM_DAYS, minutes=1)
+    long_ago = service.clock() - timedelta(days=subscribers.CONFIRM_DAYS, minutes=1)
     expired = subscribers.create_pending(conn, "late@tokens.test", Preferences(("sv",)), long_ago, "test", "")
     conn.close()
     for response in (service.get(f"/confirm/{expired}"), service.post(f"/confirm/{expired}")):
@@ -387,7 +404,7 @@ def test_expired_reused_and_unknown_links_get_a_clear_page(service: Service):
 
 def test_unconfirmed_sign_ups_are_purged_after_the_expiry(service: Service):
     conn = service.conn()
-    now = datetime.now(UTC)
+    now = service.clock()
     old = now - timedelta(days=subscribers.CONFIRM_DAYS, hours=1)
     subscribers.create_pending(conn, "stale@purge.test", Preferences(("fi",)), old, "test", "")
     subscribers.create_pending(conn, "fresh@purge.test", Preferences(("fi",)), now, "test", "")
@@ -406,8 +423,8 @@ def test_unconfirmed_sign_ups_are_purged_after_the_expiry(service: Service):
 
 def test_preferences_show_and_change_what_is_received(service: Service):
     conn = service.conn()
-    subscriber, _ = subscribers.add(conn, "prefs@prefs.test", Preferences(("sv",), ("news",)), datetime.now(UTC))
-    token = subscribers.issue_manage_token(conn, subscriber.id, datetime.now(UTC))
+    subscriber, _ = subscribers.add(conn, "prefs@prefs.test", Preferences(("sv",), ("news",)), service.clock())
+    token = subscribers.issue_manage_token(conn, subscriber.id, service.clock())
     conn.close()
     page = BeautifulSoup(service.get(f"/preferences/{token}").text, "html5lib")
     assert page.html["lang"] == "sv"
@@ -552,8 +569,8 @@ def test_header_injection_in_any_field_sends_nothing(service: Service, field: st
 
 def test_header_injection_in_preferences_and_one_click(service: Service):
     conn = service.conn()
-    subscriber, _ = subscribers.add(conn, "inject@prefs-inject.test", Preferences(("fi",)), datetime.now(UTC))
-    token = subscribers.issue_manage_token(conn, subscriber.id, datetime.now(UTC))
+    subscriber, _ = subscribers.add(conn, "inject@prefs-inject.test", Preferences(("fi",)), service.clock())
+    token = subscribers.issue_manage_token(conn, subscriber.id, service.clock())
     conn.close()
     response = service.post(
         f"/preferences/{token}", {"languages": "fi", "keywords": "a" + INJECTION}, headers={"Origin": service.url}

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter
 
+from newsroom.core import workers
 from newsroom.core.model import ImageAsset
 from newsroom.media import images
 from newsroom.media.images import inspect
@@ -90,7 +91,7 @@ def main() -> None:
     files = sum(1 for p in cache.rglob("*") if p.is_file())
     print(
         f"\n{files} files in the cache, {sum(p.stat().st_size for p in cache.rglob('*') if p.is_file()) / 1e6:.0f} MB; "
-        f"{images.workers()} worker processes"
+        f"{workers.cores()} worker processes"
     )
 
 

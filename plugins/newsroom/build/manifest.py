@@ -63,6 +63,24 @@ def write(
     (output / MANIFEST).write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
+def record_build(output: Path, articles: list, clock, settings: dict, publisher: Publisher | None) -> None:
+    """What a build leaves beside its pages: the manifest of a public build, or the marker that keeps a preview from
+    ever being deployed or announced (`clock` is the build's embargo.Clock)."""
+    if clock.preview:
+        (output / PREVIEW_MARKER).write_text(
+            f"Preview built at {clock.now.isoformat()}; shows drafts and embargoed releases. Never deploy it.\n"
+        )
+        return
+    write(
+        output,
+        articles,
+        clock.now.isoformat(),
+        settings["SITEURL"],
+        fingerprint(settings, [a.record.source for a in articles]),
+        publisher,
+    )
+
+
 def _publisher(publisher: Publisher) -> dict:
     """What an email's footer tells about the sender."""
     return {

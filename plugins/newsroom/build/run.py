@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from pelican import Pelican
 from pelican.settings import read_settings
 
 from newsroom.build.audit import Leak, audit
 from newsroom.content.catalog import ContentError, catalog_for
-from newsroom.core.clock import build_now
 from newsroom.core.embargo import hidden_images, unpublished
 from newsroom.core.model import Catalog
-from newsroom.core.settings import apply_defaults
-from newsroom.site.listings import CATALOG_KEY
+from newsroom.core.settings import Settings
+from newsroom.site.context import CATALOG_KEY
 
 AUDITED = "newsroom-audit.json"  # in CACHE_PATH: the output files the last audit found clean
 
@@ -52,7 +49,9 @@ class _ErrorCollector(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def load_settings(options: BuildOptions) -> dict:
+def load_settings(options: BuildOptions) -> Settings:
+    """The settings file with the command's options, checked once (a mistyped value or time stops the command before
+    it does anything) and with the one moment the command acts at."""
     override: dict = {}
     if options.content is not None:
         override["PATH"] = str(Path(options.content).resolve())
@@ -64,12 +63,8 @@ def load_settings(options: BuildOptions) -> dict:
         override["NEWSROOM_NOW"] = options.now
     if options.preview:
         override.update(NEWSROOM_PREVIEW=True, DELETE_OUTPUT_DIRECTORY=True)
-    settings = read_settings(str(options.settings_file), override=override)
-    apply_defaults(settings, Path(options.settings_file).resolve().parent)
-    if settings["NEWSROOM_NOW"] or os.environ.get("NEWSROOM_NOW"):
-        # Read once, here: a mistyped time stops the command before it does anything.
-        settings["NEWSROOM_NOW"] = build_now(settings["NEWSROOM_NOW"], ZoneInfo(settings["TIMEZONE"]))
-    return settings
+    values = read_settings(str(options.settings_file), override=override)
+    return Settings.load(values, Path(options.settings_file).resolve().parent)
 
 
 def build(settings: dict, catalog: Catalog | None = None) -> Pelican:
@@ -77,11 +72,12 @@ def build(settings: dict, catalog: Catalog | None = None) -> Pelican:
 
     A caller that has already loaded the catalog (publish) passes it in, so the content is read once.
     """
+    settings = Settings.of(settings)
     catalog = catalog or catalog_for(settings)
     if catalog.problems:
         raise ContentError(catalog.problems)
-    now = build_now(settings["NEWSROOM_NOW"], ZoneInfo(settings["TIMEZONE"]))
-    pelican = Pelican({**settings, CATALOG_KEY: catalog, "NEWSROOM_NOW": now})
+    now = settings.now
+    pelican = Pelican(settings.replace(**{CATALOG_KEY: catalog}))
     collector = _ErrorCollector()
     logger = logging.getLogger("pelican")
     logger.addHandler(collector)
@@ -91,9 +87,9 @@ def build(settings: dict, catalog: Catalog | None = None) -> Pelican:
         logger.removeHandler(collector)
     if collector.messages:
         raise BuildError("\n".join(collector.messages))
-    if not settings["NEWSROOM_PREVIEW"]:
+    if not settings.preview:
         leaks = audit(
-            Path(settings["OUTPUT_PATH"]),
+            settings.output,
             settings,
             unpublished(catalog, now),
             hidden_images(catalog, now),

@@ -9,7 +9,6 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from pelican.log import init as init_logging
 
@@ -18,15 +17,16 @@ from newsroom.build.run import BuildError, BuildOptions, LeakError, build, load_
 from newsroom.build.search import SearchIndexError
 from newsroom.content import authoring
 from newsroom.content.catalog import ContentError, catalog_for
-from newsroom.core.clock import DateError, build_now, timestamp
+from newsroom.core.clock import DateError, timestamp
 from newsroom.core.embargo import hidden_images, next_lift, unpublished
-from newsroom.core.model import LANGS, TYPES
-from newsroom.core.settings import SettingsError
+from newsroom.core.model import TYPES
+from newsroom.core.settings import Settings, SettingsError
+from newsroom.core.text import split_list
 from newsroom.desk import cli as desk_cli
 from newsroom.mail import mailsink, store, subscribers
 from newsroom.mail.notify import NotifyConfig, NotifyError, notifier, notify
 from newsroom.mail.outbox import Outbox
-from newsroom.mail.subscribers import Preferences, SubscriberError, split_list
+from newsroom.mail.subscribers import Preferences, SubscriberError
 from newsroom.publishing.deploy import DeployError, deploy
 from newsroom.publishing.publish import PublishBusy, publish
 
@@ -116,12 +116,13 @@ def cmd_preview(args: argparse.Namespace) -> int:
     return code
 
 
-def _next_lift_line(settings: dict, now) -> str:
-    tz = ZoneInfo(settings["TIMEZONE"])
+def _next_lift_line(settings: Settings, now) -> str:
     release = next_lift(catalog_for(settings), now)
     if release is None:
         return "No embargoed releases are waiting."
-    return f"Next embargo lifts {timestamp(release.date, tz)}: {release.title} ({release.lang}, {release.source})"
+    return (
+        f"Next embargo lifts {timestamp(release.date, settings.tz)}: {release.title} ({release.lang}, {release.source})"
+    )
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
@@ -174,11 +175,10 @@ def cmd_notify(args: argparse.Namespace) -> int:
     return OK if report.ok else CONTENT_PROBLEMS
 
 
-def _store(args: argparse.Namespace) -> tuple[dict, sqlite3.Connection, datetime]:
+def _store(args: argparse.Namespace) -> tuple[Settings, sqlite3.Connection, datetime]:
     """Settings, an open database and the clock (NEWSROOM_NOW or now) for the operator's commands."""
     settings = load_settings(_options(args))
-    now = build_now(settings["NEWSROOM_NOW"], ZoneInfo(settings["TIMEZONE"]))
-    return settings, store.connect(store.db_path(settings)), now
+    return settings, store.connect(store.db_path(settings)), settings.now
 
 
 def cmd_subscribers(args: argparse.Namespace) -> int:
@@ -291,7 +291,7 @@ def cmd_mail_sink(args: argparse.Namespace) -> int:
 
 
 def cmd_subscriptions(args: argparse.Namespace) -> int:
-    from newsroom.subscriptions import service  # the web stack loads only for the service
+    from newsroom.subscriptions import app as service  # the web stack loads only for the service
 
     settings = load_settings(_options(args, publish=True))
     try:
@@ -326,17 +326,21 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 def cmd_next_embargo(args: argparse.Namespace) -> int:
     settings = load_settings(_options(args))
-    tz = ZoneInfo(settings["TIMEZONE"])
-    release = next_lift(catalog_for(settings), build_now(settings["NEWSROOM_NOW"], tz))
-    print(release.date.astimezone(tz).isoformat() if release else "none")
+    release = next_lift(catalog_for(settings), settings.now)
+    print(release.date.astimezone(settings.tz).isoformat() if release else "none")
     return OK
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
     settings = load_settings(_options(args, publish=True))
-    tz = ZoneInfo(settings["TIMEZONE"])
-    output = Path(args.output or settings["OUTPUT_PATH"])
-    catalog, now = catalog_for(settings), build_now(settings["NEWSROOM_NOW"], tz)
+    output = Path(args.output) if args.output else settings.output
+    catalog, now = catalog_for(settings), settings.now
+    if catalog.problems:
+        # A release whose header cannot be read would not be looked for: refuse rather than pass it unaudited.
+        for problem in catalog.problems:
+            print(problem, file=sys.stderr)
+        print(f"newsroom: {len(catalog.problems)} problem(s) in the content; nothing was audited.", file=sys.stderr)
+        return CONTENT_PROBLEMS
     leaks = audit(output, settings, unpublished(catalog, now), hidden_images(catalog, now))
     for leak in leaks:
         print(leak)
@@ -346,7 +350,14 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 def cmd_new(args: argparse.Namespace) -> int:
     settings = load_settings(_options(args))
-    content, tz = Path(settings["PATH"]), ZoneInfo(settings["TIMEZONE"])
+    content, tz = settings.content, settings.tz
+    if args.what != "contact" and args.lang not in settings.langs:
+        print(
+            f"newsroom: --lang {args.lang} is not a language of this newsroom; use one of {', '.join(settings.langs)} "
+            "(NEWSROOM_LANGUAGES)",
+            file=sys.stderr,
+        )
+        return USAGE
     try:
         if args.what == "release":
             path = authoring.new_release(content, args.type, args.lang, args.title, tz)
@@ -481,11 +492,11 @@ def parser() -> argparse.ArgumentParser:
     kinds = new.add_subparsers(dest="what", required=True, metavar="WHAT")
     release = kinds.add_parser("release", help='start a release: newsroom new release --type news --lang fi "Title"')
     release.add_argument("--type", required=True, choices=TYPES)
-    release.add_argument("--lang", required=True, choices=LANGS)
+    release.add_argument("--lang", required=True, help="one of the newsroom's NEWSROOM_LANGUAGES")
     release.add_argument("title")
     translation = kinds.add_parser("translation", help="start another language version of a release file")
     translation.add_argument("source", metavar="RELEASE-FILE")
-    translation.add_argument("--lang", required=True, choices=LANGS)
+    translation.add_argument("--lang", required=True, help="one of the newsroom's NEWSROOM_LANGUAGES")
     contact = kinds.add_parser("contact", help='start a contact card: newsroom new contact "Aino Lehtonen"')
     contact.add_argument("name")
     for sub in (release, translation, contact):

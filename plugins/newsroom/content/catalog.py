@@ -5,17 +5,15 @@ from __future__ import annotations
 import difflib
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import yaml
-from pelican.settings import DEFAULT_CONFIG
-from pelican.utils import slugify
 
-from newsroom.content.header import Field, read_header, split_list
+from newsroom.content.header import Field, read_header
 from newsroom.core.clock import DateError, parse_local
 from newsroom.core.model import (
-    LANGS,
     STATUSES,
     TYPES,
     Attachment,
@@ -27,6 +25,9 @@ from newsroom.core.model import (
     Publisher,
     Release,
 )
+from newsroom.core.settings import LANGUAGES, SLUG_SUBSTITUTIONS, Settings
+from newsroom.core.slugs import slugify
+from newsroom.core.text import split_list
 from newsroom.media.images import BadImage
 from newsroom.media.images import inspect as inspect_image
 
@@ -64,17 +65,16 @@ class Problems(list[Problem]):
 def load_catalog(
     root: Path,
     tz: ZoneInfo,
-    langs: tuple[str, ...] = LANGS,
-    slug_subs: list[tuple[str, str]] | None = None,
+    langs: tuple[str, ...] = LANGUAGES,
+    slug_subs: Iterable[tuple[str, str]] = SLUG_SUBSTITUTIONS,
 ) -> Catalog:
     root = Path(root)
     problems = Problems()
-    images = _load_images(root / "images", problems)
+    images = _load_images(root / "images", langs, problems)
     contacts = _load_contacts(root / "contacts", images, langs, problems)
     publisher = _load_publisher(root / "newsroom.yaml", root, langs, problems)
     headers = [(path, *read_header(path)) for path in sorted((root / "releases").rglob("*.md"))]
-    subs = slug_subs if slug_subs is not None else DEFAULT_CONFIG["SLUG_REGEX_SUBSTITUTIONS"]
-    loader = _ReleaseLoader(root, tz, langs, contacts, images, subs, problems)
+    loader = _ReleaseLoader(root, tz, langs, contacts, images, tuple(slug_subs), problems)
     releases = [r for r in (loader.load(path, fields, repeated) for path, fields, repeated in headers) if r]
     _check_across_versions(headers, problems)
     _check_slugs(releases, problems)
@@ -141,10 +141,10 @@ class _Card:
         if not isinstance(value, dict):
             self.problem(field, "should have one line per language, like '  fi: ...', '  sv: ...'")
             return {}
-        unknown = sorted(str(k) for k in value if k not in LANGS)
+        unknown = sorted(str(k) for k in value if k not in langs)
         if unknown:
-            self.problem(field, f"unknown language {', '.join(unknown)}; use {', '.join(LANGS)}")
-        return {k: str(v).strip() for k, v in value.items() if k in LANGS and v}
+            self.problem(field, f"unknown language {', '.join(unknown)}; use {', '.join(langs)}")
+        return {k: str(v).strip() for k, v in value.items() if k in langs and v}
 
     def unknown_fields(self, known: tuple[str, ...]) -> None:
         for field in self.data:
@@ -157,7 +157,7 @@ def _did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str:
     return f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(choices)}"
 
 
-def _load_images(folder: Path, problems: Problems) -> dict[str, ImageAsset]:
+def _load_images(folder: Path, langs: tuple[str, ...], problems: Problems) -> dict[str, ImageAsset]:
     images: dict[str, ImageAsset] = {}
     files = {p.stem: p for p in sorted(folder.glob("*")) if p.suffix.lower() in IMAGE_SUFFIXES}
     for sidecar in sorted(folder.glob("*.yaml")):
@@ -171,8 +171,8 @@ def _load_images(folder: Path, problems: Problems) -> dict[str, ImageAsset]:
             continue
         card = _Card(sidecar, *loaded, problems)
         card.unknown_fields(("alt", "caption", "photographer", "licence"))
-        alt = card.texts("alt", LANGS)
-        caption = card.texts("caption", LANGS, required=False)
+        alt = card.texts("alt", langs)
+        caption = card.texts("caption", langs, required=False)
         photographer = card.text("photographer", "Leena Saarinen")
         licence = card.text("licence", "CC BY 4.0")
         try:
@@ -353,7 +353,7 @@ class _ReleaseLoader:
             lang=lang,
             type=kind,
             title=title,
-            slug=slug or slugify(title, regex_subs=self.slug_subs),
+            slug=slug or slugify(title, self.slug_subs),
             date=date,
             modified=modified,
             lead=get("Lead"),
@@ -466,12 +466,8 @@ class ContentError(Exception):
 
 def catalog_for(settings: dict) -> Catalog:
     """The catalog of the content folder a build's settings name."""
-    return load_catalog(
-        Path(settings["PATH"]),
-        ZoneInfo(settings["TIMEZONE"]),
-        tuple(settings["NEWSROOM_LANGUAGES"]),
-        settings["SLUG_REGEX_SUBSTITUTIONS"],
-    )
+    checked = Settings.of(settings)
+    return load_catalog(checked.content, checked.tz, checked.langs, checked.slug_substitutions)
 
 
 def publisher_for(settings: dict) -> Publisher | None:

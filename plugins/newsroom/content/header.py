@@ -49,9 +49,3 @@ def read_header(path: Path) -> tuple[dict[str, Field], list[Field]]:
                 continue
             break
     return fields, repeated
-
-
-def split_list(value: str) -> tuple[str, ...]:
-    """A comma-separated field as its items, blanks and repeats dropped, order kept."""
-    items = (item.strip() for item in value.split(","))
-    return tuple(dict.fromkeys(item for item in items if item))

@@ -7,7 +7,6 @@ from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
-LANGS = ("fi", "sv", "en")
 TYPES = ("press-release", "news", "invitation", "blog", "article")
 STATUSES = ("published", "draft")
 
@@ -106,6 +105,12 @@ class Release:
     @property
     def lead_image(self) -> ImageAsset | None:
         return self.images[0] if self.images else None
+
+    @property
+    def last_modified(self) -> datetime:
+        """When the release last changed: its correction time, else its publication time (a Modified before the
+        Date is no change readers could have seen)."""
+        return self.modified if self.modified and self.modified > self.date else self.date
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,23 @@
-"""The NEWSROOM_ settings and their defaults, in one place; pelicanconf.py overrides any of them."""
+"""The NEWSROOM_ settings and their defaults, in one place (pelicanconf.py overrides any of them), and Settings: the
+settings as one typed object, checked once when loaded."""
 
 from __future__ import annotations
 
 import os
+import re
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from newsroom.core.clock import build_now
+
+# The languages a newsroom has unless its settings say otherwise; NEWSROOM_LANGUAGES is the only list that counts.
+LANGUAGES = ("fi", "sv", "en")
 
 DEFAULTS: dict[str, object] = {
     # Languages of the newsroom, the first is the default (DEFAULT_LANG should match it).
-    "NEWSROOM_LANGUAGES": ("fi", "sv", "en"),
+    "NEWSROOM_LANGUAGES": LANGUAGES,
     # The build clock: None means now; '2026-03-01T09:00+02:00' previews another moment.
     "NEWSROOM_NOW": None,
     # A preview shows drafts and embargoed releases with a banner, and is never deployed.
@@ -69,6 +79,16 @@ FROM_ENVIRONMENT = (
 )
 
 
+# Pelican's default SLUG_REGEX_SUBSTITUTIONS, for slugs made where no settings are at hand (core and content import
+# no Pelican); a newsroom's own SLUG_REGEX_SUBSTITUTIONS, when it sets one, is passed in instead.
+SLUG_SUBSTITUTIONS: tuple[tuple[str, str], ...] = (
+    (r"[^\w\s-]", ""),  # remove non-alphabetical/whitespace/'-' chars
+    (r"(?u)\A\s*", ""),  # strip leading whitespace
+    (r"(?u)\s*\Z", ""),  # strip trailing whitespace
+    (r"[-\s]+", "-"),  # reduce multiple whitespace or '-' to single '-'
+)
+
+
 class SettingsError(ValueError):
     """A NEWSROOM_ setting has a value the newsroom cannot use; the message names it and says what to write."""
 
@@ -104,3 +124,83 @@ def apply_defaults(settings: dict, base: Path | None = None) -> None:
         settings["NEWSROOM_IMAGE_CACHE"] = str(base / settings["NEWSROOM_IMAGE_CACHE"])
         if settings["NEWSROOM_DB"]:
             settings["NEWSROOM_DB"] = str(base / settings["NEWSROOM_DB"])
+
+
+# A language code as it appears in addresses (/fi/, /pt-br/): lowercase letters, optionally a region or script.
+_LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})*")
+
+
+class Settings(dict):
+    """The settings as one typed, checked object, fixed when loaded: the time zone, the build's moment, the languages
+    and the paths. A dict too, so Pelican (and `settings["KEY"]`) read it as before."""
+
+    tz: ZoneInfo  # TIMEZONE
+    now: datetime  # NEWSROOM_NOW (or --now), else the real clock when loaded: aware, one for the whole run
+    pinned: bool = False  # whether NEWSROOM_NOW (or --now) set the moment, rather than the real clock
+    langs: tuple[str, ...]  # NEWSROOM_LANGUAGES, the default first
+    preview: bool  # NEWSROOM_PREVIEW
+    content: Path  # PATH
+    output: Path  # OUTPUT_PATH
+    state_dir: Path  # NEWSROOM_STATE_DIR
+    slug_substitutions: tuple[tuple[str, str], ...]  # SLUG_REGEX_SUBSTITUTIONS
+
+    @classmethod
+    def load(cls, values: dict, base: Path | None = None) -> Settings:
+        """Defaults filled in and every value checked once (SettingsError names a wrong one; DateError a wrong time);
+        NEWSROOM_NOW becomes the one aware moment the whole run acts at."""
+        settings = cls(values)
+        apply_defaults(settings, base)
+        settings.pinned = bool(settings["NEWSROOM_NOW"] or os.environ.get("NEWSROOM_NOW"))
+        settings._check()
+        return settings
+
+    @classmethod
+    def of(cls, settings: dict) -> Settings:
+        """`settings` itself when already loaded, else loaded from it (callers that build a dict by hand)."""
+        return settings if isinstance(settings, Settings) else cls.load(settings)
+
+    def replace(self, **values: Any) -> Settings:
+        """A copy with these values changed, keeping the moment and the checks (no second reading of the clock)."""
+        copy = Settings(self)
+        copy.update(values)
+        copy.pinned = self.pinned
+        copy._check()
+        return copy
+
+    def follow_the_clock(self) -> None:
+        """A new moment from the real clock, unless the time is pinned: for `pelican --autoreload`, which builds
+        again and again from the same settings (a newsroom command loads them anew for every build)."""
+        if not self.pinned:
+            self.now = datetime.now(self.tz)
+            self["NEWSROOM_NOW"] = self.now
+
+    def _check(self) -> None:
+        try:
+            self.tz = ZoneInfo(str(self.get("TIMEZONE") or "UTC"))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(
+                f"TIMEZONE is {self.get('TIMEZONE')!r} in the settings file; write a time zone name such as "
+                "'Europe/Helsinki'"
+            ) from None
+        langs = self["NEWSROOM_LANGUAGES"]
+        if (
+            isinstance(langs, str)
+            or not langs
+            or not all(isinstance(code, str) and _LANGUAGE_CODE.fullmatch(code) for code in langs)
+            or len(set(langs)) != len(langs)
+        ):
+            raise SettingsError(
+                f"NEWSROOM_LANGUAGES is {langs!r} in the settings file; write the language codes, the default first, "
+                "such as ('fi', 'sv', 'en')"
+            )
+        self.langs = tuple(langs)
+        self["NEWSROOM_LANGUAGES"] = self.langs
+        self.now = build_now(self["NEWSROOM_NOW"], self.tz)
+        self["NEWSROOM_NOW"] = self.now
+        self.preview = bool(self["NEWSROOM_PREVIEW"])
+        self.content = Path(self.get("PATH") or "content")
+        self.output = Path(self.get("OUTPUT_PATH") or "output")
+        self.state_dir = Path(self["NEWSROOM_STATE_DIR"])
+        self.slug_substitutions = tuple(
+            (str(find), str(put)) for find, put in self.get("SLUG_REGEX_SUBSTITUTIONS", SLUG_SUBSTITUTIONS)
+        )

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pelican.settings import DEFAULT_CONFIG
-from pelican.utils import slugify
+from newsroom.core.slugs import slugify
 
 
 def front(lang: str) -> str:
@@ -18,7 +17,7 @@ def release_type(lang: str, kind: str) -> str:
 
 def slug(text: str) -> str:
     """ASCII lowercase words joined by hyphens, as Pelican makes slugs: 'Päätöksenteko' -> 'paatoksenteko'."""
-    return slugify(text, regex_subs=DEFAULT_CONFIG["SLUG_REGEX_SUBSTITUTIONS"])
+    return slugify(text)
 
 
 @lru_cache(maxsize=4096)  # every listing, feed and release page asks for the same few keywords

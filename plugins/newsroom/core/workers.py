@@ -19,13 +19,19 @@ class WorkerError(RuntimeError):
     """A worker failed; the message holds its traceback."""
 
 
-def processes(setting: int, items: int) -> int:
-    """How many processes to use: `setting` (0: one per core), fewer for little work, and one while other threads
-    run (a fork copies none of them, and could copy a lock one of them holds)."""
-    wanted = setting or len(os.sched_getaffinity(0))
+def processes(setting: int, items: int, per_process: int = MIN_ITEMS_PER_PROCESS) -> int:
+    """How many processes to use: `setting` (NEWSROOM_PROCESSES; 0: one per core), fewer for little work (at least
+    `per_process` items each), and one while other threads run (a fork copies none of them, and could copy a lock
+    one of them holds)."""
+    wanted = setting or cores()
     if threading.active_count() > 1:
         return 1
-    return max(1, min(wanted, items // MIN_ITEMS_PER_PROCESS))
+    return max(1, min(wanted, items // per_process))
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def map_shares(function: Callable, items: list, count: int) -> list:

@@ -13,7 +13,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from newsroom.content.catalog import RELEASE_FIELDS
-from newsroom.content.header import read_header, split_list
+from newsroom.content.header import read_header
+from newsroom.core.text import split_list
 from newsroom.core.clock import DateError, parse_local
 from newsroom.core.model import LANGS
 

@@ -9,11 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from newsroom.build import manifest
 from newsroom.build.manifest import PREVIEW_MARKER
 from newsroom.core.clock import build_now
+from newsroom.core.settings import Settings
 from newsroom.mail import store, subscribers
 from newsroom.mail.mailer import Mailer, MailerConfigError, SmtpConfig, mail_settings
 from newsroom.mail.messages import Composer
@@ -172,8 +172,8 @@ def notify(
 ) -> NotifyReport:
     """Announce the manifest's public releases (never one dated after `now`), then deliver everything due."""
     config = config or NotifyConfig.from_settings(settings)
-    tz = ZoneInfo(settings["TIMEZONE"])
-    now = build_now(now or settings["NEWSROOM_NOW"], tz)
+    checked = Settings.of(settings)
+    now = build_now(now, checked.tz) if now else checked.now
     data = read_manifest(settings, output)
     conn = store.connect(config.db)
     try:
@@ -183,7 +183,7 @@ def notify(
             report.waiting = box.waiting(now)
             return report
         if digest:
-            report.digests = box.gather_digests(now.astimezone(tz).date().isoformat(), now)
+            report.digests = box.gather_digests(now.astimezone(checked.tz).date().isoformat(), now)
         with sending_lock(config.db):
             box.recover()
             with Mailer(config.smtp, config.rate) as mailer:

@@ -8,14 +8,13 @@ import io
 import os
 import re
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageCms, UnidentifiedImageError
 from PIL.PngImagePlugin import PngInfo
 
-from newsroom.core import urls
+from newsroom.core import urls, workers
 from newsroom.core.model import ImageAsset, Problem
 from newsroom.media import imagemeta
 from newsroom.media.imagemeta import DamagedFile
@@ -331,13 +330,16 @@ stats = Stats()
 
 
 def derive(
-    images: list[ImageAsset], cache: Path, original: str = "stripped"
+    images: list[ImageAsset], cache: Path, original: str = "stripped", processes: int = 0
 ) -> tuple[dict[str, Derived], list[Problem]]:
-    """Make what the cache lacks for these images, then describe every file; a bad image is a Problem, not a stop."""
+    """Make what the cache lacks for these images, then describe every file; a bad image is a Problem, not a stop.
+
+    The work is spread like the rest of the build (`processes` is NEWSROOM_PROCESSES; one while other threads run).
+    """
     plans = [Plan(image, cache, original) for image in images]
     jobs = sorted((job for job in (p.job() for p in plans) if job), key=lambda j: -os.path.getsize(j.source))
     failed: dict[str, str] = {}
-    for outcome in _run(jobs):
+    for outcome in workers.map_shares(make, jobs, workers.processes(processes, len(jobs), per_process=1)):
         stats.decoded += outcome.decoded
         stats.written += outcome.written
         if outcome.error:
@@ -354,18 +356,6 @@ def prune(cache: Path, used: set[Path], days: int = KEEP_DAYS) -> None:
     for path in cache.rglob("*"):
         if path.is_file() and path not in used and path.stat().st_atime_ns < now - days * 86400 * 10**9:
             path.unlink(missing_ok=True)
-
-
-def workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def _run(jobs: list[Job]) -> list[Outcome]:
-    count = min(len(jobs), workers())
-    if count <= 1:
-        return [make(job) for job in jobs]
-    with ProcessPoolExecutor(count) as pool:
-        return list(pool.map(make, jobs))
 
 
 def make(job: Job) -> Outcome:

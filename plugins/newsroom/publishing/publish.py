@@ -8,14 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from newsroom.build import manifest
 from newsroom.build.run import build
 from newsroom.content.catalog import ContentError, catalog_for
-from newsroom.core.clock import build_now
 from newsroom.core.embargo import is_public, next_lift
 from newsroom.core.model import Release
+from newsroom.core.settings import Settings
 from newsroom.mail.notify import NotifyReport, notifier
 from newsroom.publishing.deploy import deploy
 
@@ -51,8 +50,8 @@ def publish(settings: dict, notify: Notify | None = None) -> PublishResult:
 
 
 def _publish(settings: dict, notify: Notify) -> PublishResult:
-    tz = ZoneInfo(settings["TIMEZONE"])
-    now = build_now(settings["NEWSROOM_NOW"], tz)
+    settings = Settings.of(settings)
+    now = settings.now
     catalog = catalog_for(settings)
     if catalog.problems:
         raise ContentError(catalog.problems)
@@ -65,7 +64,7 @@ def _publish(settings: dict, notify: Notify) -> PublishResult:
     staging = state / "build"
     if staging.exists():
         shutil.rmtree(staging)
-    build({**settings, "OUTPUT_PATH": str(staging), "NEWSROOM_NOW": now, "DELETE_OUTPUT_DIRECTORY": True}, catalog)
+    build(settings.replace(OUTPUT_PATH=str(staging), DELETE_OUTPUT_DIRECTORY=True), catalog)
     current = manifest.read(staging)
     result.deployed_to = deploy(staging, settings["NEWSROOM_DEPLOY"])
     shutil.copy2(staging / manifest.MANIFEST, state / manifest.MANIFEST)

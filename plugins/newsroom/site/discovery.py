@@ -8,14 +8,14 @@ import json
 import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from pelican.generators import Generator
 
 from newsroom.build import search
 from newsroom.core import urls
+from newsroom.core.settings import Settings
 from newsroom.site import api, invitation, sitemaps, vcard
-from newsroom.site.listings import CLOCK_KEY, RELEASES_KEY, write_page
+from newsroom.site.context import CLOCK_KEY, RELEASES_KEY, write_page
 
 
 class DiscoveryGenerator(Generator):
@@ -24,7 +24,7 @@ class DiscoveryGenerator(Generator):
     def generate_output(self, writer) -> None:
         self.out = Path(self.output_path)
         self.site_url = self.settings["SITEURL"]
-        self.tz = ZoneInfo(self.settings["TIMEZONE"])
+        self.tz = Settings.of(self.settings).tz
         self.publisher = self.context["publisher"]
         releases = self.context.get(RELEASES_KEY, [])
         clock = self.context[CLOCK_KEY]

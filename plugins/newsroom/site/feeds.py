@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
-from zoneinfo import ZoneInfo
 
 import lxml.html
 import lxml.html.defs
@@ -21,7 +20,9 @@ from pelican.generators import Generator
 
 from newsroom.core import i18n, urls
 from newsroom.core.model import ImageAsset, Publisher
-from newsroom.site.listings import CLOCK_KEY, RELEASES_KEY, keyword_groups, types_in, write_page
+from newsroom.core.settings import Settings
+from newsroom.site.context import CLOCK_KEY, RELEASES_KEY, write_page
+from newsroom.site.listings import keyword_groups, types_in
 
 FEEDS_KEY = "feeds"
 FORMATS = ("rss", "atom")
@@ -166,7 +167,7 @@ class FeedsGenerator(Generator):
 
     def generate_context(self) -> None:
         self.langs = tuple(self.settings["NEWSROOM_LANGUAGES"])
-        self.tz = ZoneInfo(self.settings["TIMEZONE"])
+        self.tz = Settings.of(self.settings).tz
         self.base = urls.public_base(self.settings)
         self.host = urlsplit(self.base).hostname or "localhost"
         self.publisher: Publisher = self.context["publisher"]
@@ -240,7 +241,7 @@ class FeedsGenerator(Generator):
         entry.title(record.title)
         entry.link(href=link, rel="alternate", type="text/html")
         entry.published(record.date.astimezone(self.tz))
-        entry.updated(max(record.date, record.modified or record.date).astimezone(self.tz))
+        entry.updated(record.last_modified.astimezone(self.tz))
         entry.summary(record.lead)
         entry.content(absolute_html(article.get_content(self.base), link), type="html")
         entry.author(_author(self.publisher, lang))

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress
 
 from newsroom.core.model import Release
-from newsroom.site.structured_data import modified
 
 
 def _transitions(tz: ZoneInfo, start: datetime, end: datetime) -> list[datetime]:
@@ -69,7 +68,7 @@ def calendar(release: Release, page_url: str, publisher_name: str, uid_domain: s
     happening = release.event
     item = Event()
     item.add("uid", f"{release.release_id}@{uid_domain}")
-    item.add("dtstamp", modified(release).astimezone(UTC))
+    item.add("dtstamp", release.last_modified.astimezone(UTC))
     item.add("dtstart", happening.start.astimezone(tz))
     if happening.end:
         item.add("dtend", happening.end.astimezone(tz))

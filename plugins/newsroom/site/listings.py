@@ -1,25 +1,18 @@
 """The Pelican generator for everything beyond single releases: per-language front, type, keyword, contacts,
-about and 404 pages, plus the attachments public releases use."""
+about and 404 pages; it also copies the files public releases use and records what the build published."""
 
 from __future__ import annotations
 
-import shutil
 from collections import defaultdict
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from pelican.generators import Generator
 
 from newsroom.build import manifest
-from newsroom.content.catalog import ContentError, catalog_for
 from newsroom.core import urls
-from newsroom.core.clock import build_now
-from newsroom.core.embargo import Clock
 from newsroom.core.model import TYPES
-
-CATALOG_KEY = "NEWSROOM_CATALOG"
-CLOCK_KEY = "NEWSROOM_CLOCK"
-RELEASES_KEY = "NEWSROOM_RELEASES"
+from newsroom.site.assets import copy_assets
+from newsroom.site.context import RELEASES_KEY, prepare, write_page
 
 
 class NewsroomGenerator(Generator):
@@ -27,17 +20,7 @@ class NewsroomGenerator(Generator):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        catalog = self.context.get(CATALOG_KEY) or catalog_for(self.settings)
-        if catalog.problems:
-            raise ContentError(catalog.problems)
-        self.catalog = catalog
-        self.context[CATALOG_KEY] = catalog
-        self.clock = Clock(
-            build_now(self.settings["NEWSROOM_NOW"], ZoneInfo(self.settings["TIMEZONE"])),
-            preview=bool(self.settings["NEWSROOM_PREVIEW"]),
-        )
-        self.context[CLOCK_KEY] = self.clock
-        self.context["publisher"] = catalog.publisher
+        self.catalog, self.clock = prepare(self.context, self.settings)
         self.langs = tuple(self.settings["NEWSROOM_LANGUAGES"])
 
     def generate_context(self) -> None:
@@ -58,13 +41,16 @@ class NewsroomGenerator(Generator):
             self._write_lang(writer, lang)
         self._write(writer, "404.html", "404", self.langs[0])
         self._write(writer, "index.html", "language_choice", self.langs[0])
-        self._copy_assets()
-        if not self.clock.preview:
-            self._write_manifest()
-        else:
-            (Path(self.output_path) / manifest.PREVIEW_MARKER).write_text(
-                f"Preview built at {self.clock.now.isoformat()}; shows drafts and embargoed releases. Never deploy it.\n"
-            )
+        copy_assets(
+            Path(self.output_path), [a for items in self.by_lang.values() for a in items], self.catalog.publisher
+        )
+        manifest.record_build(
+            Path(self.output_path),
+            self.context.get(RELEASES_KEY, []),
+            self.clock,
+            self.settings,
+            self.catalog.publisher,
+        )
 
     def _write_lang(self, writer, lang: str) -> None:
         self._write(writer, urls.front(lang), "index", lang, alternate_url=urls.front, articles=self.front[lang])
@@ -86,65 +72,6 @@ class NewsroomGenerator(Generator):
 
     def _write(self, writer, url: str, template: str, lang: str, alternate_url=None, **values) -> None:
         write_page(self, writer, url, template, lang, alternate_url, **values)
-
-    def _write_manifest(self) -> None:
-        releases = self.context.get(RELEASES_KEY, [])
-        fingerprint = manifest.fingerprint(self.settings, [a.record.source for a in releases])
-        manifest.write(
-            Path(self.output_path),
-            releases,
-            self.clock.now.isoformat(),
-            self.settings["SITEURL"],
-            fingerprint,
-            self.catalog.publisher,
-        )
-
-    def _copy_assets(self) -> None:
-        """Copy what public pages show: their releases' attachments and the logo (images: mediabank.py)."""
-        out = Path(self.output_path)
-        wanted: dict[Path, Path] = {}
-        for items in self.by_lang.values():
-            for article in items:
-                for attachment in article.record.attachments:
-                    wanted[out / urls.attachment(attachment.name)] = attachment.path
-        logo = self.catalog.publisher.logo if self.catalog.publisher else None
-        if logo:
-            wanted[out / logo.name] = logo
-        for target, source in wanted.items():
-            _copy_if_changed(source, target)
-
-
-def write_page(generator: Generator, writer, url: str, template: str, lang: str, alternate_url=None, **values) -> None:
-    """Write one page; `alternate_url` gives the same page in another language (None where that language lacks it),
-    else the switcher links front pages."""
-    switch = []
-    for other in generator.settings["NEWSROOM_LANGUAGES"]:
-        if other != lang:
-            version = alternate_url(other) if alternate_url else None
-            switch.append({"lang": other, "url": version or urls.front(other), "alternate": version is not None})
-    paginated = {"articles": values["articles"]} if "articles" in values else None
-    writer.write_file(
-        urls.save_as(url),
-        generator.get_template(template),
-        generator.context,
-        paginated=paginated,
-        template_name=template,
-        url=url,
-        page_lang=lang,
-        page_url=url,
-        language_links=switch,
-        **values,
-    )
-
-
-def _copy_if_changed(source: Path, target: Path) -> None:
-    stat = source.stat()
-    if target.exists():
-        existing = target.stat()
-        if existing.st_size == stat.st_size and existing.st_mtime_ns == stat.st_mtime_ns:
-            return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(source, target)
 
 
 def _pinned_first(items: list) -> list:

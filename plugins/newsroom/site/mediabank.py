@@ -9,16 +9,16 @@ import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from pelican.generators import Generator
 
 from newsroom.content.catalog import ContentError
 from newsroom.core import i18n, urls
 from newsroom.core.model import Contact, ImageAsset
+from newsroom.core.settings import Settings
 from newsroom.media import images
 from newsroom.media.images import Derived, File
-from newsroom.site.listings import RELEASES_KEY, write_page
+from newsroom.site.context import RELEASES_KEY, write_page
 
 
 class NotPublic(LookupError):
@@ -76,7 +76,9 @@ class MediaBankGenerator(Generator):
         original = self.settings["NEWSROOM_IMAGE_ORIGINAL"]
         if original not in images.ORIGINAL_MODES:
             raise ValueError(f"NEWSROOM_IMAGE_ORIGINAL is '{original}'; use one of {', '.join(images.ORIGINAL_MODES)}")
-        derived, problems = images.derive([image for image, _, _ in used.values()], self.cache, original)
+        derived, problems = images.derive(
+            [image for image, _, _ in used.values()], self.cache, original, self.settings["NEWSROOM_PROCESSES"]
+        )
         if problems:
             raise ContentError(tuple(problems))
         self.files = ImageFiles(derived)
@@ -106,7 +108,7 @@ class MediaBankGenerator(Generator):
         record = article.record
         members = [(_zip_name(image, self.files), str(self.files.of(image)["print"].path)) for image in record.images]
         credits = _credits(article, self.files, catalogs, self.settings["SITEURL"])
-        stamp = record.date.astimezone(ZoneInfo(self.settings["TIMEZONE"])).timetuple()[:6]
+        stamp = record.date.astimezone(Settings.of(self.settings).tz).timetuple()[:6]
         key = hashlib.sha256(repr((images.VERSION, members, credits, stamp)).encode()).hexdigest()
         cached = self.cache / "zip" / f"{key[:32]}.zip"
         if not cached.exists():

@@ -8,23 +8,29 @@ from pelican import signals
 from pelican.generators import ArticlesGenerator, PagesGenerator
 
 from newsroom.build import reading, rendering
-from newsroom.core import embargo, urls
-from newsroom.core.model import LANGS
-from newsroom.core.settings import apply_defaults
+from newsroom.core import embargo
+from newsroom.core.settings import Settings
 from newsroom.site import discovery, structured_data
 from newsroom.site.consent import SignupPagesGenerator
+from newsroom.site.context import CATALOG_KEY, CLOCK_KEY, RELEASES_KEY, language_links
 from newsroom.site.discovery import DiscoveryGenerator
 from newsroom.site.feeds import FeedsGenerator
-from newsroom.site.listings import CATALOG_KEY, CLOCK_KEY, RELEASES_KEY, NewsroomGenerator
+from newsroom.site.listings import NewsroomGenerator
 from newsroom.site.mediabank import MediaBankGenerator
 from newsroom.theming import templating
 
 
 def on_initialized(pelican) -> None:
-    apply_defaults(pelican.settings)
+    """A bare `pelican` run reads a plain dict: it gets the same checked settings as a newsroom build."""
+    if not isinstance(pelican.settings, Settings):
+        pelican.settings = Settings.of(pelican.settings)
+        pelican.newsroom_rebuilds = True  # `pelican --autoreload` runs this instance again for every change
 
 
 def on_get_generators(pelican):
+    """Each run of a bare `pelican` instance publishes at its own moment (one for the whole run)."""
+    if getattr(pelican, "newsroom_rebuilds", False):
+        pelican.settings.follow_the_clock()
     return [NewsroomGenerator, MediaBankGenerator, FeedsGenerator, DiscoveryGenerator, SignupPagesGenerator]
 
 
@@ -38,16 +44,19 @@ def on_article_context(generator: ArticlesGenerator, metadata: dict) -> None:
     embargo.decide(metadata, generator.context[CATALOG_KEY], generator.context[CLOCK_KEY])
 
 
-def _lang_order(item) -> int:
-    return LANGS.index(item.lang) if item.lang in LANGS else len(LANGS)
+def _lang_order(langs: tuple[str, ...]):
+    """Items in the newsroom's language order (NEWSROOM_LANGUAGES), any other language last."""
+    return lambda item: langs.index(item.lang) if item.lang in langs else len(langs)
 
 
 def on_articles_finalized(generator: ArticlesGenerator) -> None:
     """Attach each release's resolved record, its language versions and "more from the publisher"."""
     catalog = generator.context[CATALOG_KEY]
+    langs = tuple(generator.settings["NEWSROOM_LANGUAGES"])
+    order = _lang_order(langs)
     # Newest first; versions published at the same moment in a fixed order, so every build lists them alike.
     releases = sorted(
-        generator.articles + generator.translations, key=lambda a: (a.date, a.release, -_lang_order(a)), reverse=True
+        generator.articles + generator.translations, key=lambda a: (a.date, a.release, -order(a)), reverse=True
     )
     more_count = generator.settings["NEWSROOM_MORE_COUNT"]
     latest: dict[str, list] = {}
@@ -56,28 +65,23 @@ def on_articles_finalized(generator: ArticlesGenerator) -> None:
         latest.setdefault(article.lang, [])
         if len(latest[article.lang]) <= more_count:
             latest[article.lang].append(article)
-    langs = generator.settings["NEWSROOM_LANGUAGES"]
     for article in releases:
-        article.translations = sorted(article.translations, key=_lang_order)
-        article.language_links = language_links(article, langs)
+        article.translations = sorted(article.translations, key=order)
+        article.language_links = _links(article, langs)
         article.more = [a for a in latest[article.lang] if a is not article][:more_count]
     generator.context[RELEASES_KEY] = releases
 
 
 def on_pages_finalized(generator: PagesGenerator) -> None:
+    langs = tuple(generator.settings["NEWSROOM_LANGUAGES"])
     for page in generator.pages + generator.translations:
-        page.translations = sorted(page.translations, key=_lang_order)
-        page.language_links = language_links(page, generator.settings["NEWSROOM_LANGUAGES"])
+        page.translations = sorted(page.translations, key=_lang_order(langs))
+        page.language_links = _links(page, langs)
 
 
-def language_links(item, langs) -> list[dict]:
-    """The switcher's links: each other language's version of this item, else that language's front page."""
-    versions = {t.lang: t.url for t in item.translations}
-    return [
-        {"lang": lang, "url": versions.get(lang, urls.front(lang)), "alternate": lang in versions}
-        for lang in langs
-        if lang != item.lang
-    ]
+def _links(item, langs: tuple[str, ...]) -> list[dict]:
+    """The switcher's links of a release or page: its versions in the other languages."""
+    return language_links(item.lang, langs, {t.lang: t.url for t in item.translations}.get)
 
 
 def on_get_writer(pelican):

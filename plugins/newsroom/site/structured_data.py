@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, pass_context
@@ -12,17 +11,13 @@ from markupsafe import Markup
 
 from newsroom.core import i18n
 from newsroom.core.model import Publisher, Release
+from newsroom.core.settings import Settings
 from newsroom.site.mediabank import ImageFiles
 
 # Open Graph names a language with a territory; the newsroom's Swedish is Finland Swedish.
 OG_LOCALES = {"fi": "fi_FI", "sv": "sv_FI", "en": "en_GB"}
 # The lead image in the ratios search engines crop to: wide (1.91:1), its own, 3:2 and square; largest first.
 SHARE_RECIPES = ("share", "w1600", "thumb", "square")
-
-
-def modified(release: Release) -> datetime:
-    """When the release last changed: its correction time, else its publication time."""
-    return release.modified if release.modified and release.modified > release.date else release.date
 
 
 def image_objects(release: Release, files: ImageFiles, site_url: str) -> list[dict]:
@@ -79,7 +74,7 @@ def news_article(
         "headline": release.title,
         "description": release.lead,
         "datePublished": i18n.iso_date(release.date, tz),
-        "dateModified": i18n.iso_date(modified(release), tz),
+        "dateModified": i18n.iso_date(release.last_modified, tz),
         "inLanguage": release.lang,
         "keywords": list(release.keywords),
         "url": page_url,
@@ -124,7 +119,7 @@ def script(data: dict) -> Markup:
 
 
 def install(env: Environment, settings: dict) -> None:
-    tz = ZoneInfo(settings["TIMEZONE"])
+    tz = Settings.of(settings).tz
 
     @pass_context
     def json_ld(context: Context, article) -> Markup:
@@ -139,4 +134,4 @@ def install(env: Environment, settings: dict) -> None:
     def share_image_of(context: Context, release: Release) -> dict | None:
         return share_image(release, context["image_files"], context["SITEURL"])
 
-    env.globals.update(json_ld=json_ld, share_image=share_image_of, og_locales=OG_LOCALES, last_modified=modified)
+    env.globals.update(json_ld=json_ld, share_image=share_image_of, og_locales=OG_LOCALES)

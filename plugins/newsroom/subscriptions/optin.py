@@ -22,10 +22,11 @@ from email.utils import format_datetime, formataddr, make_msgid
 from jinja2 import Environment
 
 from newsroom.mail import store
+from newsroom.mail.addresses import masked
 from newsroom.mail.mailer import Mailer, SmtpConfig
 from newsroom.mail.messages import one_line
 from newsroom.mail.outbox import ChannelDown, PermanentFailure, TemporaryFailure
-from newsroom.mail.subscribers import Subscriber, masked
+from newsroom.mail.subscribers import Subscriber
 from newsroom.subscriptions.ratelimit import RateLimiter
 
 log = logging.getLogger("newsroom.subscriptions.service")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
 from newsroom.core import clock, i18n, urls
+from newsroom.core.settings import Settings
 
 # Where a release page's "more from the publisher" begins and ends.
 MORE_SECTION = ("<!-- newsroom:more -->", "<!-- /newsroom:more -->")
@@ -27,7 +27,7 @@ def page_lang(context: Context) -> str:
 
 
 def install(env: Environment, settings: dict) -> None:
-    tz = ZoneInfo(settings["TIMEZONE"])
+    tz = Settings.of(settings).tz
     catalogs = i18n.catalog_dir(settings)
 
     @pass_context

@@ -1,0 +1,19 @@
+"""The consent texts a service shows, kept in the database: a consent record's version can always be read back as
+the words agreed to."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from newsroom.mail import store
+
+
+def record_texts(conn: sqlite3.Connection, shown: dict[str, tuple[str, str]], now: datetime) -> None:
+    """Keep each version's words, so a consent record's version can always be read back as the text agreed to."""
+    with store.transaction(conn):
+        conn.executemany(
+            "INSERT INTO consent_texts (version, lang, text, recorded_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (version) DO NOTHING",
+            [(ver, lang, text, store.stamp(now)) for lang, (ver, text) in shown.items()],
+        )
