@@ -72,9 +72,8 @@ class Desk:
         self.port, self.preview_port = _free_port(), _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.preview_url = f"http://127.0.0.1:{self.preview_port}"
-        self.settings = load_settings(BuildOptions(ROOT / "pelicanconf.py", self.content, root / "output"))
-        self.settings.update(
-            NEWSROOM_NOW=NOW,
+        settings = load_settings(BuildOptions(ROOT / "pelicanconf.py", self.content, root / "output", now=NOW))
+        self.settings = settings.replace(
             NEWSROOM_STATE_DIR=str(root / "var"),
             NEWSROOM_DESK_URL=self.url,
             NEWSROOM_DESK_PREVIEW_URL=self.preview_url,
@@ -320,6 +319,7 @@ def _shot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"desk-{name}.png"), full_page=True)
 
 
+@pytest.mark.browser
 def test_a_writer_writes_checks_translates_previews_and_schedules_a_release(desk, browser, capsys):
     context = browser.new_context(locale="fi-FI", viewport={"width": 1280, "height": 900})
     page = context.new_page()
@@ -411,6 +411,7 @@ def test_a_writer_writes_checks_translates_previews_and_schedules_a_release(desk
     context.close()
 
 
+@pytest.mark.browser
 def test_a_script_in_a_body_does_not_run_in_the_desks_origin(desk, browser):
     client = desk.client()
     csrf = _csrf(client.get("/new").text)
@@ -442,6 +443,7 @@ def test_a_script_in_a_body_does_not_run_in_the_desks_origin(desk, browser):
     context.close()
 
 
+@pytest.mark.browser
 def test_every_desk_page_passes_axe(desk, browser):
     context = browser.new_context(locale="fi-FI", bypass_csp=True)  # the desk's CSP would refuse axe's own script
     page = context.new_page()

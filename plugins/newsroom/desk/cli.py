@@ -7,9 +7,8 @@ import getpass
 import logging
 import sys
 import threading
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
-from newsroom.core.clock import build_now
 from newsroom.desk import accounts
 
 OK, PROBLEM, USAGE = 0, 1, 2
@@ -51,7 +50,7 @@ def _password(args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace, settings: dict) -> int:
     if args.action == "serve":
         return serve(settings, args.host, args.port, args.preview_port)
-    now = build_now(settings["NEWSROOM_NOW"], ZoneInfo(settings["TIMEZONE"]))
+    now = datetime.now(UTC)
     conn = accounts.connect(accounts.db_path(settings))
     try:
         if args.what == "add":

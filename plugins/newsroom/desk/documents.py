@@ -14,9 +14,8 @@ from zoneinfo import ZoneInfo
 
 from newsroom.content.catalog import RELEASE_FIELDS
 from newsroom.content.header import read_header
-from newsroom.core.text import split_list
 from newsroom.core.clock import DateError, parse_local
-from newsroom.core.model import LANGS
+from newsroom.core.text import split_list
 
 # Form field name for each header field: lower case with underscores ('Event-Start' -> 'event_start').
 FORM_NAMES = {name: name.lower().replace("-", "_") for name in RELEASE_FIELDS}
@@ -140,5 +139,5 @@ def _newest(langs: dict[str, Version]) -> str:
     return max((v.date.isoformat() if v.date else "9999" for v in langs.values()), default="")
 
 
-def missing_languages(langs: dict[str, Version], newsroom_langs: tuple[str, ...] = LANGS) -> list[str]:
+def missing_languages(langs: dict[str, Version], newsroom_langs: tuple[str, ...]) -> list[str]:
     return [lang for lang in newsroom_langs if lang not in langs]

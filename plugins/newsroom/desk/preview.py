@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from newsroom.build.run import build
+from newsroom.core.settings import Settings
 from newsroom.desk import accounts
 
 COOKIE = "desk_preview"
@@ -37,14 +38,13 @@ def build_preview(settings: dict, now: datetime) -> Path:
     output = folder(settings)
     with _build_lock:
         build(
-            {
-                **settings,
-                "OUTPUT_PATH": str(output),
-                "CACHE_PATH": str(output.with_name(".preview-cache")),
-                "NEWSROOM_PREVIEW": True,
-                "DELETE_OUTPUT_DIRECTORY": True,
-                "NEWSROOM_NOW": now,
-            }
+            Settings.of(settings).replace(
+                OUTPUT_PATH=str(output),
+                CACHE_PATH=str(output.with_name(".preview-cache")),
+                NEWSROOM_PREVIEW=True,
+                DELETE_OUTPUT_DIRECTORY=True,
+                NEWSROOM_NOW=now,
+            )
         )
     return output
 

@@ -20,9 +20,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from newsroom.content.catalog import load_catalog
-from newsroom.core.clock import build_now, timestamp
+from newsroom.core.clock import timestamp
 from newsroom.core.i18n import TYPE_NAMES, catalog_dir, language_name
 from newsroom.core.model import TYPES, Catalog
+from newsroom.core.settings import Settings
 from newsroom.desk import accounts, gitstore, i18n
 from newsroom.desk.labels import FIELD_LABELS, ROLE_NAMES
 from newsroom.subscriptions.ratelimit import Limit, RateLimiter
@@ -80,7 +81,7 @@ class Desk:
 
     def __init__(self, settings: dict, htmx: Path | None = None):
         check_urls(settings)
-        self.settings = settings
+        self.settings = Settings.of(settings)
         self.content = Path(settings["PATH"]).resolve()
         self.repo = gitstore.toplevel(self.content)
         self.tz = ZoneInfo(settings["TIMEZONE"])
@@ -112,8 +113,8 @@ class Desk:
         return [name for name in chosen if name not in present] + present
 
     def now(self) -> datetime:
-        """The content's clock (NEWSROOM_NOW or now): what is scheduled and what is public."""
-        return build_now(self.settings["NEWSROOM_NOW"], self.tz)
+        """The content's clock (NEWSROOM_NOW when pinned, else now): what is scheduled and what is public."""
+        return self.settings.now if self.settings.pinned else datetime.now(self.tz)
 
     @staticmethod
     def wall() -> datetime:
