@@ -27,7 +27,7 @@ from newsroom.build.run import BuildOptions, load_settings
 from newsroom.cli.main import main
 from newsroom.desk import accounts, app, preview
 from newsroom.desk.web import Desk as DeskApp
-from sitebuilder import ROOT, release, write_content
+from sitebuilder import ROOT, build_site, release, write_content
 from test_browser import AXE, CHROMIUM, CHROMIUM_FLAGS, WCAG_TAGS
 
 NOW = "2026-03-01T09:00+02:00"
@@ -285,6 +285,32 @@ def test_contact_cards_are_edited_and_checked(desk):
     assert card["phone"] == "+358 40 555 0199" and card["title"]["sv"] == "informatör"
     again = client.post("/contacts/ville-virtanen", data={**form, "phone": "+358 40 555 0100"})
     assert again.status_code == 409, "the form's version is stale after the save"
+
+
+def test_a_correction_of_a_public_release_needs_a_note_and_is_shown_on_the_page(desk, tmp_path):
+    client = desk.client()
+    path = desk.content / "releases" / "tri.fi.md"
+    page = client.get("/edit/tri/fi").text
+    assert 'name="correction_notify" value="yes">' in page, "telling subscribers is off unless chosen"
+    form = _editor_form(page)
+    before = path.read_text()
+    unnoted = client.post("/edit/tri/fi", data={**form, "lead": "Korjattu ingressi.", "action": "schedule"})
+    assert unnoted.status_code == 422 and 'id="problem-correction">\n<p>' in unnoted.text
+    assert path.read_text() == before
+    note = "Aukioloaika korjattu: kirjasto avautuu kello 9."
+    saved = client.post(
+        "/edit/tri/fi", data={**form, "lead": "Korjattu ingressi.", "correction": note, "action": "schedule"}
+    )
+    assert saved.status_code == 303
+    text = path.read_text()
+    assert f"Correction: {note}" in text and "Modified: 2026-03-01 09:00" in text and "Correction-Notify: no" in text
+    assert "Status: published" in text
+    subject = _git(desk.root, "log", "-1", "--format=%s")
+    assert "corrected" in subject and "subscribers not told" in subject
+    site = build_site(desk.content, tmp_path / "site", now=NOW)
+    shown = site.html("fi/releases/julkinen-tiedote/").select_one(".release__correction")
+    assert shown is not None and "Korjattu" in shown.text and note in shown.text
+    assert shown.time["datetime"].startswith("2026-03-01T09:00")
 
 
 # --- the writer in a browser ------------------------------------------------------------------

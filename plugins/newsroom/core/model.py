@@ -101,6 +101,10 @@ class Release:
     status: str
     pinned: bool
     event: Event | None
+    # A correction of a public release: the note readers see beside its time (Modified), and whether the editor
+    # asked for subscribers to be told (recorded here; the mail side does not send corrections yet).
+    correction: str = ""
+    correction_notify: bool = False
 
     @property
     def lead_image(self) -> ImageAsset | None:

@@ -207,6 +207,19 @@ def build_routes(desk: Desk) -> list[Route]:
                     last=history[0] if history else None,
                     diff="\n".join(diff),
                 )
+            correcting = action == "schedule" and version.state == "public"
+            if correcting:
+                note = " ".join(str(form.get("correction", "")).split())
+                if not note:
+                    missing = Problem(version.path, 0, "Correction", "correction-needed")
+                    return _editor(ctx, version, doc, current_blob, [missing], status=422, notice="not-saved")
+                doc.fields.update(
+                    {
+                        "Modified": f"{desk.now():%Y-%m-%d %H:%M}",
+                        "Correction": note,
+                        "Correction-Notify": "yes" if form.get("correction_notify") == "yes" else "no",
+                    }
+                )
             problems, _ = checking.check(desk.content, desk.settings, {version.path: doc.text()})
             if action == "schedule" and problems:
                 return _editor(ctx, version, doc, current_blob, problems, status=422, notice="not-scheduled")
@@ -216,7 +229,10 @@ def build_routes(desk: Desk) -> list[Route]:
                 changed.append(f"now {state}")
             what = ", ".join(changed) or "saved unchanged"
             message = f"{doc.get('Title') or version.path.name} ({version.lang}): {what}"
-            if action == "schedule":
+            if correcting:
+                told = "subscribers to be told" if doc.get("Correction-Notify") == "yes" else "subscribers not told"
+                message = f"{doc.get('Title')} ({version.lang}): corrected ({', '.join(changed)}): {doc.get('Correction')} [{told}]"
+            elif action == "schedule":
                 message += f"; public from {doc.get('Date')} {desk.tz.key}"
             try:
                 gitstore.save(desk.repo, {version.path: doc.text()}, message, author(ctx.user))

@@ -82,7 +82,7 @@ def from_form(form: dict[str, str | list[str]], base: Document) -> Document:
     """A document from the editor's fields, keeping any header field the form does not show (nothing is lost)."""
     fields = dict(base.fields)
     for name, form_name in FORM_NAMES.items():
-        if name in ("Status", "Modified") or form_name not in form:
+        if name in ("Status", "Modified", "Correction", "Correction-Notify") or form_name not in form:
             continue
         value = form[form_name]
         fields[name] = ", ".join(v.strip() for v in value if v.strip()) if isinstance(value, list) else value.strip()

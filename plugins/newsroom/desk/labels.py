@@ -22,6 +22,8 @@ FIELD_LABELS = {
     "Event-Start": N_("Starts"),
     "Event-End": N_("Ends"),
     "Location": N_("Place and street address"),
+    "Correction": N_("Correction note"),
+    "Correction-Notify": N_("Tell the subscribers"),
     "": N_("Text"),
 }
 ROLE_NAMES = {"writer": N_("writer"), "approver": N_("approver"), "admin": N_("administrator")}
