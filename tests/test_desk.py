@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 import socket
 import subprocess
 import threading
@@ -57,7 +58,7 @@ def _git(repo: Path, *args: str) -> str:
 
 
 class Desk:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, port: int = 0, **extra: str):
         self.root = root
         self.content = write_content(
             root / "content",
@@ -69,7 +70,7 @@ class Desk:
         _git(root, "init", "-q", "-b", "main")
         _git(root, "add", "-A")
         _git(root, "-c", "user.name=Setup", "-c", "user.email=setup@example.org", "commit", "-qm", "Content")
-        self.port, self.preview_port = _free_port(), _free_port()
+        self.port, self.preview_port = port or _free_port(), _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.preview_url = f"http://127.0.0.1:{self.preview_port}"
         settings = load_settings(BuildOptions(ROOT / "pelicanconf.py", self.content, root / "output", now=NOW))
@@ -77,6 +78,7 @@ class Desk:
             NEWSROOM_STATE_DIR=str(root / "var"),
             NEWSROOM_DESK_URL=self.url,
             NEWSROOM_DESK_PREVIEW_URL=self.preview_url,
+            **extra,
         )
         conn = accounts.connect(accounts.db_path(self.settings))
         now = datetime.fromisoformat(NOW)
@@ -499,3 +501,79 @@ def test_every_desk_page_passes_axe(desk, browser):
     violations += _axe(page)
     assert violations == [], json.dumps(violations, indent=1)
     context.close()
+
+
+# --- single sign-on against a real OpenID Connect provider ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sso_desk(tmp_path_factory):
+    """A desk whose sign-in goes through node's oidc-provider on loopback; groups map to roles."""
+    node = shutil.which("node")
+    if node is None or not (ROOT / "node_modules" / "oidc-provider").is_dir():
+        pytest.fail("node and oidc-provider (npm ci) are needed: `make test` installs them")
+    provider_port = _free_port()
+    issuer = f"http://127.0.0.1:{provider_port}"
+    root = tmp_path_factory.mktemp("sso-desk")
+    desk_port = _free_port()
+    redirect = f"http://127.0.0.1:{desk_port}/login/oidc/callback"
+    provider = subprocess.Popen(
+        [node, str(ROOT / "tests" / "oidc_provider.mjs"), str(provider_port), "desk", "desk-secret", redirect],
+        stdout=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    try:
+        assert provider.stdout.readline().strip() == b"ready"
+        running = Desk(
+            root,
+            port=desk_port,
+            NEWSROOM_DESK_OIDC_ISSUER=issuer,
+            NEWSROOM_DESK_OIDC_CLIENT_ID="desk",
+            NEWSROOM_DESK_OIDC_CLIENT_SECRET="desk-secret",
+        )
+        yield running
+        running.stop()
+    finally:
+        provider.terminate()
+        provider.wait(10)
+
+
+def _sso(page: Page, desk: Desk, login: str) -> None:
+    page.goto(f"{desk.url}/login")
+    page.get_by_role("link", name="Kirjaudu organisaation tunnuksella").click()
+    page.locator("input[name=login]").fill(login)
+    page.locator("input[name=password]").fill("any password")
+    page.get_by_role("button", name="Sign-in").click()
+    page.get_by_role("button", name="Continue").click()
+
+
+@pytest.mark.browser
+def test_single_sign_on_maps_the_providers_groups_to_roles(sso_desk, browser):
+    context = browser.new_context(locale="fi-FI")
+    page = context.new_page()
+    _sso(page, sso_desk, "sanna")
+    expect(page.get_by_role("heading", name="Tiedotteet", level=1)).to_be_visible()
+    expect(page.get_by_text("Sanna Single (kirjoittaja)")).to_be_visible()
+    conn = accounts.connect(accounts.db_path(sso_desk.settings))
+    sanna = accounts.get(conn, "sanna")
+    assert (sanna.source, sanna.role, sanna.email) == ("oidc", "writer", "sanna.sso@testila.example")
+    assert page.goto(f"{sso_desk.url}/users").status == 403, "a writer from single sign-on is no admin"
+    context.close()
+
+    stranger = browser.new_context(locale="fi-FI").new_page()
+    _sso(stranger, sso_desk, "olli")
+    expect(stranger.get_by_role("alert")).to_contain_text("ei ole roolia")
+    assert [u.username for u in accounts.every(conn)] == ["aino", "boss", "sanna"]
+    stranger.context.close()
+
+
+def test_a_sign_on_answer_without_the_browsers_state_is_refused(sso_desk):
+    client = httpx.Client(base_url=sso_desk.url, headers={"accept-language": "en"})
+    started = client.get("/login/oidc")
+    assert started.status_code == 303 and started.headers["location"].startswith("http://127.0.0.1:")
+    state = re.search(r"state=([^&]+)", started.headers["location"])[1]
+    forged = httpx.get(
+        f"{sso_desk.url}/login/oidc/callback?state={state}&code=stolen", headers={"accept-language": "en"}
+    )
+    assert forged.status_code == 403 and "another browser" in forged.text
+    assert "desk_session" not in forged.cookies

@@ -60,6 +60,13 @@ DEFAULTS: dict[str, object] = {
     # accepted on loopback) and the separate origin its previews are served from.
     "NEWSROOM_DESK_URL": "http://127.0.0.1:8002",
     "NEWSROOM_DESK_PREVIEW_URL": "http://127.0.0.1:8003",
+    # The desk's single sign-on (OpenID Connect): the provider's issuer address (None: local accounts only), the
+    # desk's client there (the secret from the environment), and which values of which claim give which role.
+    "NEWSROOM_DESK_OIDC_ISSUER": None,
+    "NEWSROOM_DESK_OIDC_CLIENT_ID": "",
+    "NEWSROOM_DESK_OIDC_CLIENT_SECRET": "",
+    "NEWSROOM_DESK_OIDC_ROLE_CLAIM": "groups",
+    "NEWSROOM_DESK_OIDC_ROLES": "desk-admins=admin, desk-approvers=approver, desk-writers=writer",
 }
 
 
@@ -76,6 +83,9 @@ FROM_ENVIRONMENT = (
     "NEWSROOM_IMAGE_CACHE",
     "NEWSROOM_DESK_URL",
     "NEWSROOM_DESK_PREVIEW_URL",
+    "NEWSROOM_DESK_OIDC_ISSUER",
+    "NEWSROOM_DESK_OIDC_CLIENT_ID",
+    "NEWSROOM_DESK_OIDC_CLIENT_SECRET",
 )
 
 

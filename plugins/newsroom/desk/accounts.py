@@ -56,6 +56,16 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE rate_hits (key TEXT NOT NULL, at TEXT NOT NULL);
     CREATE INDEX rate_hits_key ON rate_hits(key, at);
     """,
+    # Single sign-on: a sign-in under way at the provider (its state hashed, its nonce and PKCE verifier).
+    """
+    CREATE TABLE oidc_logins (
+        state_hash TEXT PRIMARY KEY,
+        nonce TEXT NOT NULL,
+        verifier TEXT NOT NULL,
+        next TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    """,
 )
 
 _hasher = PasswordHasher()

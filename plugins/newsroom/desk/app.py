@@ -20,7 +20,7 @@ from starlette.routing import Route
 from newsroom.content import authoring
 from newsroom.content.catalog import ContentError
 from newsroom.core.model import TYPES, Problem
-from newsroom.desk import accounts, cards, checking, documents, gitstore, i18n, preview
+from newsroom.desk import accounts, cards, checking, documents, gitstore, i18n, oidc, preview
 from newsroom.desk.documents import Document
 from newsroom.desk.web import (
     HERE,
@@ -31,6 +31,7 @@ from newsroom.desk.web import (
     Desk,
     Refused,
     author,
+    log,
     page,
     security_headers,
 )
@@ -102,6 +103,46 @@ def build_routes(desk: Desk) -> list[Route]:
         target = str(form.get("next", "/"))
         response = RedirectResponse(target if target.startswith("/") and not target.startswith("//") else "/", 303)
         _set_session(response, token)
+        return response
+
+    async def sso_start(ctx: Context) -> Response:
+        if desk.sign_on is None:
+            raise Refused(404, "no-sign-on")
+        target = ctx.query("next") or "/"
+        conn = desk.connect()
+        try:
+            url, state = await desk.sign_on.start(conn, target if target.startswith("/") else "/", desk.wall())
+        except oidc.SignOnError as exc:
+            raise Refused(502, str(exc)) from None
+        finally:
+            conn.close()
+        response = RedirectResponse(url, status_code=303)
+        # Lax: the provider sends the browser back with a top-level navigation from its own site.
+        response.set_cookie(oidc.STATE_COOKIE, state, max_age=600, httponly=True, secure=desk.secure, samesite="lax")
+        return response
+
+    async def sso_finish(ctx: Context) -> Response:
+        if desk.sign_on is None:
+            raise Refused(404, "no-sign-on")
+        if ctx.query("error"):
+            raise Refused(403, "sign-on-refused")
+        conn = desk.connect()
+        try:
+            user, target = await desk.sign_on.finish(
+                conn, ctx.query("state"), ctx.request.cookies.get(oidc.STATE_COOKIE), ctx.query("code"), desk.wall()
+            )
+            token = accounts.open_session(conn, user.username, desk.wall())
+            accounts.log(conn, user.username, "signed in (single sign-on)", user.role, desk.wall())
+        except (oidc.SignOnError, accounts.AccountError) as exc:
+            reason = {"state": "sign-on-state", "no-role": "sign-on-no-role"}.get(str(exc), "sign-on-failed")
+            log.warning("single sign-on refused: %s", exc)
+            return ctx.render("error.html", status=403, reason=reason)
+        finally:
+            conn.close()
+        # A page, not a redirect: the Strict session cookie is sent only on a navigation the desk itself starts.
+        response = ctx.render("signed_in.html", target=target)
+        _set_session(response, token)
+        response.delete_cookie(oidc.STATE_COOKIE)
         return response
 
     def _set_session(response: Response, token: str) -> None:
@@ -386,6 +427,8 @@ def build_routes(desk: Desk) -> list[Route]:
         Route("/login", page(desk, None)(login_page), methods=["GET"]),
         Route("/login", page(desk, None)(login), methods=["POST"]),
         Route("/logout", page(desk)(logout), methods=["POST"]),
+        Route("/login/oidc", page(desk, None)(sso_start)),
+        Route("/login/oidc/callback", page(desk, None)(sso_finish)),
         Route("/", page(desk)(board)),
         Route("/new", page(desk)(new_page), methods=["GET"]),
         Route("/new", page(desk)(new), methods=["POST"]),

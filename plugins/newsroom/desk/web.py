@@ -24,7 +24,7 @@ from newsroom.core.clock import timestamp
 from newsroom.core.i18n import TYPE_NAMES, catalog_dir, language_name
 from newsroom.core.model import TYPES, Catalog
 from newsroom.core.settings import Settings
-from newsroom.desk import accounts, gitstore, i18n
+from newsroom.desk import accounts, gitstore, i18n, oidc
 from newsroom.desk.labels import FIELD_LABELS, ROLE_NAMES
 from newsroom.subscriptions.ratelimit import Limit, RateLimiter
 
@@ -92,6 +92,8 @@ class Desk:
         self.htmx = htmx or HTMX
         if not self.htmx.is_file():
             raise DeskError(f"htmx is not at {self.htmx}; run 'npm ci' in the newsroom folder")
+        config = oidc.Config.from_settings(self.settings)
+        self.sign_on = oidc.SignOn(config) if config else None
         self.limiters = ((RateLimiter(USER_LIMITS), "desk-user"), (RateLimiter(CLIENT_LIMITS), "desk-client"))
         self.env = Environment(
             loader=FileSystemLoader(HERE / "templates"),
@@ -157,6 +159,7 @@ class Context:
             _=self._,
             ui_lang=self.lang,
             user=self.session.user if self.session else None,
+            sign_on=self.desk.sign_on is not None,
             csrf=self.session.csrf if self.session else values.get("csrf", ""),
             path=self.request.url.path,
             type_name=lambda kind: self._(TYPE_NAMES.get(kind, kind)),
