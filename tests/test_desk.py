@@ -372,7 +372,9 @@ def test_a_writer_writes_checks_translates_previews_and_schedules_a_release(desk
 
     # A time the clocks skip (the DST night): the message appears at the field while typing, not at save.
     page.get_by_label("Julkaisuaika (Europe/Helsinki)").fill("2026-03-29 03:30")
-    expect(page.locator("#problem-date")).to_contain_text("does not exist in Europe/Helsinki", timeout=10_000)
+    expect(page.locator("#problem-date")).to_contain_text(
+        "ei ole olemassa aikavyöhykkeellä Europe/Helsinki", timeout=10_000
+    )
     page.get_by_label("Ingressi").fill("Uusi uimahalli avautuu huhtikuussa.")
     page.get_by_label("Ville Virtanen, tiedottaja").check()
     page.get_by_label("uimahalli-allas: Tyhjä uima-allas").check()
@@ -384,7 +386,7 @@ def test_a_writer_writes_checks_translates_previews_and_schedules_a_release(desk
     _shot(page, "editor-with-problem")
     page.get_by_role("button", name="Ajasta julkaisuaikaan").click()
     expect(page.get_by_role("alert")).to_contain_text("Ei ajastettu")
-    expect(page.locator("#problem-date")).to_contain_text("does not exist")
+    expect(page.locator("#problem-date")).to_contain_text("kelloja siirretään sinä yönä eteenpäin")
     page.get_by_label("Julkaisuaika (Europe/Helsinki)").fill("2026-03-30 09:00")
     page.get_by_role("button", name="Ajasta julkaisuaikaan").click()
     expect(page.get_by_role("status").first).to_contain_text("Ajastettu")

@@ -24,7 +24,7 @@ from newsroom.core.clock import timestamp
 from newsroom.core.i18n import TYPE_NAMES, catalog_dir, language_name
 from newsroom.core.model import TYPES, Catalog
 from newsroom.core.settings import Settings
-from newsroom.desk import accounts, gitstore, i18n, oidc
+from newsroom.desk import accounts, gitstore, i18n, oidc, problemtext
 from newsroom.desk.labels import FIELD_LABELS, ROLE_NAMES
 from newsroom.subscriptions.ratelimit import Limit, RateLimiter
 
@@ -165,6 +165,7 @@ class Context:
             type_name=lambda kind: self._(TYPE_NAMES.get(kind, kind)),
             field_label=lambda name: self._(FIELD_LABELS.get(name, name)),
             role_name=lambda role: self._(ROLE_NAMES.get(role, role)),
+            say=lambda message: problemtext.translate(message, self._),
             when=lambda moment: timestamp(moment, self.desk.tz, seconds=False) if moment else "",
         )
         return HTMLResponse(self.desk.env.get_template(template).render(**values), status_code=status)
