@@ -27,7 +27,6 @@ from playwright.sync_api import Page, expect, sync_playwright
 from newsroom.build.run import BuildOptions, load_settings
 from newsroom.cli.main import main
 from newsroom.desk import accounts, app, preview
-from newsroom.desk.web import Desk as DeskApp
 from sitebuilder import ROOT, build_site, release, write_content
 from test_browser import AXE, CHROMIUM, CHROMIUM_FLAGS, WCAG_TAGS
 
@@ -87,7 +86,7 @@ class Desk:
         conn.close()
         self.servers = [
             _serve(app.create_app(self.settings), self.port),
-            _serve(preview.create_preview_app(self.settings, DeskApp.wall), self.preview_port),
+            _serve(preview.create_preview_app(self.settings), self.preview_port),
         ]
 
     def client(self, username: str = "aino") -> httpx.Client:
@@ -425,9 +424,13 @@ def test_a_writer_writes_checks_translates_previews_and_schedules_a_release(desk
 
     # The preview: the real theme from the second origin, marked as a preview.
     page.get_by_role("button", name="Esikatsele").click()
-    page.wait_for_url(f"{desk.preview_url}/sv/releases/**", timeout=60_000)
+    page.wait_for_url(f"{desk.preview_url}/p/*/sv/releases/**", timeout=60_000)
     expect(page.get_by_role("heading", name="Simhallen öppnar i vår", level=1)).to_be_visible()
     assert "Ville Virtanen" in page.content()
+    picture = page.locator(".release img").first
+    expect(picture).to_have_attribute("alt", "En tom simbassäng")
+    assert picture.evaluate("img => img.complete && img.naturalWidth > 0"), "the sandboxed preview loads its pictures"
+    assert page.evaluate("getComputedStyle(document.body).margin") != "8px", "and its styles (not the browser's)"
     _shot(page, "preview")
 
     page.goto(f"{desk.url}/")
@@ -461,15 +464,14 @@ def test_a_script_in_a_body_does_not_run_in_the_desks_origin(desk, browser):
     frame = page.frame_locator("#body-preview")
     assert frame.locator("html").get_attribute("data-ran") is None, "the live preview frame runs no script"
     page.get_by_role("button", name="Esikatsele").click()
-    page.wait_for_url(f"{desk.preview_url}/**", timeout=60_000)
+    page.wait_for_url(f"{desk.preview_url}/p/**", timeout=60_000)
     page.wait_for_timeout(300)
     assert page.evaluate("document.documentElement.dataset.ran") == "null", "a preview script runs in no origin"
-    headers = httpx.get(page.url, cookies={c["name"]: c["value"] for c in context.cookies(desk.preview_url)}).headers
-    assert (
-        headers["content-security-policy"].startswith("sandbox")
-        and "allow-same-origin" not in headers["content-security-policy"]
-    )
-    assert httpx.get(page.url).status_code == 403, "the preview is only for a signed-in desk user"
+    policy = httpx.get(page.url).headers["content-security-policy"]
+    assert policy.startswith("sandbox") and "allow-same-origin" not in policy
+    key = re.search(r"/p/([^/]+)/", page.url)[1]
+    assert httpx.get(page.url.replace(key, "guessed" + key[7:])).status_code == 403, "only the desk hands out the key"
+    assert httpx.get(f"{desk.preview_url}/fi/").status_code == 403
     context.close()
 
 

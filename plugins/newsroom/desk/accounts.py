@@ -200,7 +200,7 @@ def forgive(conn: sqlite3.Connection, key_hash: str) -> None:
 def open_session(
     conn: sqlite3.Connection, username: str, now: datetime, purpose: str = "desk", lifetime: timedelta | None = None
 ) -> str:
-    """A new random session id for the cookie (or a one-time preview ticket); only its hash is stored."""
+    """A new random session id for the cookie; only its hash is stored."""
     token, token_hash = store.new_token()
     csrf, _ = store.new_token()
     expires = now + (lifetime or timedelta(hours=SESSION_HOURS))
@@ -222,16 +222,6 @@ def session(conn: sqlite3.Connection, token: str | None, now: datetime, purpose:
         (store.token_hash(token), purpose, store.stamp(now)),
     ).fetchone()
     return Session(_user(row), row["csrf"], store.unstamp(row["expires_at"])) if row else None
-
-
-def redeem_ticket(conn: sqlite3.Connection, ticket: str, now: datetime) -> str | None:
-    """Trade a one-time preview ticket for a preview session of the same user (the ticket is used up)."""
-    found = session(conn, ticket, now, "preview-ticket")
-    with store.transaction(conn):
-        conn.execute("DELETE FROM sessions WHERE hash = ?", (store.token_hash(ticket),))
-    if found is None:
-        return None
-    return open_session(conn, found.user.username, now, "preview", timedelta(hours=1))
 
 
 def close_session(conn: sqlite3.Connection, token: str | None) -> None:

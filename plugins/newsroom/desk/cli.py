@@ -84,7 +84,7 @@ def serve(settings: dict, host: str, port: int, preview_port: int) -> int:
         print(f"newsroom: {exc}", file=sys.stderr)
         return USAGE
     logging.getLogger("newsroom.desk").setLevel(logging.INFO)
-    preview_app = preview.create_preview_app(settings, web.Desk.wall)
+    preview_app = preview.create_preview_app(settings)
     preview_server = uvicorn.Server(uvicorn.Config(preview_app, host=host, port=preview_port, log_level="warning"))
     threading.Thread(target=preview_server.run, daemon=True).start()
     print(

@@ -1,31 +1,41 @@
 """Preview in the real theme: a NEWSROOM_PREVIEW build into the desk's own folder, served from a second origin.
 
 The preview is the public page exactly as the build will write it, drafts and embargoed releases marked, so it
-goes into state/desk/preview (never the deploy target). It is served on another port, behind a one-time ticket
-the desk hands out, with `Content-Security-Policy: sandbox` (no allow-same-origin): a script in a release body
-runs in an opaque origin, which can neither read the desk's pages nor send its Strict session cookie.
+goes into state/desk/preview (never the deploy target). It is served on another port with
+`Content-Security-Policy: sandbox` (no allow-same-origin): a script in a release body runs in an opaque origin,
+which can neither read the desk's pages nor send its session cookie. An opaque origin's requests carry no
+cookies either, so the preview is reached by a secret in its address instead: every build gets a new random key,
+its links all start with /p/<key>/, and only the desk hands the key out, to a signed-in user. A key lasts until
+the next preview build or an hour, whichever comes first.
 """
 
 from __future__ import annotations
 
+import hmac
+import secrets
 import threading
+import time
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
-from starlette.types import Receive, Scope, Send
+from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.routing import Route
 
 from newsroom.build.run import build
+from newsroom.core import records
 from newsroom.core.settings import Settings
-from newsroom.desk import accounts
 
-COOKIE = "desk_preview"
 SANDBOX = "sandbox allow-scripts allow-popups allow-forms allow-popups-to-escape-sandbox"
+KEY_SECONDS = 3600
+HEADERS = {
+    "content-security-policy": SANDBOX,
+    "x-robots-tag": "noindex",
+    "cache-control": "no-store",
+    "referrer-policy": "no-referrer",
+    "x-content-type-options": "nosniff",
+}
 _build_lock = threading.Lock()
 
 
@@ -33,88 +43,59 @@ def folder(settings: dict) -> Path:
     return Path(settings["NEWSROOM_STATE_DIR"]) / "desk" / "preview"
 
 
-def build_preview(settings: dict, now: datetime) -> Path:
-    """Build everything, drafts and embargoed too, into the desk's preview folder; ContentError if it cannot."""
+def _key_file(settings: dict) -> Path:
+    return Path(settings["NEWSROOM_STATE_DIR"]) / "desk" / "preview-key.json"
+
+
+def build_preview(settings: dict, now: datetime) -> str:
+    """Build everything, drafts and embargoed too, into the desk's preview folder; the address it is served at
+    (ContentError if the content has problems: then the previous preview stays as it was)."""
     output = folder(settings)
+    key = secrets.token_urlsafe(24)
+    base = f"{str(settings['NEWSROOM_DESK_PREVIEW_URL']).rstrip('/')}/p/{key}"
     with _build_lock:
         build(
             Settings.of(settings).replace(
                 OUTPUT_PATH=str(output),
                 CACHE_PATH=str(output.with_name(".preview-cache")),
+                SITEURL=base,
+                NEWSROOM_FEED_SITEURL=base,
                 NEWSROOM_PREVIEW=True,
                 DELETE_OUTPUT_DIRECTORY=True,
                 NEWSROOM_NOW=now,
             )
         )
-    return output
+        records.write(_key_file(settings), {"key": key, "built": time.time()})
+    return base
 
 
-def ticket_url(settings: dict, ticket: str, page: str) -> str:
-    return f"{settings['NEWSROOM_DESK_PREVIEW_URL'].rstrip('/')}/_ticket?t={quote(ticket)}&next={quote(page)}"
+def current_key(settings: dict) -> str | None:
+    record = records.read(_key_file(settings))
+    return record.get("key") if time.time() - record.get("built", 0) < KEY_SECONDS else None
 
 
-class _Guarded:
-    """The preview files, only for a browser holding a preview session; every answer sandboxed."""
-
-    def __init__(self, app, db: Path, clock):
-        self.app, self.db, self.clock = app, db, clock
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope)
-        conn = accounts.connect(self.db)
-        try:
-            allowed = accounts.session(conn, request.cookies.get(COOKIE), self.clock(), "preview")
-        finally:
-            conn.close()
-        if allowed is None:
-            response = PlainTextResponse("Open the preview from the desk.", status_code=403)
-            await _sandboxed(response)(scope, receive, send)
-            return
-
-        async def send_sandboxed(message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], *_HEADERS]
-            await send(message)
-
-        await self.app(scope, receive, send_sandboxed)
-
-
-_HEADERS = [
-    (b"content-security-policy", SANDBOX.encode()),
-    (b"x-robots-tag", b"noindex"),
-    (b"cache-control", b"no-store"),
-    (b"referrer-policy", b"no-referrer"),
-]
-
-
-def _sandboxed(response: Response) -> Response:
-    for name, value in _HEADERS:
-        response.headers[name.decode()] = value.decode()
+def _with_headers(response: Response) -> Response:
+    response.headers.update(HEADERS)
     return response
 
 
-def create_preview_app(settings: dict, clock) -> Starlette:
-    db = accounts.db_path(settings)
-    output = folder(settings)
-    output.mkdir(parents=True, exist_ok=True)
+def create_preview_app(settings: dict) -> Starlette:
+    output = folder(settings).resolve()
 
-    async def ticket(request: Request) -> Response:
-        conn = accounts.connect(db)
-        try:
-            token = accounts.redeem_ticket(conn, request.query_params.get("t", ""), clock())
-        finally:
-            conn.close()
-        if token is None:
-            return _sandboxed(PlainTextResponse("This preview link has been used or has expired.", status_code=403))
-        page = request.query_params.get("next", "/")
-        if not page.startswith("/") or page.startswith("//"):
-            page = "/"
-        response = _sandboxed(RedirectResponse(page, status_code=303))
-        secure = settings["NEWSROOM_DESK_PREVIEW_URL"].startswith("https:")
-        # Lax: pages of the sandboxed preview link to each other, and an opaque origin's navigation is cross-site.
-        response.set_cookie(COOKIE, token, max_age=3600, httponly=True, secure=secure, samesite="lax")
-        return response
+    async def serve(request: Request) -> Response:
+        key = current_key(settings)
+        if key is None or not hmac.compare_digest(key, request.path_params["key"]):
+            return _with_headers(PlainTextResponse("This preview has expired; open it again from the desk.", 403))
+        wanted = (output / request.path_params["path"]).resolve()
+        if wanted != output and output not in wanted.parents:
+            return _with_headers(PlainTextResponse("Not found", 404))
+        if wanted.is_dir():
+            wanted = wanted / "index.html"
+        if not wanted.is_file():
+            return _with_headers(PlainTextResponse("Not found", 404))
+        return _with_headers(FileResponse(wanted))
 
-    files = StaticFiles(directory=str(output), html=True, check_dir=False)
-    return Starlette(routes=[Route("/_ticket", ticket), Mount("/", app=_Guarded(files, db, clock))])
+    async def nothing(request: Request) -> Response:
+        return _with_headers(PlainTextResponse("Open the preview from the desk.", 403))
+
+    return Starlette(routes=[Route("/p/{key:str}/{path:path}", serve), Route("/{path:path}", nothing)])
