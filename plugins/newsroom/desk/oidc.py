@@ -13,7 +13,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import httpx
+import httpx2
 from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from joserfc import jwt
@@ -74,11 +74,11 @@ class SignOn:
     async def metadata(self) -> dict:
         if self._metadata is None:
             try:
-                async with httpx.AsyncClient(timeout=10) as client:
+                async with httpx2.AsyncClient(timeout=10) as client:
                     answer = await client.get(f"{self.config.issuer}/.well-known/openid-configuration")
                     answer.raise_for_status()
                     self._metadata = answer.json()
-            except (httpx.HTTPError, ValueError) as exc:
+            except (httpx2.HTTPError, ValueError) as exc:
                 raise SignOnError(f"the sign-on provider {self.config.issuer} did not answer: {exc}") from None
         return self._metadata
 
@@ -132,7 +132,7 @@ class SignOn:
                 info = await client.get(meta["userinfo_endpoint"])
                 info.raise_for_status()
                 userinfo = info.json()
-        except (httpx.HTTPError, ValueError, KeyError, JoseError) as exc:
+        except (httpx2.HTTPError, ValueError, KeyError, JoseError) as exc:
             raise SignOnError(f"the sign-on provider's answer was refused: {exc}") from None
         if userinfo.get("sub") != claims["sub"]:
             raise SignOnError("the provider's user information is for someone else than its ID token")
