@@ -1,7 +1,7 @@
 """Settings for building the newsroom (`make html`, `make serve`, `newsroom build`).
 
 Pelican's own settings come first; the NEWSROOM_ settings and their defaults are listed in
-plugins/newsroom/settings.py and in the README.
+plugins/newsroom/core/settings.py and in docs/operating/settings.md.
 """
 
 SITENAME = "Kaislarannan kaupungin uutishuone"

@@ -426,7 +426,7 @@ def bad_problems(bad) -> dict[str, str]:
     [
         ("truncated.jpg", "is cut short"),
         ("text.jpg", "is not a JPEG, PNG or WebP picture (it looks like text)"),
-        ("bomb.png", "has 400 megapixels, more than the 179 megapixels"),
+        ("bomb.png", "has 400 megapixels, more than the 64 megapixels a press photo needs"),
         ("absurd.png", "is 12000 × 100 px"),
         ("tiff.png", "is a TIFF picture in colour mode F; the newsroom takes JPEG, PNG and WebP"),
         ("renamed.webp", "is a JPEG picture though its name says WebP; rename it to renamed.jpg"),

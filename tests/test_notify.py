@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -19,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from bs4 import BeautifulSoup
 
 from newsroom.build import manifest
@@ -28,7 +30,7 @@ from newsroom.mail.notify import notify
 from newsroom.mail.subscribers import Preferences
 from runcli import Result, newsroom
 from sitebuilder import ROOT, build_site, release, write_content
-from smtpsink import Received, free_port, start_server
+from smtpsink import Received, RecordingHandler, free_port, start_server
 
 NEW_YEAR = datetime.fromisoformat("2026-01-01T00:00+02:00")
 B0, B1, B2, B3 = "2026-02-01T12:00+02:00", "2026-03-02T12:00+02:00", "2026-03-06T12:00+02:00", "2026-04-02T12:00+02:00"
@@ -543,3 +545,127 @@ def test_notify_without_a_published_build_says_what_to_do(tmp_path):
     result = newsroom("notify", env={"NEWSROOM_STATE_DIR": str(tmp_path / "state")})
     assert result.returncode == 1
     assert "no newsroom-manifest.json in the state folder" in result.stderr and "newsroom publish" in result.stderr
+
+
+# --- A relay that refuses us, and one too slow to answer --------------------------------------------------------
+
+
+class _RefusingHandler(RecordingHandler):
+    """Answers every recipient (or every message) with the same refusal, as a relay that will not send for us."""
+
+    def __init__(self, at: str, answer: str) -> None:
+        super().__init__()
+        self.at, self.answer = at, answer
+
+    async def handle_RCPT(self, server, session, envelope, address: str, rcpt_options) -> str:
+        if self.at == "RCPT":
+            with self._lock:
+                self.received.append(Received(envelope.mail_from, address, b"", self.answer))
+            return self.answer
+        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        if self.at == "DATA":
+            with self._lock:
+                self.received.append(Received(envelope.mail_from, envelope.rcpt_tos[0], b"", self.answer))
+            return self.answer
+        return await super().handle_DATA(server, session, envelope)
+
+
+def _statuses(settings: dict) -> Counter:
+    conn = store.connect(Path(settings["NEWSROOM_DB"]))
+    try:
+        return Counter(s.status for s in subscribers.every(conn))
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    ("at", "answer"),
+    [
+        ("RCPT", "550 5.7.1 Relaying denied"),
+        ("RCPT", "530 5.7.0 Authentication required"),
+        ("DATA", "554 Transaction failed"),
+        ("RCPT", "550 Requested action not taken: mailbox unavailable"),  # the same words for everyone
+    ],
+)
+def test_a_relay_refusing_us_unsubscribes_nobody_stops_and_the_next_run_delivers(sites, tmp_path, at, answer):
+    domain = "refused.example"
+    names = [f"reader{n}" for n in range(6)]
+    port = free_port()
+    settings = _fresh(tmp_path, sites, f"smtp://127.0.0.1:{port}", domain, names, types=("news",))
+    handler = _RefusingHandler(at, answer)
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        run = newsroom("notify", "--output", str(sites.b1), "--now", B1, env=_cli_env(settings))
+    finally:
+        controller.stop()
+    assert run.returncode == 1, run.stdout
+    assert answer in run.stdout and "nobody was unsubscribed" in run.stdout
+    assert "suppressed" not in run.stdout
+    assert _statuses(settings) == {"confirmed": len(names)}
+    assert len(handler.received) <= 3  # it stopped instead of trying the whole list
+    controller, fixed = start_server(port)
+    try:
+        later = newsroom("notify", "--output", str(sites.b1), "--now", "2026-03-02T13:00+02:00", env=_cli_env(settings))
+    finally:
+        controller.stop()
+    assert later.returncode == 0, later.stdout
+    assert sorted(r.recipient for r in fixed.to(domain)) == [f"{n}@{domain}" for n in names]
+
+
+class _DeadMailboxes(RecordingHandler):
+    async def handle_RCPT(self, server, session, envelope, address: str, rcpt_options) -> str:
+        if address.split("-")[1].startswith("gone"):
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+
+
+def test_dead_mailboxes_between_deliveries_are_suppressed_and_only_they(sites, tmp_path):
+    domain = "bounces.example"
+    names = ["a-gone", "b-gone", "c-fine", "d-gone", "e-gone", "f-fine"]
+    port = free_port()
+    settings = _fresh(tmp_path, sites, f"smtp://127.0.0.1:{port}", domain, names, types=("news",))
+    controller = Controller(_DeadMailboxes(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        report = notify(settings, sites.b1, B1)
+    finally:
+        controller.stop()
+    assert report.ok and report.tallies["email"].failed == 4 and report.tallies["email"].sent == 2
+    assert _statuses(settings) == {"suppressed": 4, "confirmed": 2}
+
+
+class _SlowHandler(RecordingHandler):
+    """Takes each message whole, then answers only after `delay` seconds: longer than the sender waits."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        answer = await super().handle_DATA(server, session, envelope)
+        await asyncio.sleep(self.delay)
+        return answer
+
+
+def test_a_server_too_slow_to_answer_gets_a_message_at_most_twice(sites, tmp_path):
+    domain = "slow.example"
+    port = free_port()
+    settings = _fresh(tmp_path, sites, f"smtp://127.0.0.1:{port}?timeout=1", domain, ["patient"], types=("news",))
+    handler = _SlowHandler(delay=2.5)
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    copies = []
+    try:
+        for when in ("2026-03-02T12:00+02:00", "2026-03-02T12:01+02:00", "2026-03-02T12:10+02:00", "2026-03-03T12:00"):
+            report = notify(settings, sites.b1, when)
+            copies.append(len(handler.to(domain, accepted_only=False)))
+    finally:
+        controller.stop()
+    assert report.ok
+    assert copies == [1, 1, 2, 2]  # not again in the same run or the next minute; once more later; never a third
+    ids = {r.message["Message-ID"] for r in handler.to(domain, accepted_only=False)}
+    assert len(ids) == 1
+    assert _statuses(settings) == {"confirmed": 1}

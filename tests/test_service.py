@@ -372,8 +372,60 @@ def test_the_same_reply_for_new_pending_and_confirmed_addresses(service: Service
     already = _text(service.mail_to("already@same.test")[0].message)
     assert PREFERENCES_LINK.search(already) and not CONFIRM_LINK.search(already)
     second_link = CONFIRM_LINK.search(_text(service.mail_to("waiting@same.test", 2)[1].message)).group(1)
-    assert service.get(first_link).status_code == 404  # a new sign-up replaces the earlier link
+    assert service.get(first_link).status_code == 200  # a stranger's sign-up does not kill the owner's link
     assert service.get(second_link).status_code == 200
+
+
+def _link(service: Service, address: str, count: int = 1, pattern: re.Pattern = CONFIRM_LINK) -> str:
+    return pattern.search(_text(service.mail_to(address, count)[count - 1].message)).group(1)
+
+
+def test_a_sign_up_changes_nothing_of_a_pending_or_unsubscribed_owner_until_confirmed(service: Service):
+    owner = Preferences(("fi",), keywords=("kirjastot",))
+    service.sign_up("pending@owner.test", keywords="kirjastot")
+    own_link = _link(service, "pending@owner.test")
+    conn = service.conn()
+    subscribers.add(conn, "left@owner.test", owner, datetime.now(UTC))
+    subscribers.remove(conn, "left@owner.test", datetime.now(UTC))
+    conn.close()
+    for address in ("pending@owner.test", "left@owner.test"):
+        assert service.sign_up(address, languages="sv", keywords="satama").status_code == 200
+    assert service.subscriber("pending@owner.test").preferences == owner
+    assert service.subscriber("left@owner.test").preferences == owner
+    assert service.subscriber("left@owner.test").status == "unsubscribed"
+    stranger_link = _link(service, "pending@owner.test", 2)
+    assert service.post(own_link).status_code == 200  # the owner's own link still works, with the owner's choices
+    assert service.subscriber("pending@owner.test").preferences == owner
+    assert service.subscriber("pending@owner.test").status == "confirmed"
+    assert service.get(stranger_link).status_code == 404  # confirming used up every link of the address
+    assert service.post(_link(service, "left@owner.test")).status_code == 200  # the owner confirms the new request
+    assert service.subscriber("left@owner.test").preferences == Preferences(("sv",), keywords=("satama",))
+
+
+def test_an_erased_address_is_not_stored_again_until_its_owner_confirms(service: Service):
+    conn = service.conn()
+    subscribers.add(conn, "forget.me@erased.test", Preferences(("fi",)), datetime.now(UTC))
+    subscribers.erase(conn, "forget.me@erased.test", datetime.now(UTC))
+    conn.close()
+    first = service.sign_up("new.person@erased.test")
+    again = service.sign_up("forget.me@erased.test", keywords="satama")
+    assert again.status_code == 200 and again.text == first.text  # the same answer: no enumeration
+    link = _link(service, "forget.me@erased.test")
+    conn = service.conn()
+    try:
+        rows = [tuple(r) for r in conn.execute("SELECT * FROM subscribers")]
+        assert not any("forget.me" in str(cell) for row in rows for cell in row)  # the address is nowhere in clear
+        assert conn.execute("SELECT count(*) FROM confirmations WHERE address IS NOT NULL").fetchone()[0] == 0
+        assert subscribers.find(conn, "forget.me@erased.test") is None
+        assert subscribers.erased(conn, "forget.me@erased.test")  # imports still refuse it
+    finally:
+        conn.close()
+    assert service.post(link).status_code == 200  # its owner, from their own mailbox, brings it back
+    back = service.subscriber("forget.me@erased.test")
+    assert back.status == "confirmed" and back.preferences.keywords == ("satama",)
+    conn = service.conn()
+    assert not subscribers.erased(conn, "forget.me@erased.test")
+    conn.close()
 
 
 # --- tokens ---------------------------------------------------------------------------------------------------
@@ -674,7 +726,8 @@ def test_200_parallel_sign_ups_lose_none_and_duplicate_none(service: Service):
         "WHERE s.email LIKE '%@parallel.test' GROUP BY s.id"
     ).fetchall()
     assert sorted(r["email"] for r in rows) == sorted(set(addresses))
-    assert {(r["status"], r["tokens"], r["consents"]) for r in rows} == {("pending", 1, 2)}
+    # Both requests wait for their owner's link; consent is recorded only when one is used.
+    assert {(r["status"], r["tokens"], r["consents"]) for r in rows} == {("pending", 2, 0)}
     service.smtp.handler.wait_for(200, "parallel.test")
     live = {r[0] for r in conn.execute("SELECT hash FROM tokens WHERE purpose = 'confirm'")}
     conn.close()
@@ -682,7 +735,7 @@ def test_200_parallel_sign_ups_lose_none_and_duplicate_none(service: Service):
         CONFIRM_LINK.search(_text(r.message)).group(1).rsplit("/", 1)[1]
         for r in service.smtp.handler.to("parallel.test")
     ]
-    assert len(sent) == 200 and sum(store.token_hash(token) in live for token in sent) == 100
+    assert len(sent) == 200 and sum(store.token_hash(token) in live for token in sent) == 200
 
 
 # --- the command ----------------------------------------------------------------------------------------------
@@ -734,3 +787,63 @@ def test_the_command_serves_and_refuses_a_bad_setting(tmp_path, smtp_server):
         timeout=120,
     )
     assert bad.returncode == 2 and "NEWSROOM_SMTP_URL" in bad.stderr and "Traceback" not in bad.stderr
+
+
+# --- slow clients ---------------------------------------------------------------------------------------------
+
+
+def test_slow_clients_are_cut_off_and_a_part_of_a_form_signs_nobody_up(service: Service, tmp_path):
+    """300 connections trickling headers or a body byte by byte are closed at the deadline; the service answers
+    others meanwhile, and a form cut off mid-body is not taken as a sign-up."""
+    import socket
+
+    settings = {**service.settings, "NEWSROOM_DB": str(tmp_path / "slow.sqlite3")}
+    port = free_port()
+    slow_server = server(create_app(settings), "127.0.0.1", port, request_seconds=1.5)
+    thread = threading.Thread(target=slow_server.run, name="slow-clients-service")
+    thread.start()
+    sockets: list[socket.socket] = []
+    try:
+        while not slow_server.started:
+            time.sleep(0.02)
+        form = b"email=slowpoke%40slow.test&languages=fi&consent=yes&lang=fi"
+        for n in range(300):
+            sock = socket.create_connection(("127.0.0.1", port))
+            if n % 2:
+                sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # headers never finished
+            else:
+                sock.sendall(
+                    b"POST /subscribe HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 200\r\n\r\n" + form
+                )
+            sockets.append(sock)
+        started = time.monotonic()
+        assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).text == "ok"
+        closed: dict[int, bytes] = {}
+        while len(closed) < len(sockets) and time.monotonic() - started < 8:
+            for n, sock in enumerate(sockets):
+                if n in closed:
+                    continue
+                try:
+                    sock.sendall(b"X")  # a byte now and then: never idle
+                    sock.settimeout(0.001)
+                    answer = sock.recv(4096)
+                except TimeoutError:
+                    continue
+                except OSError:
+                    answer = b""
+                closed[n] = answer
+            time.sleep(0.25)
+        held = time.monotonic() - started
+    finally:
+        for sock in sockets:
+            sock.close()
+        slow_server.should_exit = True
+        thread.join(30)
+    assert len(closed) == 300 and held < 8
+    assert all(closed[n].startswith(b"HTTP/1.1 408") for n in closed if n % 2)
+    conn = store.connect(Path(settings["NEWSROOM_DB"]))
+    try:
+        assert subscribers.find(conn, "slowpoke@slow.test") is None
+    finally:
+        conn.close()

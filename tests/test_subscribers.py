@@ -105,8 +105,17 @@ def test_preferences_are_checked_against_the_newsroom(conn):
         Preferences(("fi",), frequency="weekly").checked(LANGS)
 
 
+def _consent_text(conn, version: str = "sv-0123456789ab") -> str:
+    conn.execute(
+        "INSERT INTO consent_texts (version, lang, text, recorded_at) VALUES (?, 'sv', 'Jag vill ha pressmeddelanden.', ?)",
+        (version, store.stamp(NOW)),
+    )
+    return version
+
+
 def test_a_sign_up_is_confirmed_once_by_its_token_and_records_consent(conn):
-    token = subscribers.create_pending(conn, "new@example.org", Preferences(("sv",)), NOW, "web", "privacy-v2")
+    version = _consent_text(conn)
+    token = subscribers.create_pending(conn, "new@example.org", Preferences(("sv",)), NOW, "web", version)
     assert subscribers.find(conn, "new@example.org").status == "pending"
     assert conn.execute("SELECT count(*) FROM tokens WHERE hash = ?", (token,)).fetchone()[0] == 0
     assert subscribers.confirm(conn, "not-the-token", NOW) is None
@@ -114,8 +123,23 @@ def test_a_sign_up_is_confirmed_once_by_its_token_and_records_consent(conn):
     assert confirmed.status == "confirmed" and confirmed.confirmed_at == NOW + timedelta(hours=1)
     assert subscribers.confirm(conn, token, NOW + timedelta(hours=2)) is None
     consent = conn.execute("SELECT action, source, text_version FROM consents").fetchall()
-    assert [tuple(row) for row in consent] == [("given", "web", "privacy-v2")]
-    assert subscribers.create_pending(conn, "new@example.org", Preferences(("sv",)), NOW, "web", "privacy-v2") is None
+    assert [tuple(row) for row in consent] == [("given", "web", version)]
+    assert subscribers.create_pending(conn, "new@example.org", Preferences(("sv",)), NOW, "web", version) is None
+
+
+def test_a_consent_record_must_name_a_stored_text(conn):
+    """Item: a version with no stored words, or a web-form consent with no version, cannot be recorded."""
+    subscriber, _ = subscribers.add(conn, "reader@example.org", Preferences(("sv",)), NOW)
+    insert = "INSERT INTO consents (subscriber_id, at, action, source, text_version) VALUES (?, ?, 'given', ?, ?)"
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute(insert, (subscriber.id, store.stamp(NOW), "web form /sv/", "en-000000000000"))
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute(insert, (subscriber.id, store.stamp(NOW), "web form /sv/", None))
+    token = subscribers.create_pending(conn, "other@example.org", Preferences(("sv",)), NOW, "web form /", "sv-000")
+    with pytest.raises(sqlite3.IntegrityError):
+        subscribers.confirm(conn, token, NOW)
+    assert subscribers.find(conn, "other@example.org").status == "pending"
+    conn.execute(insert, (subscriber.id, store.stamp(NOW), "web form /sv/", _consent_text(conn)))
 
 
 def test_a_confirmation_token_expires_after_seven_days(conn):
@@ -213,6 +237,18 @@ def test_an_import_without_the_required_columns_names_them(tmp_path, newsroom):
     result = newsroom("subscribers", "import", str(listing), db=tmp_path / "db.sqlite3")
     assert result.returncode == 2
     assert "missing: email, languages" in result.stderr
+
+
+def test_a_latin1_import_is_refused_at_its_line_and_imports_nothing(tmp_path, newsroom):
+    listing = tmp_path / "list.csv"
+    listing.write_bytes(
+        "email,languages,keywords\na@example.org,fi,\nb@example.org,fi,Päätöksenteko\n".encode("latin-1")
+    )
+    db = tmp_path / "db.sqlite3"
+    result = newsroom("subscribers", "import", str(listing), db=db)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{listing}:3: is not UTF-8 text" in result.stderr and "nothing was imported" in result.stderr
+    assert newsroom("subscribers", "list", db=db).stdout == ""
 
 
 def test_operator_commands_add_list_export_and_remove(tmp_path, newsroom):
@@ -337,6 +373,29 @@ def test_a_message_that_cannot_be_built_is_retried_later_and_does_not_stall_the_
 def test_signing_up_again_keeps_a_bounced_address_suppressed_until_the_link_is_used(conn):
     bounced, _ = subscribers.add(conn, "bounced@example.org", Preferences(("fi",)), NOW)
     subscribers.suppress(conn, bounced.id, "550 no such user", NOW)
-    token = subscribers.create_pending(conn, "bounced@example.org", Preferences(("sv",)), NOW, "form", "v1")
+    token = subscribers.create_pending(
+        conn, "bounced@example.org", Preferences(("sv",)), NOW, "form", _consent_text(conn)
+    )
     assert subscribers.get(conn, bounced.id).status == "suppressed"
     assert subscribers.confirm(conn, token, NOW + timedelta(minutes=5)).status == "confirmed"
+
+
+def test_export_cells_cannot_become_spreadsheet_formulas_and_import_reads_them_back(tmp_path, newsroom):
+    db = tmp_path / "newsroom.sqlite3"
+    conn = store.connect(db)
+    typed = ('=HYPERLINK("http://evil.example","x")', "+1+2", "-2+3", "@SUM(A1)", "'quoted", "kirjastot")
+    subscribers.add(conn, "=cmd@example.org", Preferences(("fi",), keywords=typed), NOW)
+    subscribers.add(conn, "-minus@example.org", Preferences(("sv",), keywords=("\tTab", "Return")), NOW)
+    conn.close()
+    out = tmp_path / "export.csv"
+    assert newsroom("subscribers", "export", "--output", str(out), db=db).returncode == 0
+    with out.open(newline="", encoding="utf-8") as handle:
+        cells = [cell for row in csv.reader(handle) for cell in row]
+    assert [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")] == []
+    assert "'=cmd@example.org" in cells and "'-minus@example.org" in cells
+    fresh = tmp_path / "fresh.sqlite3"
+    assert newsroom("subscribers", "import", str(out), db=fresh).returncode == 0
+    conn = store.connect(fresh)
+    assert subscribers.find(conn, "=cmd@example.org").preferences.keywords == typed
+    assert subscribers.find(conn, "-minus@example.org").preferences.keywords == ("Tab", "Return")  # import strips
+    conn.close()

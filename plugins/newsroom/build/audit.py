@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsroom.core import records, urls, workers
-from newsroom.core.model import Release
+from newsroom.core.model import Contact, Release
 
 # Pictures carry no release text (derivatives are stripped, downloads carry only the credit): their
 # names are checked, their pixels are not read. A ZIP is read member by member, by the same rule.
@@ -100,6 +100,7 @@ def audit(
     hidden: list[Release],
     hidden_images: set[str] = frozenset(),
     record: Path | None = None,
+    hidden_contacts: list[tuple[Contact, Release]] = (),
 ) -> list[Leak]:
     """Every place in `output` where a hidden release or an image only it uses shows; empty means safe to deploy.
 
@@ -111,11 +112,18 @@ def audit(
         for secret in secrets(release, urls.release_page(settings, release)):
             for form in _forms(secret):
                 owner.setdefault(form.casefold(), (release, secret))
+    for contact, release in hidden_contacts:
+        # A card only unpublished releases name: its address (in every card, vCard and calendar) and its vCard.
+        for secret in (contact.email, f"/contacts/{contact.id}.vcf"):
+            for form in _forms(secret):
+                owner.setdefault(form.casefold(), (release, secret))
     pattern = re.compile("|".join(re.escape(form) for form in sorted(owner, key=len, reverse=True)))
 
     def scan(path: Path) -> list[Leak]:
         named = hidden_images & {path.stem, *path.relative_to(output).parts[:-1]}
         leaks = [Leak(path, None, image_id) for image_id in sorted(named)]
+        card = path.stem if path.suffix == ".vcf" else None
+        leaks += [Leak(path, r, f"/contacts/{c.id}.vcf") for c, r in hidden_contacts if c.id == card]
         if owner:
             found = {}
             for text in _texts(path):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from importlib import metadata
 from pathlib import Path
 
 from newsroom.core import urls
@@ -21,6 +23,8 @@ def entry(article, site_url: str) -> dict:
     return {
         "release": record.release_id,
         "lang": record.lang,
+        # The file it was built from, relative to the content folder: a later change of id is told from it.
+        "source": Path(article.relative_source_path).as_posix(),
         "type": record.type,
         "title": record.title,
         "lead": record.lead,
@@ -110,15 +114,74 @@ def shared_inputs(settings: dict) -> set[Path]:
     return inputs
 
 
+# Settings that never reach the output: where things are kept and sent, the clock, secrets, worker counts. Every
+# other setting is part of the fingerprint, so a changed address, theme or settings file is a change to publish.
+NOT_OUTPUT = frozenset(
+    {
+        "OUTPUT_PATH",
+        "CACHE_PATH",
+        "DELETE_OUTPUT_DIRECTORY",
+        "NEWSROOM_NOW",
+        "NEWSROOM_CATALOG",
+        "NEWSROOM_DEPLOY",
+        "NEWSROOM_STATE_DIR",
+        "NEWSROOM_DB",
+        "NEWSROOM_IMAGE_CACHE",
+        "NEWSROOM_PROCESSES",
+        "NEWSROOM_SMTP_URL",
+        "NEWSROOM_SMTP_RATE",
+        "NEWSROOM_MAIL_FROM",
+        "NEWSROOM_PUBLISH_WEBHOOK",
+        "NEWSROOM_SUBSCRIBE_LIMITS",
+    }
+)
+
+
+def _stable(value: object) -> object:
+    """A setting's value as text that is the same in every process (no memory addresses)."""
+    if callable(value) and hasattr(value, "__qualname__"):
+        return f"{getattr(value, '__module__', '')}.{value.__qualname__}"
+    return repr(value)
+
+
+def _markdown(config: dict) -> dict:
+    """MARKDOWN as Pelican's reader uses it: it adds every configured extension and `meta` to `extensions` in
+    place, so a settings dict read before a build and the same dict after one say the same thing."""
+    extensions = list(config.get("extensions", []))
+    extensions += [name for name in config.get("extension_configs", {}) if name not in extensions]
+    extensions += [] if "markdown.extensions.meta" in extensions else ["markdown.extensions.meta"]
+    return {**config, "extensions": extensions}
+
+
+def _software() -> list[str]:
+    """The installed versions of the packages the newsroom renders with (Pelican, Markdown, Jinja ...)."""
+    try:
+        wanted = metadata.requires("newsroom") or []
+    except metadata.PackageNotFoundError:
+        return []
+    names = sorted({re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0] for requirement in wanted})
+    versions = []
+    for name in names:
+        try:
+            versions.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{name} missing")
+    return versions
+
+
 def fingerprint(settings: dict, public_sources: list[Path]) -> str:
-    """A digest of every input a public build reads, so a publish with nothing new can stop early.
+    """A digest of every input a public build reads, so a publish with nothing new can stop early: the public
+    release files, the rest of the content folder, the theme, this package's code, the software versions and
+    every setting that reaches the output (however it was set: settings file or environment).
 
     Unpublished release files are left out on purpose: editing an embargoed text changes nothing public.
     """
     inputs = set(public_sources) | shared_inputs(settings)
-    digest = hashlib.sha256(
-        repr([settings[k] for k in ("SITEURL", "TIMEZONE", "NEWSROOM_LANGUAGES", "NEWSROOM_IMAGE_ORIGINAL")]).encode()
-    )
+    chosen = {key: value for key, value in settings.items() if key.isupper() and key not in NOT_OUTPUT}
+    if isinstance(chosen.get("MARKDOWN"), dict):
+        chosen["MARKDOWN"] = _markdown(chosen["MARKDOWN"])
+    digest = hashlib.sha256(json.dumps(chosen, sort_keys=True, default=_stable).encode())
+    digest.update(json.dumps(_software()).encode())
     for path in sorted(inputs):
         digest.update(str(path).encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())

@@ -34,7 +34,7 @@ class ReusingMarkdownReader(MarkdownReader):
         self._md = self._converter.reset()
         with pelican_open(source_path) as text:
             content = self._md.convert(text)
-        metadata = self._parse_metadata(self._md.Meta)
+        metadata = self._parse_metadata(joined(self._md.Meta))
         # Pelican's _parse_metadata unregisters the meta preprocessor (so formatted fields such as Summary are not
         # read as headers); the next file needs it back.
         if "meta" not in self._converter.preprocessors:
@@ -53,6 +53,13 @@ class ReusingMarkdownReader(MarkdownReader):
             return self.read(path)
         except Exception:
             return None
+
+
+def joined(meta: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Python-Markdown gives a field continued on indented lines as a list of its lines, which Pelican keeps as a
+    list (a title shown as "['first', 'second']"); the newsroom's header reader joins them with a space, and so
+    does this. A field given twice is refused by `newsroom check` before any build."""
+    return {key: [" ".join(part.strip() for part in value)] for key, value in meta.items()}
 
 
 def on_readers_init(readers) -> None:

@@ -10,8 +10,13 @@ from pelican import Pelican
 from pelican.settings import read_settings
 
 from newsroom.build.audit import Leak, audit
+from newsroom.build.origins import Stray, strays
+from newsroom.build.preview import refuse_live_output
+from newsroom.build.staging import staged
+from newsroom.build.theme import theme_override
 from newsroom.content.catalog import ContentError, catalog_for
-from newsroom.core.embargo import hidden_images, unpublished
+from newsroom.content.links import link_problems
+from newsroom.core.embargo import hidden_contacts, hidden_images, unpublished
 from newsroom.core.model import Catalog
 from newsroom.core.settings import Settings
 from newsroom.site.context import CATALOG_KEY
@@ -26,7 +31,7 @@ class BuildError(Exception):
 class LeakError(Exception):
     """The audit found unpublished material in a public build; nothing may be deployed."""
 
-    def __init__(self, leaks: list[Leak]):
+    def __init__(self, leaks: list[Leak | Stray]):
         self.leaks = leaks
         super().__init__("\n".join(map(str, leaks)))
 
@@ -63,6 +68,7 @@ def load_settings(options: BuildOptions) -> Settings:
         override["NEWSROOM_NOW"] = options.now
     if options.preview:
         override.update(NEWSROOM_PREVIEW=True, DELETE_OUTPUT_DIRECTORY=True)
+    override = {**theme_override(Path(options.settings_file)), **override}
     values = read_settings(str(options.settings_file), override=override)
     return Settings.load(values, Path(options.settings_file).resolve().parent)
 
@@ -76,8 +82,21 @@ def build(settings: dict, catalog: Catalog | None = None) -> Pelican:
     catalog = catalog or catalog_for(settings)
     if catalog.problems:
         raise ContentError(catalog.problems)
+    problems = link_problems(catalog, settings.now, preview=settings.preview)
+    if problems:
+        raise ContentError(tuple(problems))
+    if settings.preview:
+        refuse_live_output(settings)
+    with staged(settings.output, seed=not settings.get("DELETE_OUTPUT_DIRECTORY")) as work:
+        pelican = _run(settings.replace(**{"OUTPUT_PATH": str(work), CATALOG_KEY: catalog}), catalog)
+    pelican.output_path = str(settings.output)
+    return pelican
+
+
+def _run(settings: Settings, catalog: Catalog) -> Pelican:
+    """Pelican into the work folder, then the audit of what it wrote."""
     now = settings.now
-    pelican = Pelican(settings.replace(**{CATALOG_KEY: catalog}))
+    pelican = Pelican(settings)
     collector = _ErrorCollector()
     logger = logging.getLogger("pelican")
     logger.addHandler(collector)
@@ -94,7 +113,9 @@ def build(settings: dict, catalog: Catalog | None = None) -> Pelican:
             unpublished(catalog, now),
             hidden_images(catalog, now),
             Path(settings["CACHE_PATH"]) / AUDITED,
+            hidden_contacts(catalog, now),
         )
+        leaks += strays(settings.output, settings, catalog, now)
         if leaks:
             raise LeakError(leaks)
     return pelican

@@ -13,12 +13,17 @@ from pathlib import Path
 from pelican.log import init as init_logging
 
 from newsroom.build.audit import audit
+from newsroom.build.origins import strays
+from newsroom.build.preview import PreviewTargetError
 from newsroom.build.run import BuildError, BuildOptions, LeakError, build, load_settings
 from newsroom.build.search import SearchIndexError
+from newsroom.cli import medialists as medialists_cli
+from newsroom.cli.publisher import cmd_publisher
 from newsroom.content import authoring
 from newsroom.content.catalog import ContentError, catalog_for
+from newsroom.content.links import link_problems
 from newsroom.core.clock import DateError, timestamp
-from newsroom.core.embargo import hidden_images, next_lift, unpublished
+from newsroom.core.embargo import hidden_contacts, hidden_images, next_lift, unpublished
 from newsroom.core.model import TYPES
 from newsroom.core.settings import Settings, SettingsError
 from newsroom.core.text import split_list
@@ -29,6 +34,7 @@ from newsroom.mail.outbox import Outbox
 from newsroom.mail.subscribers import Preferences, SubscriberError
 from newsroom.publishing.deploy import DeployError, deploy
 from newsroom.publishing.publish import PublishBusy, publish
+from newsroom.publishing.renames import renamed_problems
 
 OK, CONTENT_PROBLEMS, USAGE = 0, 1, 2
 
@@ -57,10 +63,19 @@ def _options(args: argparse.Namespace, publish: bool = False, preview: bool = Fa
 def cmd_check(args: argparse.Namespace) -> int:
     settings = load_settings(_options(args))
     catalog = catalog_for(settings)
-    for problem in catalog.problems:
+    list_problems, list_note = medialists_cli.list_problems(settings, catalog)
+    problems = [
+        *catalog.problems,
+        *link_problems(catalog, settings.now),
+        *renamed_problems(catalog, settings),
+        *list_problems,
+    ]
+    for problem in problems:
         print(problem)
-    if catalog.problems:
-        count = len(catalog.problems)
+    if list_note:
+        print(list_note)
+    if problems:
+        count = len(problems)
         print(f"\n{count} problem{'s' if count != 1 else ''} found. Fix them and run 'newsroom check' again.")
         return CONTENT_PROBLEMS
     print(
@@ -91,6 +106,9 @@ def _reported(action) -> int:
     except (DeployError, PublishBusy, SearchIndexError) as exc:
         print(f"newsroom: {exc}", file=sys.stderr)
         return CONTENT_PROBLEMS
+    except PreviewTargetError as exc:
+        print(f"newsroom: {exc}", file=sys.stderr)
+        return USAGE
     return OK
 
 
@@ -341,7 +359,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         print(f"newsroom: {len(catalog.problems)} problem(s) in the content; nothing was audited.", file=sys.stderr)
         return CONTENT_PROBLEMS
-    leaks = audit(output, settings, unpublished(catalog, now), hidden_images(catalog, now))
+    leaks = audit(
+        output, settings, unpublished(catalog, now), hidden_images(catalog, now), None, hidden_contacts(catalog, now)
+    )
+    leaks += strays(output, settings, catalog, now)
     for leak in leaks:
         print(leak)
     print(f"{len(leaks)} leak(s) found in {output}." if leaks else f"No unpublished release shows in {output}.")
@@ -399,7 +420,7 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = commands.add_parser("check", help="report every problem in the content, one per line")
-    _common(check, "--content")
+    _common(check, "--content", "--now")  # links to hidden releases are problems while they are hidden
     check.set_defaults(run=cmd_check)
 
     build_cmd = commands.add_parser("build", help="check the content and build the site")
@@ -440,6 +461,7 @@ def parser() -> argparse.ArgumentParser:
     notify_cmd.add_argument("--now", metavar="TIME", help="notify as if it were TIME; nothing dated later is sent")
     notify_cmd.add_argument("--dry-run", action="store_true", help="show what would be sent; send and record nothing")
     notify_cmd.add_argument("--digest", action="store_true", help="also send today's digest to daily subscribers")
+    _common(notify_cmd, "--content")  # the releases' media lists (Distribution, Advance) are read from the content
     notify_cmd.set_defaults(run=cmd_notify)
 
     subs = commands.add_parser("subscribers", help="add, list, remove, import, export or erase email subscribers")
@@ -488,6 +510,15 @@ def parser() -> argparse.ArgumentParser:
     )
     subscriptions.set_defaults(run=cmd_subscriptions)
 
+    resident = commands.add_parser(
+        "publisher", help="the resident publisher: lifts embargoes on the second, mails at once"
+    )
+    resident_actions = resident.add_subparsers(dest="action", required=True, metavar="ACTION")
+    resident_actions.add_parser("run", help="publish this newsroom until stopped (one publisher per newsroom)")
+    resident_actions.add_parser("status", help="what is live, the next lifts and their prebuilds, the last errors")
+    _common(resident, "--content")
+    resident.set_defaults(run=lambda args: cmd_publisher(args, load_settings(_options(args, publish=True))))
+
     new = commands.add_parser("new", help="start a new release, language version or contact card")
     kinds = new.add_subparsers(dest="what", required=True, metavar="WHAT")
     release = kinds.add_parser("release", help='start a release: newsroom new release --type news --lang fi "Title"')
@@ -503,6 +534,8 @@ def parser() -> argparse.ArgumentParser:
         _common(sub, "--content")
     new.set_defaults(run=cmd_new)
 
+    # Media lists and their sends (cli/medialists.py).
+    medialists_cli.register(commands, _common, _store, lambda args: load_settings(_options(args, publish=True)))
     desk_cli.add_parser(commands, lambda args: load_settings(_options(args)))
     return top
 

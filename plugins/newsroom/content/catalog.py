@@ -6,12 +6,16 @@ import difflib
 import re
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import yaml
 
-from newsroom.content.header import Field, read_header
+from newsroom.content import paths
+from newsroom.content.header import Field, lines, parse_header
+from newsroom.content.text import body_problems, field_problem
+from newsroom.core import urls
 from newsroom.core.clock import DateError, parse_local
 from newsroom.core.model import (
     STATUSES,
@@ -49,6 +53,9 @@ RELEASE_FIELDS = (
     "Event-Start",
     "Event-End",
     "Location",
+    "New-Release",
+    "Distribution",
+    "Advance",
     "Correction",
     "Correction-Notify",
 )
@@ -57,6 +64,9 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 YES, NO = ("yes", "true", "1"), ("no", "false", "0")
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
+# A release's keywords: each has a listing page and two feeds, and every feed item lists the release's keywords, so
+# the output grows with the square of a release's keyword count. Press releases carry a handful.
+MAX_KEYWORDS = 20
 
 
 class Problems(list[Problem]):
@@ -75,9 +85,12 @@ def load_catalog(
     images = _load_images(root / "images", langs, problems)
     contacts = _load_contacts(root / "contacts", images, langs, problems)
     publisher = _load_publisher(root / "newsroom.yaml", root, langs, problems)
-    headers = [(path, *read_header(path)) for path in sorted((root / "releases").rglob("*.md"))]
+    texts = _release_texts(root, problems)
+    _check_pages(root, problems)
+    headers = [(path, *parse_header(text)) for path, text in texts]
     loader = _ReleaseLoader(root, tz, langs, contacts, images, tuple(slug_subs), problems)
-    releases = [r for r in (loader.load(path, fields, repeated) for path, fields, repeated in headers) if r]
+    loaded = (loader.load(path, text, *header[1:]) for (path, text), header in zip(texts, headers))
+    releases = [r for r in loaded if r]
     _check_across_versions(headers, problems)
     _check_slugs(releases, problems)
     return Catalog(root, publisher, contacts, images, tuple(releases), tuple(problems))
@@ -96,7 +109,9 @@ def _read_yaml(path: Path, problems: Problems) -> tuple[dict, dict[str, int]] | 
         problems.add(path, 1, "", "is not UTF-8 text; save it with UTF-8 encoding")
         return None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # An unclosed quote is found where the text ends; the quote itself is where the scanner began the value.
+        opened = exc.context and "quoted scalar" in exc.context
+        mark = (exc.context_mark if opened else None) or exc.problem_mark or exc.context_mark
         problems.add(
             path,
             mark.line + 1 if mark else 1,
@@ -108,7 +123,25 @@ def _read_yaml(path: Path, problems: Problems) -> tuple[dict, dict[str, int]] | 
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
         problems.add(path, 1, "", "should hold 'field: value' lines (see the README for the fields)")
         return None
+    spanning = _multiline_quote(node)
+    if spanning is not None:
+        problems.add(
+            path,
+            spanning.start_mark.line + 1,
+            "",
+            f"the quote opened here is closed only on line {spanning.end_mark.line + 1}, so the lines between are "
+            "read as part of this value; close the quote on the same line",
+        )
+        return None
     return data, {key.value: key.start_mark.line + 1 for key, _ in node.value}
+
+
+def _multiline_quote(node: yaml.Node) -> yaml.ScalarNode | None:
+    """The first quoted value that runs over several lines: in a card always a forgotten closing quote."""
+    if isinstance(node, yaml.ScalarNode):
+        return node if node.style in ('"', "'") and node.end_mark.line > node.start_mark.line else None
+    children = node.value if isinstance(node, yaml.SequenceNode) else [n for pair in node.value for n in pair]
+    return next((found for found in map(_multiline_quote, children) if found is not None), None)
 
 
 class _Card:
@@ -120,16 +153,26 @@ class _Card:
     def problem(self, field: str, message: str) -> None:
         self.problems.add(self.path, self.lines.get(field, 1), field, message)
 
-    def text(self, field: str, example: str, required: bool = True) -> str:
+    def text(self, field: str, example: str, required: bool = True, lines: bool = False) -> str:
+        """A one-line text field (`lines`: line breaks allowed, as in a postal address)."""
         value = self.data.get(field)
-        if value is None or value == "":
+        if value is not None and not isinstance(value, (str, int, float)):
+            self.problem(field, f"should be a single line of text, like '{field}: {example}'")
+            return ""
+        value = "" if value is None else str(value).strip()
+        if not value:
             if required:
                 self.problem(field, f"is missing; add a line like '{field}: {example}'")
             return ""
-        if not isinstance(value, (str, int, float)):
-            self.problem(field, f"should be a single line of text, like '{field}: {example}'")
+        return self.clean(field, value, lines)
+
+    def clean(self, field: str, value: str, lines: bool = False) -> str:
+        """The value, or '' with a problem when it holds a character no line-based format can carry."""
+        why = field_problem(value, lines)
+        if why:
+            self.problem(field, why)
             return ""
-        return str(value).strip()
+        return value
 
     def texts(self, field: str, langs: tuple[str, ...], required: bool = True) -> dict[str, str]:
         """A per-language field: a mapping of language to text, or one text for every language."""
@@ -139,14 +182,16 @@ class _Card:
                 self.problem(field, f"is missing; add '{field}:' with a line per language ('  fi: ...')")
             return {}
         if isinstance(value, str):
-            return {lang: value.strip() for lang in langs}
+            value = self.clean(field, value.strip())
+            return {lang: value for lang in langs} if value else {}
         if not isinstance(value, dict):
             self.problem(field, "should have one line per language, like '  fi: ...', '  sv: ...'")
             return {}
         unknown = sorted(str(k) for k in value if k not in langs)
         if unknown:
             self.problem(field, f"unknown language {', '.join(unknown)}; use {', '.join(langs)}")
-        return {k: str(v).strip() for k, v in value.items() if k in langs and v}
+        texts = {k: self.clean(field, str(v).strip()) for k, v in value.items() if k in langs and v}
+        return {k: v for k, v in texts.items() if v}
 
     def unknown_fields(self, known: tuple[str, ...]) -> None:
         for field in self.data:
@@ -161,7 +206,16 @@ def _did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str:
 
 def _load_images(folder: Path, langs: tuple[str, ...], problems: Problems) -> dict[str, ImageAsset]:
     images: dict[str, ImageAsset] = {}
-    files = {p.stem: p for p in sorted(folder.glob("*")) if p.suffix.lower() in IMAGE_SUFFIXES}
+    files = {}
+    for found in sorted(folder.glob("*")):
+        if found.suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        if paths.inside(folder.parent, found.absolute()) is None:
+            problems.add(found, 0, "", paths.outside_message(found.name, folder.parent))
+        elif not found.is_file():
+            problems.add(found, 0, "", "is not a picture file (a folder?); rename or remove it")
+        else:
+            files[found.stem] = found
     for sidecar in sorted(folder.glob("*.yaml")):
         image_id = sidecar.stem
         source = files.get(image_id)
@@ -237,9 +291,11 @@ def _load_publisher(path: Path, root: Path, langs: tuple[str, ...], problems: Pr
         if name and lang not in name:
             card.problem("name", f"has no name in {lang}; add '  {lang}: ...'")
     logo_name = card.text("logo", "logo.svg", required=False)
-    logo = root / logo_name if logo_name else None
-    if logo is not None and not logo.is_file():
-        card.problem("logo", f"file {logo} does not exist; give a path relative to {root}")
+    logo = paths.inside(root, logo_name) if logo_name else None
+    if logo_name and logo is None:
+        card.problem("logo", paths.outside_message(logo_name, root))
+    elif logo is not None and not logo.is_file():
+        card.problem("logo", f"file {root / logo_name} does not exist; give a path relative to {root}")
         logo = None
     colour = card.text("brand_color", "#0b4f6c", required=False) or "#0b4f6c"
     if not _COLOUR.match(colour):
@@ -249,10 +305,10 @@ def _load_publisher(path: Path, root: Path, langs: tuple[str, ...], problems: Pr
         if not isinstance(entry, dict) or not entry.get("name") or not entry.get("url"):
             card.problem("social", "each entry needs '- name: ...' and '  url: https://...'")
             continue
-        social.append((str(entry["name"]), str(entry["url"])))
+        social.append((card.clean("social", str(entry["name"])), card.clean("social", str(entry["url"]))))
     return Publisher(
         name=name,
-        address=card.text("address", "PL 1, 00990 Kaupunki"),
+        address=card.text("address", "PL 1, 00990 Kaupunki", lines=True),
         phone=card.text("phone", "+358 9 555 1000"),
         email=card.text("email", "viestinta@example.org", required=False),
         website=card.text("website", "https://www.example.org"),
@@ -266,6 +322,53 @@ def _load_publisher(path: Path, root: Path, langs: tuple[str, ...], problems: Pr
 
 # --- releases -------------------------------------------------------------------------------
 
+# Files Pelican would read as content, but not as a release of this newsroom (it would skip or crash on them).
+RELEASE_SUFFIX = ".md"
+
+
+def _release_texts(root: Path, problems: Problems) -> list[tuple[Path, str]]:
+    """The text of every release file, with a problem for anything in releases/ that cannot be one."""
+    texts = []
+    folder = root / "releases"
+    for path in sorted(folder.rglob("*")):
+        if any(part.startswith(".") for part in path.relative_to(folder).parts):
+            continue  # editors' and version control's own files
+        if paths.inside(root, path.absolute()) is None:
+            problems.add(path, 0, "", paths.outside_message(path.relative_to(root), root))
+        elif path.is_dir():
+            if path.suffix == RELEASE_SUFFIX:
+                problems.add(path, 0, "", "is a folder with a release's name; rename it (its files are read as usual)")
+        elif path.suffix != RELEASE_SUFFIX:
+            problems.add(
+                path,
+                0,
+                "",
+                f"is not a release: releases are Markdown files ending in '{RELEASE_SUFFIX}'; rename it to "
+                f"'{path.stem}{RELEASE_SUFFIX}' or move it out of releases/",
+            )
+        else:
+            text = _utf8(path, problems)
+            if text is not None:
+                texts.append((path, text))
+    return texts
+
+
+def _check_pages(root: Path, problems: Problems) -> None:
+    """Pelican publishes every page file it finds, wherever a symlink among them points."""
+    for path in sorted((root / "pages").rglob("*")):
+        if paths.inside(root, path.absolute()) is None:
+            problems.add(path, 0, "", paths.outside_message(path.relative_to(root), root))
+
+
+def _utf8(path: Path, problems: Problems) -> str | None:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        problems.add(path, line, "", "is not UTF-8 text (perhaps Latin-1 or Windows-1252); save it with UTF-8 encoding")
+        return None
+
 
 class _ReleaseLoader:
     """Turns one release header into a Release with its references resolved, or reports why it cannot."""
@@ -275,7 +378,7 @@ class _ReleaseLoader:
         self.contacts, self.images, self.slug_subs = contacts, images, slug_subs
         self.problems = problems
 
-    def load(self, path: Path, fields: dict[str, Field], repeated: list[Field]) -> Release | None:
+    def load(self, path: Path, text: str, fields: dict[str, Field], repeated: list[Field]) -> Release | None:
         before = len(self.problems)
 
         def problem(field: str, message: str) -> None:
@@ -297,6 +400,14 @@ class _ReleaseLoader:
             return None
         for extra in repeated:
             self.problems.add(path, extra.line, extra.name, "appears twice; keep only one")
+        for found in fields.values():
+            why = field_problem(found.value)
+            if why:
+                self.problems.add(path, found.line, found.name, why)
+        every = lines(text)
+        start = next((i for i, line in enumerate(every) if i and not line.strip()), len(every))
+        for number, why in body_problems("\n".join(every[start:]), start + 1):
+            self.problems.add(path, number, "", why)
         for found in fields.values():
             if found.name not in RELEASE_FIELDS:
                 problem(found.name, f"is not a known field{_did_you_mean(found.name, RELEASE_FIELDS)}")
@@ -324,6 +435,9 @@ class _ReleaseLoader:
         pinned = get("Pinned").lower()
         if pinned and pinned not in YES + NO:
             problem("Pinned", f"'{pinned}' should be 'yes' or 'no'")
+        new_release = get("New-Release").lower()
+        if new_release and new_release not in YES + NO:
+            problem("New-Release", f"'{new_release}' should be 'yes' or 'no'")
 
         date = self._date(get, problem, "Date")
         modified = self._date(get, problem, "Modified")
@@ -347,30 +461,51 @@ class _ReleaseLoader:
                     "Images",
                     f"image '{image.id}' has no alt text in {lang}; add '  {lang}: ...' under 'alt:' in {image.path.with_suffix('.yaml')}",
                 )
+        keywords = split_list(get("Keywords"))
+        if len(keywords) > MAX_KEYWORDS:
+            problem(
+                "Keywords",
+                f"has {len(keywords)} keywords; a release may have at most {MAX_KEYWORDS} (each one gets its own "
+                "page and feeds): keep the ones a reader would search for",
+            )
+        for word in keywords:
+            if not urls.keyword_slug(word):
+                problem("Keywords", f"'{word}' has no letters or digits to make its page's address from; use a word")
+        title = get("Title")
+        slug = slug or slugify(title, self.slug_subs)
+        if title and not slug:
+            problem(
+                "Title",
+                "has no letters or digits to make the release's address from; add a line like 'Slug: budget-2027'",
+            )
         attachments = tuple(
             a for a in (self._attachment(name, problem) for name in split_list(get("Attachments"))) if a
         )
+        distribution, advance = self._distribution(get, problem, date)
 
         if len(self.problems) > before:
             return None
-        title = get("Title")
         return Release(
             source=path,
             release_id=release_id,
             lang=lang,
             type=kind,
             title=title,
-            slug=slug or slugify(title, self.slug_subs),
+            slug=slug,
             date=date,
             modified=modified,
             lead=get("Lead"),
-            keywords=split_list(get("Keywords")),
+            keywords=keywords,
             contacts=contacts,
             images=images,
             attachments=attachments,
             status=status,
             pinned=pinned in YES,
             event=event,
+            new_release=new_release in YES,
+            lines={found.name: found.line for found in fields.values()},
+            distribution=distribution,
+            advance=advance,
             correction=get("Correction"),
             correction_notify=notify in YES,
         )
@@ -399,6 +534,19 @@ class _ReleaseLoader:
             problem("Event-End", "is before Event-Start")
         return Event(start, end, get("Location")) if start else None
 
+    def _distribution(self, get, problem, date) -> tuple[tuple[str, ...], datetime | None]:
+        """The media lists named, and the advance time, which only lists can use and must come before Date."""
+        lists = split_list(get("Distribution"))
+        for name in lists:
+            if not _ID.match(name):
+                problem("Distribution", f"'{name}' is not a list name; names are like 'culture-desk', comma-separated")
+        advance = self._date(get, problem, "Advance")
+        if advance and not lists:
+            problem("Advance", "sends to media lists in advance, but there is no 'Distribution: list-name' line")
+        if advance and date and advance >= date:
+            problem("Advance", "is not before Date; an advance send under embargo goes before the release is public")
+        return lists, advance
+
     @staticmethod
     def _resolve(ids, known: dict, field: str, noun: str, where: str, problem) -> tuple:
         for missing in (i for i in ids if i not in known):
@@ -406,9 +554,12 @@ class _ReleaseLoader:
         return tuple(known[i] for i in ids if i in known)
 
     def _attachment(self, name: str, problem) -> Attachment | None:
-        folder = (self.root / "attachments").resolve()
-        path = (folder / name).resolve()
-        if folder not in path.parents or not path.is_file():
+        folder = self.root / "attachments"
+        path = paths.inside(self.root, name, folder)
+        if path is None:
+            problem("Attachments", paths.outside_message(name, self.root))
+            return None
+        if folder.resolve() not in path.parents or not path.is_file():
             problem("Attachments", f"no file '{name}' in {self.root / 'attachments'}; put it there or fix the name")
             return None
         return Attachment(name, path, path.stat().st_size)
@@ -434,6 +585,17 @@ def _check_across_versions(headers: list[tuple[Path, dict[str, Field], list[Fiel
                 )
             elif lang:
                 seen[lang.value] = path
+        for name in ("distribution", "advance"):
+            values = {fields[name].value if name in fields else "" for _, fields in versions}
+            if len(values) > 1:
+                for path, fields in versions:
+                    problems.add(
+                        path,
+                        fields[name].line if name in fields else 1,
+                        name.capitalize(),
+                        f"the language versions of '{release_id}' differ; give the same "
+                        f"'{name.capitalize()}: ...' line in each (or none)",
+                    )
         types = {fields["type"].value for _, fields in versions if "type" in fields}
         if len(types) > 1:
             for path, fields in versions:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from newsroom.core.model import Catalog, Release
+from newsroom.core.model import Catalog, Contact, Release
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,24 @@ def unpublished(catalog: Catalog, now: datetime) -> list[Release]:
 def hidden_images(catalog: Catalog, now: datetime) -> set[str]:
     """Images that only unpublished releases use: a public build must not carry them in any form."""
     shown = {image.id for r in catalog.releases if is_public(r, now) for image in r.images}
-    shown |= {c.photo.id for c in catalog.contacts.values() if c.photo}
+    shown |= {c.photo.id for c in public_contacts(catalog, now) if c.photo}
     return {image.id for r in unpublished(catalog, now) for image in r.images} - shown
+
+
+def public_contacts(catalog: Catalog, now: datetime) -> list[Contact]:
+    """The cards the public may see: the standing press contacts (named by no release) and everyone a public release
+    names. A card only unpublished releases name stays out until one of them is public: the person may be the news
+    (a new director), and the card, its vCard and its photo would give the release away."""
+    named = {c.id for r in catalog.releases for c in r.contacts}
+    shown = {c.id for r in catalog.releases if is_public(r, now) for c in r.contacts}
+    return [c for c in catalog.contacts.values() if c.id not in named or c.id in shown]
+
+
+def hidden_contacts(catalog: Catalog, now: datetime) -> list[tuple[Contact, Release]]:
+    """Each card the public may not see yet, with an unpublished release that names it."""
+    shown = {c.id for c in public_contacts(catalog, now)}
+    found = {c.id: (c, r) for r in unpublished(catalog, now) for c in r.contacts if c.id not in shown}
+    return list(found.values())
 
 
 def next_lift(catalog: Catalog, now: datetime) -> Release | None:

@@ -101,6 +101,13 @@ class Release:
     status: str
     pinned: bool
     event: Event | None
+    # The author's word that this file is another release than the one it was last published as (New-Release: yes).
+    new_release: bool = False
+    # The line of each header field, for problems found after loading.
+    lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    # The media lists it is sent to (mail/distribution.py), and when they get it under embargo, if before Date.
+    distribution: tuple[str, ...] = ()
+    advance: datetime | None = None
     # A correction of a public release: the note readers see beside its time (Modified), and whether the editor
     # asked for subscribers to be told (recorded here; the mail side does not send corrections yet).
     correction: str = ""

@@ -56,6 +56,14 @@ DEFAULTS: dict[str, object] = {
     "NEWSROOM_PROCESSES": 0,
     # Feeds need absolute addresses: used instead of SITEURL while SITEURL is empty (`make html`, `make serve`).
     "NEWSROOM_FEED_SITEURL": "http://127.0.0.1:8000",
+    # The resident publisher (`newsroom publisher run`) builds the site as it must look at an embargo lift this many
+    # seconds ahead, so the lift itself is one rename.
+    "NEWSROOM_PREBUILD_AHEAD": 120,
+    # The publisher runs `git pull --ff-only` in the content folder every this many seconds (0: never).
+    "NEWSROOM_GIT_PULL_INTERVAL": 0,
+    # Media lists: the journalists' embargoed preview of a release, {release} and {lang} filled in, for advance
+    # emails; '' while there is none (the advance email then carries no link to the release).
+    "NEWSROOM_PRESS_PREVIEW_URL": "",
     # The desk (`newsroom desk serve`): its public address (https:// makes its cookies Secure; plain http is only
     # accepted on loopback) and the separate origin its previews are served from.
     "NEWSROOM_DESK_URL": "http://127.0.0.1:8002",
@@ -109,6 +117,8 @@ WHOLE_NUMBERS = {
     "NEWSROOM_FEED_MAX_ITEMS": 1,
     "NEWSROOM_SEARCH_SHARD_SIZE": 1,
     "NEWSROOM_PROCESSES": 0,
+    "NEWSROOM_PREBUILD_AHEAD": 0,
+    "NEWSROOM_GIT_PULL_INTERVAL": 0,
 }
 
 

@@ -6,19 +6,14 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from newsroom.core.text import has_control
+
 _LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 _LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
-# Control characters and every line break a mail header or a log line could be split at.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 
 
 class SubscriberError(ValueError):
     """A value a person typed (an address, a preference) that cannot be used, with what to write instead."""
-
-
-def has_control(text: str) -> bool:
-    """Whether `text` holds a control character or a line break (refused in anything echoed or sent)."""
-    return _CONTROL.search(text) is not None
 
 
 def normalize_address(text: str, dotless: bool = False) -> str:

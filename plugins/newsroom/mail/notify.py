@@ -14,10 +14,10 @@ from newsroom.build import manifest
 from newsroom.build.manifest import PREVIEW_MARKER
 from newsroom.core.clock import build_now
 from newsroom.core.settings import Settings
-from newsroom.mail import store, subscribers
+from newsroom.mail import distribution, store, subscribers
 from newsroom.mail.mailer import Mailer, MailerConfigError, SmtpConfig, mail_settings
 from newsroom.mail.messages import Composer
-from newsroom.mail.outbox import Announcement, Delivery, NotWanted, Outbox, PermanentFailure, Tally, sending_lock
+from newsroom.mail.outbox import Announcement, Delivery, NotWanted, Outbox, Tally, sending_lock
 from newsroom.mail.webhook import Poster
 
 
@@ -75,6 +75,7 @@ class NotifyReport:
     digests: int = 0
     waiting: int = 0
     tallies: dict[str, Tally] = field(default_factory=dict)
+    press: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -103,13 +104,14 @@ class NotifyReport:
             return lines
         if self.digests:
             lines.append(f"Made {self.digests} daily digest(s).")
+        lines.extend(self.press)
         for channel, tally in self.tallies.items():
             lines.extend(_tally_lines(channel, tally))
         return lines
 
 
 def _tally_lines(channel: str, tally: Tally) -> list[str]:
-    noun = "email(s)" if channel == "email" else "webhook post(s)"
+    noun = {"email": "email(s)", "press": "media list email(s)"}.get(channel, "webhook post(s)")
     lines = [f"Sent {tally.sent} {noun}."] if tally.sent else []
     if tally.retrying:
         lines.append(
@@ -118,8 +120,13 @@ def _tally_lines(channel: str, tally: Tally) -> list[str]:
     if tally.failed:
         lines.append(
             f"{tally.failed} {noun} failed for good"
-            + (" and their addresses are suppressed" if channel == "email" else "")
+            + (" and their addresses are suppressed" if channel in ("email", "press") else "")
             + "; 'newsroom outbox' shows why."
+        )
+    if tally.unconfirmed:
+        lines.append(
+            f"{tally.unconfirmed} {noun} went to the server without an answer back; each is tried at most once more, "
+            "in a later run."
         )
     if tally.skipped:
         lines.append(f"{tally.skipped} {noun} skipped: the subscriber left before they went out.")
@@ -155,11 +162,12 @@ class EmailChannel:
             raise NotWanted(subscriber.status if subscriber else "erased")
         token = subscribers.issue_manage_token(self.conn, subscriber.id, self.now)
         message = self.composer.compose(delivery, subscriber, token)
-        try:
-            self.mailer.send(message, self.composer.sender, subscriber.email)
-        except PermanentFailure as exc:
-            subscribers.suppress(self.conn, subscriber.id, str(exc), self.now)
-            raise
+        self.mailer.send(message, self.composer.sender, subscriber.email)
+
+    def refused(self, delivery: Delivery, reason: str) -> None:
+        """The outbox found the refusal was about this address: suppress it."""
+        if delivery.subscriber_id is not None:
+            subscribers.suppress(self.conn, delivery.subscriber_id, reason, self.now)
 
 
 def notify(
@@ -188,7 +196,9 @@ def notify(
             box.recover()
             with Mailer(config.smtp, config.rate) as mailer:
                 channel = EmailChannel(conn, Composer(settings, data.get("publisher"), config.sender), mailer, now)
-                report.tallies["email"] = box.deliver("email", channel.send, now)
+                report.tallies["email"] = box.deliver("email", channel.send, now, channel.refused)
+                press = distribution.run(conn, settings, data, mailer, now, config.sender)
+                report.press, report.tallies["press"] = press.lines(), press.tally
             report.tallies["webhook"] = box.deliver("webhook", Poster(config.secret, now).send, now)
         return report
     finally:

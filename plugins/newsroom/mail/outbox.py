@@ -1,7 +1,8 @@
 """The ledger of announced release versions and the outbox: every delivery queued once, claimed, sent, then marked.
 
 One row per (channel, recipient, item), unique, so queueing twice is harmless; a row is marked sent only
-after the server accepted it, so a run killed at any point leaves at most the row in flight to repeat.
+after the server accepted it, so a run killed at any point leaves at most the row in flight to repeat. A row the
+server took without confirming is tried once more, in a later run, and never a third time: at most one duplicate.
 Email and the publish webhook are channels of this one mechanism.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import re
 import sqlite3
 import uuid
 from collections import Counter
@@ -25,6 +27,9 @@ from newsroom.mail.subscribers import Subscriber
 
 MAX_ATTEMPTS = 12
 BATCH = 100
+# This many recipients in a row refused with the same words is the server refusing us, not them.
+SAME_REFUSALS = 3
+_ADDRESS = re.compile(r"<?[^\s<>]+@[^\s<>]+>?")
 
 
 class TemporaryFailure(Exception):
@@ -37,6 +42,10 @@ class PermanentFailure(Exception):
 
 class ChannelDown(Exception):
     """The channel cannot deliver anything now (server unreachable, login refused): stop, keep the rows queued."""
+
+
+class Unconfirmed(Exception):
+    """The server took the whole delivery and then went silent: it may have it, so it is not sent again this run."""
 
 
 class NotWanted(Exception):
@@ -115,6 +124,7 @@ class Tally:
     retrying: int = 0
     failed: int = 0
     skipped: int = 0
+    unconfirmed: int = 0
     down: str | None = None
 
 
@@ -283,33 +293,99 @@ class Outbox:
             (status, attempt, error, status, store.stamp(now), store.stamp(due) if due else None, delivery_id),
         )
 
-    def deliver(self, channel: str, send: Callable[[Delivery], None], now: datetime) -> Tally:
-        """Send every due row of a channel; each row is marked by how its send ended, one at a time."""
-        tally = Tally()
+    def deliver(
+        self,
+        channel: str,
+        send: Callable[[Delivery], None],
+        now: datetime,
+        refused: Callable[[Delivery, str], None] | None = None,
+    ) -> Tally:
+        """Send every due row of a channel; each row is marked by how its send ended, one at a time.
+
+        `refused` hears of each row that failed for good (email suppresses the address). A permanent refusal is
+        only final once a different outcome follows: the same words for SAME_REFUSALS recipients in a row are the
+        server refusing us, which stops the run with everyone kept.
+        """
+        tally, streak = Tally(), _Streak()
         while batch := self.claim(channel, now):
             for position, delivery in enumerate(batch):
                 try:
                     send(delivery)
-                except NotWanted as exc:
-                    self._mark(delivery.id, "skipped", now, str(exc), attempt=0)
-                    tally.skipped += 1
-                except TemporaryFailure as exc:
-                    self._retry_later(delivery, now, str(exc), tally)
                 except PermanentFailure as exc:
-                    self._mark(delivery.id, "failed", now, str(exc))
-                    tally.failed += 1
+                    if not streak.add(delivery, str(exc)):
+                        self._settle(streak, now, tally, refused)
+                        streak.add(delivery, str(exc))
+                    if len(streak.rows) >= SAME_REFUSALS:
+                        self._refused_us(streak, batch[position + 1 :], now, tally)
+                        return tally
                 except ChannelDown as exc:
-                    self.conn.executemany(
-                        "UPDATE outbox SET status = 'pending' WHERE id = ?", [(d.id,) for d in batch[position:]]
-                    )
+                    self._back(streak, batch[position:], now, tally)
                     tally.down = str(exc)
                     return tally
-                except Exception as exc:  # noqa: BLE001 - one broken message must not stall the rest
-                    self._retry_later(delivery, now, f"could not build or send it: {type(exc).__name__}: {exc}", tally)
+                except Exception as exc:  # noqa: BLE001 - sorted below
+                    self._settle(streak, now, tally, refused)
+                    if self._outcome(delivery, exc, now, tally):
+                        self._back(streak, batch[position + 1 :], now, tally)
+                        return tally
                 else:
+                    self._settle(streak, now, tally, refused)
                     self._mark(delivery.id, "sent", now)
                     tally.sent += 1
+        self._settle(streak, now, tally, refused)
         return tally
+
+    def _outcome(self, delivery: Delivery, exc: Exception, now: datetime, tally: Tally) -> bool:
+        """Mark a row whose send failed other than for good; True when the run must stop."""
+        if isinstance(exc, NotWanted):
+            self._mark(delivery.id, "skipped", now, str(exc), attempt=0)
+            tally.skipped += 1
+        elif isinstance(exc, TemporaryFailure):
+            self._retry_later(delivery, now, str(exc), tally)
+        elif isinstance(exc, Unconfirmed):
+            self._unconfirmed(delivery, now, str(exc), tally)
+            return True
+        else:  # one broken message must not stall the rest
+            self._retry_later(delivery, now, f"could not build or send it: {type(exc).__name__}: {exc}", tally)
+        return False
+
+    def _settle(
+        self, streak: _Streak, now: datetime, tally: Tally, refused: Callable[[Delivery, str], None] | None
+    ) -> None:
+        """The refusals held back were about their recipients after all: they fail for good."""
+        for delivery, error in streak.rows:
+            self._mark(delivery.id, "failed", now, error)
+            if refused is not None:
+                refused(delivery, error)
+            tally.failed += 1
+        streak.rows.clear()
+
+    def _refused_us(self, streak: _Streak, rest: list[Delivery], now: datetime, tally: Tally) -> None:
+        said = streak.rows[0][1]
+        tally.down = (
+            f"the mail server gave {len(streak.rows)} recipients in a row the same refusal, '{said}', "
+            "so it is refusing us, not them; nobody was unsubscribed"
+        )
+        for delivery, error in streak.rows:
+            self._retry_later(delivery, now, f"refused like the recipients before and after it: {error}", tally)
+        streak.rows.clear()
+        self._back(streak, rest, now, tally)
+
+    def _back(self, streak: _Streak, rest: list[Delivery], now: datetime, tally: Tally) -> None:
+        """The run stops: rows not tried (and refusals held back) wait, due as they were, for the next run."""
+        rows = [d.id for d in rest] + [d.id for d, _ in streak.rows]
+        self.conn.executemany("UPDATE outbox SET status = 'pending' WHERE id = ?", [(i,) for i in rows])
+        streak.rows.clear()
+
+    def _unconfirmed(self, delivery: Delivery, now: datetime, error: str, tally: Tally) -> None:
+        """Not again in this run; once more in a later one; after a second silence, never (one duplicate at most)."""
+        row = self.conn.execute("SELECT unconfirmed FROM outbox WHERE id = ?", (delivery.id,)).fetchone()
+        tally.unconfirmed += 1
+        if row["unconfirmed"] >= 1:
+            self._mark(delivery.id, "failed", now, f"not sent a third time: {error}")
+        else:
+            self._mark(delivery.id, "pending", now, error, due=now + retry_delay(1))
+        self.conn.execute("UPDATE outbox SET unconfirmed = unconfirmed + 1 WHERE id = ?", (delivery.id,))
+        tally.down = f"{error}; it is not sent again in this run, and at most once more later"
 
     def _retry_later(self, delivery: Delivery, now: datetime, error: str, tally: Tally) -> None:
         """Count an attempt and try again after a back-off; give up after MAX_ATTEMPTS."""
@@ -346,6 +422,24 @@ class Outbox:
             "WHERE o.status = 'failed' OR (o.status = 'pending' AND o.attempts > 0) ORDER BY o.id DESC LIMIT ?",
             (limit,),
         )
+
+
+@dataclass
+class _Streak:
+    """Permanent refusals held back while each says the same as the one before (addresses left out)."""
+
+    rows: list[tuple[Delivery, str]] = field(default_factory=list)
+
+    def add(self, delivery: Delivery, error: str) -> bool:
+        """Hold a refusal if it says what the held ones say (or none is held); False when it differs."""
+        if self.rows and _gist(self.rows[0]) != _gist((delivery, error)):
+            return False
+        self.rows.append((delivery, error))
+        return True
+
+
+def _gist(row: tuple[Delivery, str]) -> str:
+    return _ADDRESS.sub("", row[1]).lower()
 
 
 @contextmanager

@@ -87,6 +87,123 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX rate_hits_key ON rate_hits(key, at);
     CREATE TABLE consent_texts (version TEXT PRIMARY KEY, lang TEXT NOT NULL, text TEXT NOT NULL, recorded_at TEXT NOT NULL);
     """,
+    # How often a server took a delivery whole without confirming it: once means one more try, later; twice, none.
+    """
+    ALTER TABLE outbox ADD COLUMN unconfirmed INTEGER NOT NULL DEFAULT 0;
+    """,
+    # Confirmation emails wait here until the server took them, so a restart or a kill loses none. The link's
+    # token is kept only until then (the row is deleted when sent; tokens keeps its hash). `address` is set only
+    # for an erased address, whose record holds no address until its owner confirms. A confirmation token
+    # carries the request it confirms (preferences, consent text), applied only when its owner confirms.
+    """
+    CREATE TABLE confirmations (
+        id INTEGER PRIMARY KEY,
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+        address TEXT,
+        lang TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('confirm', 'preferences')),
+        token TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        due_at TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX confirmations_due ON confirmations(due_at);
+    ALTER TABLE tokens ADD COLUMN request TEXT;
+    """,
+    # Every consent record names the stored text agreed to (NULL only where no text was shown: the operator's
+    # word, an import); a version with no stored text cannot be recorded.
+    """
+    CREATE TABLE consents_v5 (
+        id INTEGER PRIMARY KEY,
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+        at TEXT NOT NULL,
+        action TEXT NOT NULL CHECK (action IN ('given', 'withdrawn')),
+        source TEXT NOT NULL,
+        text_version TEXT REFERENCES consent_texts(version),
+        CHECK (text_version IS NOT NULL OR action = 'withdrawn' OR source NOT LIKE 'web form%')
+    );
+    INSERT INTO consents_v5 (id, subscriber_id, at, action, source, text_version)
+        SELECT c.id, c.subscriber_id, c.at, c.action,
+            CASE WHEN t.version IS NULL AND c.source LIKE 'web form%' AND c.action = 'given'
+                THEN 'unknown text: ' || c.source ELSE c.source END,
+            t.version
+        FROM consents c LEFT JOIN consent_texts t ON t.version = c.text_version;
+    DROP TABLE consents;
+    ALTER TABLE consents_v5 RENAME TO consents;
+    CREATE INDEX consents_subscriber ON consents(subscriber_id);
+    """,
+    # Media lists (mail/medialists.py) and their sends (mail/distribution.py): the outbox gains the 'press' channel.
+    # SQLite cannot change a CHECK, so the outbox is copied into a new table; checks of its own references wait
+    # for the commit, as a digested row points at a digest row copied after it.
+    """
+    PRAGMA defer_foreign_keys = ON;
+    ALTER TABLE outbox RENAME TO outbox_before_press;
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        channel TEXT NOT NULL CHECK (channel IN ('email', 'webhook', 'press')),
+        recipient TEXT NOT NULL,
+        item TEXT NOT NULL,
+        subscriber_id INTEGER REFERENCES subscribers(id) ON DELETE CASCADE,
+        release TEXT,
+        lang TEXT,
+        digest_id INTEGER REFERENCES outbox(id) ON DELETE CASCADE,
+        status TEXT NOT NULL
+            CHECK (status IN ('held', 'pending', 'sending', 'sent', 'failed', 'skipped', 'digested')),
+        message_id TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        due_at TEXT NOT NULL,
+        last_error TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        unconfirmed INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (channel, recipient, item),
+        FOREIGN KEY (release, lang) REFERENCES announced(release, lang)
+    );
+    INSERT INTO outbox SELECT * FROM outbox_before_press;
+    DROP TABLE outbox_before_press;
+    CREATE INDEX outbox_due ON outbox(status, due_at);
+    CREATE INDEX outbox_subscriber ON outbox(subscriber_id, status);
+    CREATE INDEX outbox_digest ON outbox(digest_id);
+    CREATE TABLE media_lists (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL);
+    CREATE TABLE journalists (
+        id INTEGER PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        outlet TEXT NOT NULL DEFAULT '',
+        languages TEXT NOT NULL,
+        beats TEXT NOT NULL DEFAULT '[]',
+        status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'opted-out', 'bounced')),
+        created_at TEXT NOT NULL,
+        changed_at TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE list_members (
+        list_id INTEGER NOT NULL REFERENCES media_lists(id) ON DELETE CASCADE,
+        journalist_id INTEGER NOT NULL REFERENCES journalists(id) ON DELETE CASCADE,
+        added_at TEXT NOT NULL,
+        PRIMARY KEY (list_id, journalist_id)
+    );
+    CREATE INDEX list_members_journalist ON list_members(journalist_id);
+    CREATE TABLE press_tokens (
+        hash TEXT PRIMARY KEY,
+        journalist_id INTEGER NOT NULL REFERENCES journalists(id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE press_sends (
+        release TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('advance', 'release')),
+        queued_at TEXT NOT NULL,
+        PRIMARY KEY (release, kind)
+    );
+    CREATE TABLE press_recipients (
+        release TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        list_name TEXT NOT NULL,
+        journalist_id INTEGER NOT NULL REFERENCES journalists(id) ON DELETE CASCADE,
+        outbox_id INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+        PRIMARY KEY (release, kind, list_name, journalist_id)
+    );
+    """,
 )
 
 
@@ -129,7 +246,12 @@ def migrate(conn: sqlite3.Connection, migrations: tuple[str, ...] = MIGRATIONS) 
 
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """A write transaction taken at once (BEGIN IMMEDIATE), so two writers queue instead of failing as busy."""
+    """A write transaction taken at once (BEGIN IMMEDIATE), so two writers queue instead of failing as busy.
+
+    Inside another transaction it is part of that one: steps that must happen together can be composed."""
+    if conn.in_transaction:
+        yield conn
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -22,6 +23,8 @@ from newsroom.mail.addresses import SubscriberError, normalize_address
 FREQUENCIES = ("immediate", "daily")
 CONFIRM_DAYS = 7
 CSV_COLUMNS = ("email", "languages", "types", "keywords", "frequency")
+# A spreadsheet takes a cell starting with one of these as a formula (CSV injection); "'" is the escape itself.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
 @dataclass(frozen=True)
@@ -86,11 +89,16 @@ def _columns(prefs: Preferences) -> tuple[str, str, str, str]:
 
 
 def _consent(
-    conn: sqlite3.Connection, subscriber_id: int, action: str, source: str, now: datetime, text_version: str = ""
+    conn: sqlite3.Connection,
+    subscriber_id: int,
+    action: str,
+    source: str,
+    now: datetime,
+    text_version: str | None = None,
 ) -> None:
     conn.execute(
         "INSERT INTO consents (subscriber_id, at, action, source, text_version) VALUES (?, ?, ?, ?, ?)",
-        (subscriber_id, store.stamp(now), action, source, text_version),
+        (subscriber_id, store.stamp(now), action, source, text_version or None),
     )
 
 
@@ -148,57 +156,112 @@ def create_pending(
 ) -> str | None:
     """A sign-up waiting for its confirmation link: returns the link's token, or None when already confirmed.
 
+    The request (preferences, where, which consent text) travels with the token and is applied only when the
+    link is used, so a stranger signing up someone's address changes nothing of theirs: a pending owner keeps
+    their choices and their own earlier link. An erased address gets a record holding only its hash; the
+    address itself is sealed with the token, so only the link in its owner's mailbox can bring it back.
     The caller answers every case the same way, so a form cannot tell who is subscribed.
     """
     address = normalize_address(email)
     stamp = store.stamp(now)
     token, digest = store.new_token()
+    request = {"preferences": _columns(prefs), "source": source, "text_version": text_version or None}
     with store.transaction(conn):
-        row = conn.execute("SELECT id, status FROM subscribers WHERE email = ?", (address,)).fetchone()
+        stored = address
+        if erased(conn, address):
+            stored = erased_placeholder(address)
+            request["sealed"] = seal(address, token)
+        row = conn.execute("SELECT id, status FROM subscribers WHERE email = ?", (stored,)).fetchone()
         if row is not None and row["status"] == "confirmed":
             return None
         if row is None:
             subscriber_id = conn.execute(
                 "INSERT INTO subscribers (email, status, languages, types, keywords, frequency, created_at, "
                 "changed_at) VALUES (?, 'pending', ?, ?, ?, ?, ?, ?)",
-                (address, *_columns(prefs), stamp, stamp),
+                (stored, *_columns(prefs), stamp, stamp),
             ).lastrowid
         else:
             subscriber_id = row["id"]
-            # A bounced (suppressed) address stays suppressed until its link is used: an unconfirmed
-            # sign-up must not turn a known-bad address into one the purge then calls merely unsubscribed.
-            conn.execute(
-                "UPDATE subscribers SET status = CASE WHEN status = 'suppressed' THEN status ELSE 'pending' "
-                "END, languages = ?, types = ?, keywords = ?, frequency = ?, changed_at = ? WHERE id = ?",
-                (*_columns(prefs), stamp, subscriber_id),
-            )
-            conn.execute("DELETE FROM tokens WHERE subscriber_id = ? AND purpose = 'confirm'", (subscriber_id,))
-        _consent(conn, subscriber_id, "given", source, now, text_version)
         conn.execute(
-            "INSERT INTO tokens (hash, subscriber_id, purpose, created_at, expires_at) VALUES (?, ?, 'confirm', ?, ?)",
-            (digest, subscriber_id, stamp, store.stamp(now + timedelta(days=CONFIRM_DAYS))),
+            "INSERT INTO tokens (hash, subscriber_id, purpose, created_at, expires_at, request) "
+            "VALUES (?, ?, 'confirm', ?, ?, ?)",
+            (digest, subscriber_id, stamp, store.stamp(now + timedelta(days=CONFIRM_DAYS)), json.dumps(request)),
         )
     return token
 
 
+ERASED_PREFIX = "erased:"
+
+
+def erased(conn: sqlite3.Connection, address: str) -> bool:
+    """Whether the address was erased on request (only its hash is kept)."""
+    return (
+        conn.execute("SELECT 1 FROM suppressions WHERE address_hash = ?", (address_hash(address),)).fetchone()
+        is not None
+    )
+
+
+def erased_placeholder(address: str) -> str:
+    """What an erased address's pending record holds instead of the address."""
+    return ERASED_PREFIX + address_hash(address)
+
+
+def _keystream(token: str, length: int) -> bytes:
+    blocks = (hashlib.sha256(f"newsroom seal {n} {token}".encode()).digest() for n in range(length // 32 + 1))
+    return b"".join(blocks)[:length]
+
+
+def seal(text: str, token: str) -> str:
+    """`text` readable only with `token` (a single-use 256-bit secret): XOR with a SHA-256 counter keystream."""
+    data = text.encode()
+    return bytes(a ^ b for a, b in zip(data, _keystream(token, len(data)), strict=True)).hex()
+
+
+def unseal(sealed: str, token: str) -> str:
+    data = bytes.fromhex(sealed)
+    return bytes(a ^ b for a, b in zip(data, _keystream(token, len(data)), strict=True)).decode()
+
+
 def confirm(conn: sqlite3.Connection, token: str, now: datetime) -> Subscriber | None:
-    """Confirm a sign-up once: the token is used up; an unknown or expired token confirms nothing."""
+    """Confirm a sign-up once: the request its token carries is applied, consent recorded with the text agreed to,
+    and every confirmation link of the address used up; an unknown or expired token confirms nothing."""
     with store.transaction(conn):
         row = conn.execute(
-            "SELECT subscriber_id FROM tokens WHERE hash = ? AND purpose = 'confirm' AND expires_at > ?",
+            "SELECT subscriber_id, request FROM tokens WHERE hash = ? AND purpose = 'confirm' AND expires_at > ?",
             (store.token_hash(token), store.stamp(now)),
         ).fetchone()
         if row is None:
             return None
-        conn.execute("DELETE FROM tokens WHERE hash = ?", (store.token_hash(token),))
-        email = conn.execute("SELECT email FROM subscribers WHERE id = ?", (row["subscriber_id"],)).fetchone()[0]
+        request = json.loads(row["request"]) if row["request"] else {}
+        subscriber_id = row["subscriber_id"]
+        email = conn.execute("SELECT email FROM subscribers WHERE id = ?", (subscriber_id,)).fetchone()[0]
+        if email.startswith(ERASED_PREFIX):
+            address = unseal(request["sealed"], token)
+            if erased_placeholder(address) != email:
+                return None
+            existing = conn.execute("SELECT id FROM subscribers WHERE email = ?", (address,)).fetchone()
+            if existing is None:
+                conn.execute("UPDATE subscribers SET email = ? WHERE id = ?", (address, subscriber_id))
+            else:  # the operator added it again meanwhile: that record is the one
+                conn.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))
+                subscriber_id = existing["id"]
+            email = address
+        conn.execute("DELETE FROM tokens WHERE subscriber_id = ? AND purpose = 'confirm'", (subscriber_id,))
         conn.execute("DELETE FROM suppressions WHERE address_hash = ?", (address_hash(email),))
         stamp = store.stamp(now)
+        if "preferences" in request:
+            conn.execute(
+                "UPDATE subscribers SET languages = ?, types = ?, keywords = ?, frequency = ? WHERE id = ?",
+                (*request["preferences"], subscriber_id),
+            )
         conn.execute(
             "UPDATE subscribers SET status = 'confirmed', confirmed_at = ?, changed_at = ?, note = '' WHERE id = ?",
-            (stamp, stamp, row["subscriber_id"]),
+            (stamp, stamp, subscriber_id),
         )
-    return get(conn, row["subscriber_id"])
+        _consent(
+            conn, subscriber_id, "given", request.get("source", "confirmation link"), now, request.get("text_version")
+        )
+    return get(conn, subscriber_id)
 
 
 def issue_manage_token(conn: sqlite3.Connection, subscriber_id: int, now: datetime) -> str:
@@ -298,6 +361,20 @@ class ImportReport:
     problems: list[str] = field(default_factory=list)
 
 
+def _utf8_text(path: Path) -> str:
+    """The file's text; a spreadsheet's Latin-1 or Windows-1252 export is refused at its first such line, before any
+    row is imported, rather than guessed at (a guess would store misspelt names and keywords)."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SubscriberError(
+            f"{path}:{line}: is not UTF-8 text (a spreadsheet's 'CSV' is often Latin-1 or Windows-1252); save it as "
+            "'CSV UTF-8' and import it again; nothing was imported"
+        ) from None
+
+
 def import_csv(conn: sqlite3.Connection, path: Path, allowed_langs: Iterable[str], now: datetime) -> ImportReport:
     """Add every good row of a CSV file as a confirmed subscriber (consent: imported); bad rows are reported by line.
 
@@ -305,7 +382,7 @@ def import_csv(conn: sqlite3.Connection, path: Path, allowed_langs: Iterable[str
     """
     allowed = tuple(allowed_langs)
     report = ImportReport()
-    with path.open(newline="", encoding="utf-8-sig") as handle:
+    with io.StringIO(_utf8_text(path), newline="") as handle:
         reader = csv.DictReader(handle)
         missing = [c for c in ("email", "languages") if c not in (reader.fieldnames or ())]
         if missing:
@@ -349,10 +426,21 @@ def import_csv(conn: sqlite3.Connection, path: Path, allowed_langs: Iterable[str
     return report
 
 
+def csv_cell(value: str) -> str:
+    """A cell a spreadsheet shows as text: a leading quote before what would start a formula (or a quote)."""
+    return f"'{value}" if value.startswith(_FORMULA_START) else value
+
+
+def from_csv_cell(value: str) -> str:
+    """The value `csv_cell` wrote: an export read back is the same list; a quote before anything else stays."""
+    return value[1:] if value[:1] == "'" and value[1:2] and value[1:].startswith(_FORMULA_START) else value
+
+
 def _good_rows(
     reader: csv.DictReader, path: Path, allowed: tuple[str, ...], report: ImportReport
 ) -> Iterator[tuple[int, str, Preferences]]:
-    for row in reader:
+    for raw in reader:
+        row = {key: from_csv_cell(value) if isinstance(value, str) else value for key, value in raw.items()}
         try:
             address = normalize_address(row.get("email") or "")
             prefs = Preferences(
@@ -375,15 +463,14 @@ def export_csv(conn: sqlite3.Connection, out: TextIO) -> int:
     for subscriber in every(conn, "confirmed"):
         prefs = subscriber.preferences
         since = subscriber.confirmed_at.isoformat(timespec="seconds") if subscriber.confirmed_at else ""
-        writer.writerow(
-            (
-                subscriber.email,
-                ";".join(prefs.languages),
-                ";".join(prefs.types),
-                ";".join(prefs.keywords),
-                prefs.frequency,
-                since,
-            )
+        cells = (
+            subscriber.email,
+            ";".join(prefs.languages),
+            ";".join(prefs.types),
+            ";".join(prefs.keywords),
+            prefs.frequency,
+            since,
         )
+        writer.writerow(map(csv_cell, cells))
         count += 1
     return count

@@ -8,6 +8,7 @@ import io
 import os
 import re
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,11 +21,15 @@ from newsroom.media import imagemeta
 from newsroom.media.imagemeta import DamagedFile
 
 # Part of every cache key: bump it when the code makes any file differently, and every file is made again.
-VERSION = "1"
+VERSION = "2"
 WIDTHS = (480, 960, 1600)
 PRINT_LONG_SIDE = 3000
 MAX_SIDE = 20_000  # px on the longer side: beyond any page or print, a scan or a mistake
 MAX_RATIO = 20  # a picture longer than this many times its width cannot be shown or cropped usefully
+# A press photo needs the full frame of a high-resolution camera (61 MP, 9504 x 6336), far beyond A3 print at 300 dpi
+# (17 MP) and the 3000 px print file made from it; decoded, 64 MP of RGBA is 256 MB. Pillow's own cap (179 MP) lets
+# a 21 KB PNG of one colour take 1.6 GB.
+MAX_PIXELS = 64_000_000
 ORIGINAL = "original"
 KEEP_DAYS = 30  # a cached file no build has used for this long is deleted
 ORIGINAL_MODES = ("stripped", "as-is")
@@ -35,6 +40,8 @@ SUFFIXES = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WebP"}
 ORIENTATION = 0x0112
 KINDS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP", "application/zip": "ZIP"}
 _ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
+# Modes whose pixels are values to average (a palette's are indexes; 16 bits are turned to 8 first, in to_srgb).
+_REDUCIBLE = ("L", "LA", "RGB", "RGBA", "CMYK")
 # How to turn a picture stored with an EXIF orientation upright (as ImageOps.exif_transpose does).
 _TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -104,9 +111,11 @@ def inspect(path: Path) -> tuple[int, int]:
     """
     data = path.read_bytes()
     try:
-        with Image.open(io.BytesIO(data)) as opened:
-            fmt, mode, (width, height) = opened.format, opened.mode, opened.size
-            orientation = _orientation(opened)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # MAX_PIXELS, below, is the limit
+            with Image.open(io.BytesIO(data)) as opened:
+                fmt, mode, (width, height) = opened.format, opened.mode, opened.size
+                orientation = _orientation(opened)
     except Image.DecompressionBombError as exc:
         raise BadImage(_too_many_pixels(exc)) from None
     except UnidentifiedImageError:
@@ -133,6 +142,8 @@ def inspect(path: Path) -> tuple[int, int]:
         raise BadImage(f"{exc}; copy or export the picture again") from None
     if orientation in (5, 6, 7, 8):
         width, height = height, width
+    if width * height > MAX_PIXELS:
+        raise BadImage(_too_many(width * height))
     if max(width, height) > MAX_SIDE or max(width, height) > MAX_RATIO * min(width, height):
         raise BadImage(
             f"is {width} × {height} px; a picture may be at most {MAX_SIDE} px on its longer side and at "
@@ -163,13 +174,16 @@ def _check_structure(data: bytes, fmt: str) -> None:
 
 
 def _too_many_pixels(exc: Exception) -> str:
-    found = re.search(r"\((\d+) pixels\).*?(\d+) pixels", str(exc))
+    found = re.search(r"\((\d+) pixels\)", str(exc))
     if not found:
         return f"has too many pixels to open safely ({exc}); scale it down and export it again"
-    pixels, limit = (int(n) for n in found.groups())
+    return _too_many(int(found.group(1)))
+
+
+def _too_many(pixels: int) -> str:
     return (
-        f"has {pixels / 1e6:.0f} megapixels, more than the {limit / 1e6:.0f} megapixels a picture may have "
-        "(Pillow refuses larger ones as possible decompression bombs); scale it down and export it again"
+        f"has {pixels / 1e6:.0f} megapixels, more than the {MAX_PIXELS / 1e6:.0f} megapixels a press photo needs "
+        "(the full frame of a 61-megapixel camera); scale it down and export it again"
     )
 
 
@@ -374,9 +388,11 @@ def make(job: Job) -> Outcome:
                 _draft(opened, pixels, orientation)
                 decoded = True
                 opened.load()
+                picture = _reduced(opened, pixels, orientation)
                 render = _Renderer(
-                    to_srgb(opened.transpose(_TRANSPOSE[orientation]) if orientation in _TRANSPOSE else opened)
+                    to_srgb(picture.transpose(_TRANSPOSE[orientation]) if orientation in _TRANSPOSE else picture)
                 )
+                del picture
                 for output in sorted(pixels, key=render.scale, reverse=True):
                     _write(output, _encode(render(output), output, job))
                     written += 1
@@ -400,6 +416,21 @@ def _draft(opened: Image.Image, outputs: list[Output], orientation: int) -> None
     scale = max(_scale(o, width, height) for o in outputs)
     wanted = (round(width * scale), round(height * scale))
     opened.draft(opened.mode, wanted[::-1] if orientation in (5, 6, 7, 8) else wanted)
+
+
+def _reduced(opened: Image.Image, outputs: list[Output], orientation: int) -> Image.Image:
+    """The decoded picture shrunk by a whole factor (box average) while it is still at least 1.5 times the largest
+    output's resolution, before the colour conversion and turning copy it: a PNG or WebP, which cannot be decoded
+    at a smaller scale as a JPEG can (`_draft`), then costs its decoded size once rather than several times."""
+    width, height = opened.size
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    factor = int(1 / (1.5 * max(_scale(o, width, height) for o in outputs)))
+    if factor < 2 or opened.mode not in _REDUCIBLE:
+        return opened
+    reduced = opened.reduce(factor)  # keeps the info (ICC profile, transparency)
+    opened.close()
+    return reduced
 
 
 def _region(output: Output, width: float, height: float) -> tuple[float, float, float, float]:

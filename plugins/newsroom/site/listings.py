@@ -10,6 +10,7 @@ from pelican.generators import Generator
 
 from newsroom.build import manifest
 from newsroom.core import urls
+from newsroom.core.embargo import public_contacts
 from newsroom.core.model import TYPES
 from newsroom.site.assets import copy_assets
 from newsroom.site.context import RELEASES_KEY, prepare, write_page
@@ -32,7 +33,8 @@ class NewsroomGenerator(Generator):
             for lang, items in self.by_lang.items()
         }
         self.by_keyword = {lang: keyword_groups(items) for lang, items in self.by_lang.items()}
-        contacts = sorted(self.catalog.contacts.values(), key=lambda c: c.name.split()[-1:] + [c.name])
+        shown = self.catalog.contacts.values() if self.clock.preview else public_contacts(self.catalog, self.clock.now)
+        contacts = sorted(shown, key=lambda c: c.name.split()[-1:] + [c.name])
         self.context["all_contacts"] = contacts
         self.context["release_types"] = {lang: list(kinds) for lang, kinds in self.by_type.items()}
 

@@ -25,16 +25,17 @@ from starlette.types import ASGIApp
 
 from newsroom.content.catalog import publisher_for
 from newsroom.core.model import TYPES
-from newsroom.mail import subscribers
+from newsroom.mail import store, subscribers
 from newsroom.mail.addresses import masked
 from newsroom.mail.messages import environment
 from newsroom.mail.subscribers import Preferences, SubscriberError
-from newsroom.subscriptions import forms, optin, ratelimit
+from newsroom.subscriptions import forms, optin, ratelimit, slowclients
 from newsroom.subscriptions.config import ServiceConfig
-from newsroom.subscriptions.consent import record_texts
+from newsroom.subscriptions.consent import record_texts, text_kept
 from newsroom.subscriptions.database import DatabaseThread
 from newsroom.subscriptions.guard import Guard
 from newsroom.subscriptions.pages import Pages, stylesheet
+from newsroom.subscriptions.pressoptout import PressOptOut
 from newsroom.subscriptions.problems import Problem, ServiceError
 from newsroom.theming import consent
 
@@ -63,6 +64,8 @@ class Service:
         self.sender = optin.ConfirmationSender(
             optin.ConfirmationComposer(env, publisher.name, config.sender, config.site_url),
             config.smtp,
+            config.db,
+            self.link,
             config.rate,
         )
         self.db = DatabaseThread(config.db)
@@ -78,6 +81,7 @@ class Service:
             Route("/unsubscribe/{token}", self.unsubscribe, methods=["POST"]),
             Route("/one-click/{token}", self.unsubscribe_page, methods=["GET"]),
             Route("/one-click/{token}", self.one_click, methods=["POST"]),
+            *PressOptOut(self).routes(),
             Route("/static/newsroom.css", self.css, methods=["GET"]),
             Route("/health", self.health, methods=["GET"]),
         ]
@@ -148,28 +152,41 @@ class Service:
             version = self.consent[lang][0]
         source = f"web form {source}".strip()
         client = request.client.host if request.client else "unknown"
-        outcome = await self.db(self._sign_up, address, prefs, client, source, version, self.clock())
+        outcome = await self.db(self._sign_up, address, lang, prefs, client, source, version, self.clock())
         if isinstance(outcome, timedelta):
             log.info("sign-up for %s refused: rate limit", masked(address))
             raise Problem(429, "rate_limited", lang, {"Retry-After": str(max(1, int(outcome.total_seconds()) + 1))})
-        kind, token = outcome
-        already = kind == "already"
-        self.sender.submit(
-            optin.Confirmation(address, lang, self.link("preferences" if already else "confirm", token), already)
-        )
+        self.sender.wake()
         log.info("sign-up %s (%s)", masked(address), lang)
         return pages.page(request, "check_email", lang)
 
     def _sign_up(
-        self, conn, address: str, prefs: Preferences, client: str, source: str, version: str, now: datetime
-    ) -> tuple[str, str] | timedelta:
-        wait = self.limiter.hit(conn, [ratelimit.key("client", client), ratelimit.key("email", address)], now)
-        if wait is not None:
-            return wait
-        token = subscribers.create_pending(conn, address, prefs, now, source, version)
-        if token is not None:
-            return "confirm", token
-        return "already", subscribers.issue_manage_token(conn, subscribers.find(conn, address).id, now)
+        self,
+        conn,
+        address: str,
+        lang: str,
+        prefs: Preferences,
+        client: str,
+        source: str,
+        version: str,
+        now: datetime,
+    ) -> None | timedelta:
+        """Count the attempt, record the request and queue its email, all in one transaction."""
+        with store.transaction(conn):
+            wait = self.limiter.hit(conn, [ratelimit.key("client", client), ratelimit.key("email", address)], now)
+            if wait is not None:
+                return wait
+            if not text_kept(conn, version):  # a consent record names only words we have: those shown here now
+                version = self.consent[lang][0]
+            token = subscribers.create_pending(conn, address, prefs, now, source, version)
+            kind = "confirm"
+            if token is None:
+                kind, token = (
+                    "preferences",
+                    subscribers.issue_manage_token(conn, subscribers.find(conn, address).id, now),
+                )
+            optin.enqueue(conn, address, lang, kind, token, now)
+        return None
 
     # --- confirmation -------------------------------------------------------------------------------------
 
@@ -292,10 +309,17 @@ def create_app(settings: dict, clock: Callable[[], datetime] | None = None) -> A
     return Service(settings, clock).app
 
 
-def server(app: ASGIApp, host: str, port: int, forwarded_allow_ips: str = "127.0.0.1") -> uvicorn.Server:
+def server(
+    app: ASGIApp,
+    host: str,
+    port: int,
+    forwarded_allow_ips: str = "127.0.0.1",
+    request_seconds: float = slowclients.REQUEST_SECONDS,
+) -> uvicorn.Server:
     """A uvicorn server for the app. Behind a reverse proxy on this machine, the client's address is taken from
     its X-Forwarded-For header (only when the proxy is one of `forwarded_allow_ips`), so rate limits count
-    readers, not the proxy. No access log: paths carry tokens; the service logs its own lines without them."""
+    readers, not the proxy. No access log: paths carry tokens; the service logs its own lines without them. A
+    request must arrive whole within `request_seconds`; an idle keep-alive connection is closed after 5 s."""
     return uvicorn.Server(
         uvicorn.Config(
             app,
@@ -307,5 +331,7 @@ def server(app: ASGIApp, host: str, port: int, forwarded_allow_ips: str = "127.0
             forwarded_allow_ips=forwarded_allow_ips,
             log_level="info",
             lifespan="on",
+            http=slowclients.with_deadline(request_seconds),
+            timeout_keep_alive=5,
         )
     )

@@ -17,3 +17,8 @@ def record_texts(conn: sqlite3.Connection, shown: dict[str, tuple[str, str]], no
             "ON CONFLICT (version) DO NOTHING",
             [(ver, lang, text, store.stamp(now)) for lang, (ver, text) in shown.items()],
         )
+
+
+def text_kept(conn: sqlite3.Connection, version: str) -> bool:
+    """Whether the words of a consent text version are stored."""
+    return conn.execute("SELECT 1 FROM consent_texts WHERE version = ?", (version,)).fetchone() is not None

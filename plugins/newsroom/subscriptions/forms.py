@@ -10,8 +10,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 
 from newsroom.core.model import TYPES
-from newsroom.core.text import split_list
-from newsroom.mail.addresses import has_control
+from newsroom.core.text import has_control, split_list
 from newsroom.mail.subscribers import FREQUENCIES, Preferences
 from newsroom.subscriptions.config import origin_of
 from newsroom.subscriptions.guard import MAX_BODY
