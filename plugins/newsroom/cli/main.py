@@ -27,6 +27,7 @@ from newsroom.core.embargo import hidden_contacts, hidden_images, next_lift, unp
 from newsroom.core.model import TYPES
 from newsroom.core.settings import Settings, SettingsError, check_public_subscribe_url
 from newsroom.core.text import split_list
+from newsroom.desk import cli as desk_cli
 from newsroom.mail import mailsink, store, subscribers
 from newsroom.mail.notify import NotifyConfig, NotifyError, notifier, notify
 from newsroom.mail.outbox import Outbox
@@ -537,6 +538,7 @@ def parser() -> argparse.ArgumentParser:
 
     # Media lists and their sends (cli/medialists.py).
     medialists_cli.register(commands, _common, _store, lambda args: load_settings(_options(args, publish=True)))
+    desk_cli.add_parser(commands, lambda args: load_settings(_options(args)))
     return top
 
 

@@ -57,6 +57,8 @@ RELEASE_FIELDS = (
     "New-Release",
     "Distribution",
     "Advance",
+    "Correction",
+    "Correction-Notify",
 )
 REQUIRED_FIELDS = ("Title", "Date", "Type", "Lang", "Release", "Lead")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
@@ -509,6 +511,11 @@ class _ReleaseLoader:
         modified = self._date(get, problem, "Modified")
         if date and modified and modified < date:
             problem("Modified", "is earlier than Date; a correction is dated after the release")
+        if get("Correction") and not modified:
+            problem("Correction", "needs the time of the correction; add 'Modified: 2026-03-01 12:00' to the header")
+        notify = get("Correction-Notify").lower()
+        if notify and notify not in YES + NO:
+            problem("Correction-Notify", f"'{notify}' should be 'yes' or 'no'")
         event = self._event(kind, get, problem)
         contacts = self._resolve(
             split_list(get("Contacts")), self.contacts, "Contacts", "contact", "content/contacts/<id>.yaml", problem
@@ -567,6 +574,8 @@ class _ReleaseLoader:
             lines={found.name: found.line for found in fields.values()},
             distribution=distribution,
             advance=advance,
+            correction=get("Correction"),
+            correction_notify=notify in YES,
         )
 
     def _date(self, get, problem, field: str):

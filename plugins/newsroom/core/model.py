@@ -122,6 +122,10 @@ class Release:
     # The media lists it is sent to (mail/distribution.py), and when they get it under embargo, if before Date.
     distribution: tuple[str, ...] = ()
     advance: datetime | None = None
+    # A correction of a public release: the note readers see beside its time (Modified), and whether the editor
+    # asked for subscribers to be told (recorded here; the mail side does not send corrections yet).
+    correction: str = ""
+    correction_notify: bool = False
 
     @property
     def lead_image(self) -> ImageAsset | None:

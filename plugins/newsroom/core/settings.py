@@ -67,6 +67,21 @@ DEFAULTS: dict[str, object] = {
     # Media lists: the journalists' embargoed preview of a release, {release} and {lang} filled in, for advance
     # emails; '' while there is none (the advance email then carries no link to the release).
     "NEWSROOM_PRESS_PREVIEW_URL": "",
+    # The desk's public address (`newsroom desk serve`): https:// makes its cookies Secure; plain http is only
+    # accepted on loopback.
+    "NEWSROOM_DESK_URL": "http://127.0.0.1:8002",
+    # The separate origin the desk serves its previews from (another port or host than the desk's).
+    "NEWSROOM_DESK_PREVIEW_URL": "http://127.0.0.1:8003",
+    # The desk's single sign-on: the OpenID Connect provider's issuer address (None: local accounts only).
+    "NEWSROOM_DESK_OIDC_ISSUER": None,
+    # The desk's client id at the sign-on provider.
+    "NEWSROOM_DESK_OIDC_CLIENT_ID": "",
+    # The desk's client secret at the sign-on provider (give it in the environment).
+    "NEWSROOM_DESK_OIDC_CLIENT_SECRET": "",
+    # The sign-on claim whose values give a desk role.
+    "NEWSROOM_DESK_OIDC_ROLE_CLAIM": "groups",
+    # Which values of that claim give which role ('value=role, ...'); a user with none is not let in.
+    "NEWSROOM_DESK_OIDC_ROLES": "desk-admins=admin, desk-approvers=approver, desk-writers=writer",
 }
 
 
@@ -81,6 +96,11 @@ FROM_ENVIRONMENT = (
     "NEWSROOM_SUBSCRIBE_URL",
     "NEWSROOM_PUBLISH_WEBHOOK",
     "NEWSROOM_IMAGE_CACHE",
+    "NEWSROOM_DESK_URL",
+    "NEWSROOM_DESK_PREVIEW_URL",
+    "NEWSROOM_DESK_OIDC_ISSUER",
+    "NEWSROOM_DESK_OIDC_CLIENT_ID",
+    "NEWSROOM_DESK_OIDC_CLIENT_SECRET",
 )
 
 
