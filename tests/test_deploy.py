@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import os
+import pwd
 import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from newsroom.core.settings import DEFAULTS
 from newsroom.publishing.deploy import KEEP_RELEASES, deploy
 from sitebuilder import ROOT, release, write_content
+from smtpsink import free_port
 
 FILES = 3000
 
@@ -135,3 +140,85 @@ def test_publish_builds_again_when_a_setting_a_settings_file_or_the_theme_change
     footer.write_text(footer.read_text(encoding="utf-8").replace("</body>", "<!-- muutettu --></body>"))
     assert published("--settings", str(settings), env=other)
     assert "<!-- muutettu -->" in subscribe_page.read_text(encoding="utf-8")
+
+
+# --- rsync over SSH, against a real OpenSSH server on loopback ------------------------------------------------
+
+
+@dataclass
+class Sshd:
+    port: int
+    ssh: str  # the ssh command deploy is told to use (NEWSROOM_DEPLOY_SSH)
+    user: str
+
+
+@pytest.fixture
+def sshd(tmp_path):
+    """Debian's sshd on a free port, as the current user, with its own host key and authorized key in tmp_path."""
+    if not Path("/usr/sbin/sshd").exists() or not shutil.which("rsync"):
+        pytest.fail("openssh-server and rsync are needed: run 'make test' once, it installs them")
+    keys = tmp_path / "ssh"
+    keys.mkdir()
+    for name in ("host_key", "client_key"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / name)], check=True)
+    (keys / "authorized_keys").write_text((keys / "client_key.pub").read_text())
+    port = free_port()
+    (keys / "sshd_config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {keys / 'host_key'}\nPidFile {keys / 'sshd.pid'}\n"
+        f"AuthorizedKeysFile {keys / 'authorized_keys'}\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n"
+        "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
+    )
+    if os.geteuid() == 0:
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation folder, as Debian makes it
+    daemon = subprocess.Popen(
+        ["/usr/sbin/sshd", "-D", "-e", "-f", str(keys / "sshd_config")], stderr=open(keys / "log", "w")
+    )
+    ssh = (
+        f"ssh -F /dev/null -i {keys / 'client_key'} -o BatchMode=yes -o IdentitiesOnly=yes "
+        f"-o UserKnownHostsFile={keys / 'known_hosts'} -o StrictHostKeyChecking=accept-new"
+    )
+    user = pwd.getpwuid(os.geteuid()).pw_name
+    deadline = time.monotonic() + 30
+    while subprocess.run([*ssh.split(), "-p", str(port), f"{user}@127.0.0.1", "true"]).returncode != 0:
+        assert daemon.poll() is None and time.monotonic() < deadline, (keys / "log").read_text()
+        time.sleep(0.2)
+    yield Sshd(port, ssh, user)
+    daemon.terminate()
+    daemon.wait(10)
+
+
+def _page_text(folder: Path) -> set[str]:
+    return {p.read_text(encoding="utf-8")[:40] for p in folder.rglob("*.html")}
+
+
+def test_rsync_deploy_over_ssh_survives_a_kill_mid_transfer(sshd, tmp_path):
+    first = _big_build(tmp_path / "first")
+    second = _big_build(tmp_path / "second")
+    for page in second.rglob("*.html"):
+        page.write_text(page.read_text(encoding="utf-8").replace("<title>", "<title>new "), encoding="utf-8")
+    (second / "only-new.html").write_text("<!doctype html><title>new</title></html>\n", encoding="utf-8")
+    live = tmp_path / "srv" / "site"
+    target = f"rsync://{sshd.user}@127.0.0.1:{sshd.port}{live}"
+    env = {**os.environ, "NEWSROOM_DEPLOY_SSH": sshd.ssh}
+    command = [sys.executable, "-m", "newsroom.cli", "deploy", "--target", target, "--output"]
+    done = subprocess.run([*command, str(first)], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert live.is_symlink() and _files(live) == _files(first)
+    releases = live.parent / ".site.releases"
+    for _ in range(2):
+        process = subprocess.Popen([*command, str(second)], cwd=ROOT, env=env, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 60
+            while not any(sum(1 for _ in p.rglob("*.html")) > 50 for p in releases.glob("*.partial") if p.is_dir()):
+                assert time.monotonic() < deadline and process.poll() is None, "the transfer never started"
+                time.sleep(0.005)
+        finally:
+            os.killpg(process.pid, signal.SIGKILL)  # newsroom, rsync and ssh together
+            process.wait()
+        assert _files(live) == _files(first) and _page_text(live) == _page_text(first)  # the old site, whole
+    done = subprocess.run([*command, str(second)], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert _files(live) == _files(second) and _page_text(live) == _page_text(second)
+    kept = sorted(releases.iterdir())
+    assert not [p for p in kept if p.name.endswith(".partial")]
+    assert all(_files(p) in (_files(first), _files(second)) for p in kept)

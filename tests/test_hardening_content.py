@@ -65,6 +65,16 @@ def test_an_attachment_symlinked_from_outside_is_refused(tmp_path):
     _one(_problems(content), f"{content}/releases/a.fi.md:", "Attachments: 'plan.pdf' lies outside the content folder")
 
 
+def test_a_page_or_release_symlinked_from_outside_is_refused(tmp_path):
+    content = _content(tmp_path)
+    (tmp_path / "notes.md").write_text("Title: Notes\n\nPrivate notes.\n")
+    os.symlink(tmp_path / "notes.md", content / "pages" / "notes.md")
+    os.symlink(tmp_path / "notes.md", content / "releases" / "notes.fi.md")
+    problems = _problems(content)
+    _one(problems, f"{content}/pages/notes.md: 'pages/notes.md' lies outside the content folder")
+    _one(problems, f"{content}/releases/notes.fi.md: 'releases/notes.fi.md' lies outside the content folder")
+
+
 # --- 9: files that crashed check or the build ----------------------------------------------------------------
 
 

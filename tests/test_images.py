@@ -121,6 +121,8 @@ def test_small_images_are_never_upscaled(site):
         "tiny-300.webp",
         "tiny-square.webp",
         "tiny-thumb.webp",
+        "tiny-thumb160.webp",
+        "tiny-thumb320.webp",
     ]
     for path in folder.iterdir():
         with Image.open(path) as made:
@@ -205,8 +207,8 @@ def test_release_page_uses_picture_srcset_sizes_and_credits(site):
     source, img = lead.select_one("picture source"), lead.select_one("picture img")
     assert source["type"] == "image/webp" and source["sizes"]
     assert source["srcset"] == (
-        "/images/gps-photo/gps-photo-480.webp 480w, /images/gps-photo/gps-photo-960.webp 960w, "
-        "/images/gps-photo/gps-photo-1600.webp 1600w"
+        "/images/gps-photo/gps-photo-480.webp 480w, /images/gps-photo/gps-photo-720.webp 720w, "
+        "/images/gps-photo/gps-photo-960.webp 960w, /images/gps-photo/gps-photo-1600.webp 1600w"
     )
     assert img["srcset"].endswith("/images/gps-photo/gps-photo-1600.jpg 1600w") and img["sizes"] == source["sizes"]
     assert (img["width"], img["height"], img["alt"]) == ("1600", "1000", "Kuva gps-photo")

@@ -787,3 +787,63 @@ def test_the_command_serves_and_refuses_a_bad_setting(tmp_path, smtp_server):
         timeout=120,
     )
     assert bad.returncode == 2 and "NEWSROOM_SMTP_URL" in bad.stderr and "Traceback" not in bad.stderr
+
+
+# --- slow clients ---------------------------------------------------------------------------------------------
+
+
+def test_slow_clients_are_cut_off_and_a_part_of_a_form_signs_nobody_up(service: Service, tmp_path):
+    """300 connections trickling headers or a body byte by byte are closed at the deadline; the service answers
+    others meanwhile, and a form cut off mid-body is not taken as a sign-up."""
+    import socket
+
+    settings = {**service.settings, "NEWSROOM_DB": str(tmp_path / "slow.sqlite3")}
+    port = free_port()
+    slow_server = server(create_app(settings), "127.0.0.1", port, request_seconds=1.5)
+    thread = threading.Thread(target=slow_server.run, name="slow-clients-service")
+    thread.start()
+    sockets: list[socket.socket] = []
+    try:
+        while not slow_server.started:
+            time.sleep(0.02)
+        form = b"email=slowpoke%40slow.test&languages=fi&consent=yes&lang=fi"
+        for n in range(300):
+            sock = socket.create_connection(("127.0.0.1", port))
+            if n % 2:
+                sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # headers never finished
+            else:
+                sock.sendall(
+                    b"POST /subscribe HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 200\r\n\r\n" + form
+                )
+            sockets.append(sock)
+        started = time.monotonic()
+        assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).text == "ok"
+        closed: dict[int, bytes] = {}
+        while len(closed) < len(sockets) and time.monotonic() - started < 8:
+            for n, sock in enumerate(sockets):
+                if n in closed:
+                    continue
+                try:
+                    sock.sendall(b"X")  # a byte now and then: never idle
+                    sock.settimeout(0.001)
+                    answer = sock.recv(4096)
+                except TimeoutError:
+                    continue
+                except OSError:
+                    answer = b""
+                closed[n] = answer
+            time.sleep(0.25)
+        held = time.monotonic() - started
+    finally:
+        for sock in sockets:
+            sock.close()
+        slow_server.should_exit = True
+        thread.join(30)
+    assert len(closed) == 300 and held < 8
+    assert all(closed[n].startswith(b"HTTP/1.1 408") for n in closed if n % 2)
+    conn = store.connect(Path(settings["NEWSROOM_DB"]))
+    try:
+        assert subscribers.find(conn, "slowpoke@slow.test") is None
+    finally:
+        conn.close()

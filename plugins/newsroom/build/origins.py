@@ -40,7 +40,11 @@ def strays(output: Path, settings: dict, catalog: Catalog, now: datetime) -> lis
     images = [i for r in public for i in r.images] + [c.photo for c in public_contacts(catalog, now) if c.photo]
     originals = {urls.image(i.filename) for i in images}
     image_ids = {i.id for i in images}
-    logo = catalog.publisher.logo.name if catalog.publisher and catalog.publisher.logo else None
+    publisher = catalog.publisher
+    brand = set()  # the logo, the raster logo, the icon and /favicon.ico made from it, the share image
+    if publisher:
+        brand = {p.name for p in (publisher.logo, publisher.logo_raster, publisher.icon, publisher.share_image) if p}
+        brand |= {urls.FAVICON} if publisher.icon else set()
     theme = Path(settings["THEME"]) / "static"
     theme_dir = settings.get("THEME_STATIC_DIR", "theme")
     search = urls.SEARCH_BUNDLE.rstrip("/")
@@ -65,7 +69,7 @@ def strays(output: Path, settings: dict, catalog: Catalog, now: datetime) -> lis
                 found.append(Stray(path, "is not a picture of any public release or contact"))
             elif len(relative.parts) > 2 and relative.parts[1] not in image_ids:
                 found.append(Stray(path, "is not made from a picture of any public release or contact"))
-        elif len(relative.parts) == 1 and name == logo:
+        elif len(relative.parts) == 1 and name in brand:
             continue
         elif suffix not in GENERATED:
             found.append(Stray(path, "is not a kind of file the build writes (pages, feeds, cards, calendars)"))

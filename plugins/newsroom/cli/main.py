@@ -17,14 +17,17 @@ from newsroom.build.origins import strays
 from newsroom.build.preview import PreviewTargetError
 from newsroom.build.run import BuildError, BuildOptions, LeakError, build, load_settings
 from newsroom.build.search import SearchIndexError
+from newsroom.cli import medialists as medialists_cli
+from newsroom.cli.publisher import cmd_publisher
 from newsroom.content import authoring
 from newsroom.content.catalog import ContentError, catalog_for
 from newsroom.content.links import link_problems
 from newsroom.core.clock import DateError, timestamp
 from newsroom.core.embargo import hidden_contacts, hidden_images, next_lift, unpublished
 from newsroom.core.model import TYPES
-from newsroom.core.settings import Settings, SettingsError
+from newsroom.core.settings import Settings, SettingsError, check_public_subscribe_url
 from newsroom.core.text import split_list
+from newsroom.desk import cli as desk_cli
 from newsroom.mail import mailsink, store, subscribers
 from newsroom.mail.notify import NotifyConfig, NotifyError, notifier, notify
 from newsroom.mail.outbox import Outbox
@@ -60,9 +63,17 @@ def _options(args: argparse.Namespace, publish: bool = False, preview: bool = Fa
 def cmd_check(args: argparse.Namespace) -> int:
     settings = load_settings(_options(args))
     catalog = catalog_for(settings)
-    problems = [*catalog.problems, *link_problems(catalog, settings.now), *renamed_problems(catalog, settings)]
+    list_problems, list_note = medialists_cli.list_problems(settings, catalog)
+    problems = [
+        *catalog.problems,
+        *link_problems(catalog, settings.now),
+        *renamed_problems(catalog, settings),
+        *list_problems,
+    ]
     for problem in problems:
         print(problem)
+    if list_note:
+        print(list_note)
     if problems:
         count = len(problems)
         print(f"\n{count} problem{'s' if count != 1 else ''} found. Fix them and run 'newsroom check' again.")
@@ -103,6 +114,7 @@ def _reported(action) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     settings = load_settings(_options(args, publish=args.publish))
+    check_public_subscribe_url(settings)
     started = time.perf_counter()
     code = _reported(lambda: build(settings))
     if code == OK:
@@ -134,6 +146,7 @@ def _next_lift_line(settings: Settings, now) -> str:
 
 def cmd_publish(args: argparse.Namespace) -> int:
     settings = load_settings(_options(args, publish=True))
+    check_public_subscribe_url(settings)
     if args.target:
         settings["NEWSROOM_DEPLOY"] = args.target
     try:
@@ -278,7 +291,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
 
 def cmd_mail_sink(args: argparse.Namespace) -> int:
     settings = load_settings(_options(args))
-    folder = Path(args.dir or Path(settings["NEWSROOM_STATE_DIR"]) / "mail")
+    folder = Path(args.dir) if args.dir else settings.state_dir / "mail"
     try:
         controller = mailsink.start(folder, args.host, args.port)
     except OSError as exc:
@@ -450,6 +463,7 @@ def parser() -> argparse.ArgumentParser:
     notify_cmd.add_argument("--now", metavar="TIME", help="notify as if it were TIME; nothing dated later is sent")
     notify_cmd.add_argument("--dry-run", action="store_true", help="show what would be sent; send and record nothing")
     notify_cmd.add_argument("--digest", action="store_true", help="also send today's digest to daily subscribers")
+    _common(notify_cmd, "--content")  # the releases' media lists (Distribution, Advance) are read from the content
     notify_cmd.set_defaults(run=cmd_notify)
 
     subs = commands.add_parser("subscribers", help="add, list, remove, import, export or erase email subscribers")
@@ -498,6 +512,15 @@ def parser() -> argparse.ArgumentParser:
     )
     subscriptions.set_defaults(run=cmd_subscriptions)
 
+    resident = commands.add_parser(
+        "publisher", help="the resident publisher: lifts embargoes on the second, mails at once"
+    )
+    resident_actions = resident.add_subparsers(dest="action", required=True, metavar="ACTION")
+    resident_actions.add_parser("run", help="publish this newsroom until stopped (one publisher per newsroom)")
+    resident_actions.add_parser("status", help="what is live, the next lifts and their prebuilds, the last errors")
+    _common(resident, "--content")
+    resident.set_defaults(run=lambda args: cmd_publisher(args, load_settings(_options(args, publish=True))))
+
     new = commands.add_parser("new", help="start a new release, language version or contact card")
     kinds = new.add_subparsers(dest="what", required=True, metavar="WHAT")
     release = kinds.add_parser("release", help='start a release: newsroom new release --type news --lang fi "Title"')
@@ -512,6 +535,10 @@ def parser() -> argparse.ArgumentParser:
     for sub in (release, translation, contact):
         _common(sub, "--content")
     new.set_defaults(run=cmd_new)
+
+    # Media lists and their sends (cli/medialists.py).
+    medialists_cli.register(commands, _common, _store, lambda args: load_settings(_options(args, publish=True)))
+    desk_cli.add_parser(commands, lambda args: load_settings(_options(args)))
     return top
 
 

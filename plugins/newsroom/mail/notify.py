@@ -14,7 +14,7 @@ from newsroom.build import manifest
 from newsroom.build.manifest import PREVIEW_MARKER
 from newsroom.core.clock import build_now
 from newsroom.core.settings import Settings
-from newsroom.mail import store, subscribers
+from newsroom.mail import distribution, store, subscribers
 from newsroom.mail.mailer import Mailer, MailerConfigError, SmtpConfig, mail_settings
 from newsroom.mail.messages import Composer
 from newsroom.mail.outbox import Announcement, Delivery, NotWanted, Outbox, Tally, sending_lock
@@ -75,6 +75,7 @@ class NotifyReport:
     digests: int = 0
     waiting: int = 0
     tallies: dict[str, Tally] = field(default_factory=dict)
+    press: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -103,13 +104,14 @@ class NotifyReport:
             return lines
         if self.digests:
             lines.append(f"Made {self.digests} daily digest(s).")
+        lines.extend(self.press)
         for channel, tally in self.tallies.items():
             lines.extend(_tally_lines(channel, tally))
         return lines
 
 
 def _tally_lines(channel: str, tally: Tally) -> list[str]:
-    noun = "email(s)" if channel == "email" else "webhook post(s)"
+    noun = {"email": "email(s)", "press": "media list email(s)"}.get(channel, "webhook post(s)")
     lines = [f"Sent {tally.sent} {noun}."] if tally.sent else []
     if tally.retrying:
         lines.append(
@@ -118,7 +120,7 @@ def _tally_lines(channel: str, tally: Tally) -> list[str]:
     if tally.failed:
         lines.append(
             f"{tally.failed} {noun} failed for good"
-            + (" and their addresses are suppressed" if channel == "email" else "")
+            + (" and their addresses are suppressed" if channel in ("email", "press") else "")
             + "; 'newsroom outbox' shows why."
         )
     if tally.unconfirmed:
@@ -195,6 +197,8 @@ def notify(
             with Mailer(config.smtp, config.rate) as mailer:
                 channel = EmailChannel(conn, Composer(settings, data.get("publisher"), config.sender), mailer, now)
                 report.tallies["email"] = box.deliver("email", channel.send, now, channel.refused)
+                press = distribution.run(conn, settings, data, mailer, now, config.sender)
+                report.press, report.tallies["press"] = press.lines(), press.tally
             report.tallies["webhook"] = box.deliver("webhook", Poster(config.secret, now).send, now)
         return report
     finally:

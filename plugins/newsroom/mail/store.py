@@ -132,6 +132,78 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE consents_v5 RENAME TO consents;
     CREATE INDEX consents_subscriber ON consents(subscriber_id);
     """,
+    # Media lists (mail/medialists.py) and their sends (mail/distribution.py): the outbox gains the 'press' channel.
+    # SQLite cannot change a CHECK, so the outbox is copied into a new table; checks of its own references wait
+    # for the commit, as a digested row points at a digest row copied after it.
+    """
+    PRAGMA defer_foreign_keys = ON;
+    ALTER TABLE outbox RENAME TO outbox_before_press;
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        channel TEXT NOT NULL CHECK (channel IN ('email', 'webhook', 'press')),
+        recipient TEXT NOT NULL,
+        item TEXT NOT NULL,
+        subscriber_id INTEGER REFERENCES subscribers(id) ON DELETE CASCADE,
+        release TEXT,
+        lang TEXT,
+        digest_id INTEGER REFERENCES outbox(id) ON DELETE CASCADE,
+        status TEXT NOT NULL
+            CHECK (status IN ('held', 'pending', 'sending', 'sent', 'failed', 'skipped', 'digested')),
+        message_id TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        due_at TEXT NOT NULL,
+        last_error TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        unconfirmed INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (channel, recipient, item),
+        FOREIGN KEY (release, lang) REFERENCES announced(release, lang)
+    );
+    INSERT INTO outbox SELECT * FROM outbox_before_press;
+    DROP TABLE outbox_before_press;
+    CREATE INDEX outbox_due ON outbox(status, due_at);
+    CREATE INDEX outbox_subscriber ON outbox(subscriber_id, status);
+    CREATE INDEX outbox_digest ON outbox(digest_id);
+    CREATE TABLE media_lists (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL);
+    CREATE TABLE journalists (
+        id INTEGER PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        outlet TEXT NOT NULL DEFAULT '',
+        languages TEXT NOT NULL,
+        beats TEXT NOT NULL DEFAULT '[]',
+        status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'opted-out', 'bounced')),
+        created_at TEXT NOT NULL,
+        changed_at TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE list_members (
+        list_id INTEGER NOT NULL REFERENCES media_lists(id) ON DELETE CASCADE,
+        journalist_id INTEGER NOT NULL REFERENCES journalists(id) ON DELETE CASCADE,
+        added_at TEXT NOT NULL,
+        PRIMARY KEY (list_id, journalist_id)
+    );
+    CREATE INDEX list_members_journalist ON list_members(journalist_id);
+    CREATE TABLE press_tokens (
+        hash TEXT PRIMARY KEY,
+        journalist_id INTEGER NOT NULL REFERENCES journalists(id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE press_sends (
+        release TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('advance', 'release')),
+        queued_at TEXT NOT NULL,
+        PRIMARY KEY (release, kind)
+    );
+    CREATE TABLE press_recipients (
+        release TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        list_name TEXT NOT NULL,
+        journalist_id INTEGER NOT NULL REFERENCES journalists(id) ON DELETE CASCADE,
+        outbox_id INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+        PRIMARY KEY (release, kind, list_name, journalist_id)
+    );
+    """,
 )
 
 
@@ -140,8 +212,10 @@ def db_path(settings: dict) -> Path:
     return Path(settings.get("NEWSROOM_DB") or Path(settings["NEWSROOM_STATE_DIR"]) / DB_NAME)
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating and migrating as needed) in autocommit mode: writers take `transaction()` explicitly."""
+def connect(path: Path, migrations: tuple[str, ...] = MIGRATIONS) -> sqlite3.Connection:
+    """Open (creating and migrating as needed) in autocommit mode: writers take `transaction()` explicitly.
+
+    Another database of the newsroom (the desk's accounts) passes its own migrations and gets the same care."""
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
@@ -152,19 +226,19 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys = ON")
     # Deleted rows are overwritten, so an erased address does not linger in free pages of the file.
     conn.execute("PRAGMA secure_delete = ON")
-    migrate(conn)
+    migrate(conn, migrations)
     return conn
 
 
-def migrate(conn: sqlite3.Connection) -> None:
+def migrate(conn: sqlite3.Connection, migrations: tuple[str, ...] = MIGRATIONS) -> None:
     with transaction(conn):
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > len(MIGRATIONS):
+        if version > len(migrations):
             raise RuntimeError(
                 f"the database is schema version {version}, newer than this newsroom knows; "
                 "update the newsroom software"
             )
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        for number, script in enumerate(migrations[version:], start=version + 1):
             for statement in filter(str.strip, script.split(";")):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {number}")

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shlex
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
@@ -45,12 +49,43 @@ def kept_copies(target: Path) -> Path:
 
 
 def _swap(output: Path, target: Path) -> str:
-    """Copy the build into a new folder beside the target, then point the target symlink at it in one rename.
+    """Copy the build into a new folder beside the target, then point the target symlink at it in one rename."""
+    return stage(output, target).swap()
 
-    Readers see the old site or the new one, never a mixture: the rename of a symlink is atomic. The copy is
-    made under a name marked partial and renamed when whole, so a deploy killed mid-copy leaves only a partial
-    folder, which the next deploy removes; only whole copies count among the KEEP_RELEASES kept to go back to.
+
+@dataclass(frozen=True)
+class Staged:
+    """A whole copy of a build beside the target, and a link to it waiting to be renamed onto the target.
+
+    Readers see the old site or the new one, never a mixture: the rename of a symlink is atomic. A copy never swapped
+    in (a prebuild dropped, a process killed) is removed by `discard`, or by a later deploy once its link is gone.
     """
+
+    target: Path
+    folder: Path
+    link: Path
+
+    def ready(self) -> bool:
+        return self.link.is_symlink() and self.folder.is_dir()
+
+    def swap(self) -> str:
+        with _deploy_lock(self.target):
+            os.replace(self.link, self.target)
+            _tidy(self.target)
+        return str(self.target)
+
+    def discard(self) -> None:
+        self.link.unlink(missing_ok=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def stage(output: Path, target: Path) -> Staged:
+    """Copy `output` into a fresh folder beside `target` and link to it, without touching what readers see.
+
+    The copy is made under a name marked partial and renamed when whole, so a deploy killed mid-copy leaves only a
+    partial folder, which the next deploy removes.
+    """
+    refuse_preview(output)
     target = target.absolute()
     if target.exists() and not target.is_symlink():
         raise DeployError(
@@ -59,35 +94,109 @@ def _swap(output: Path, target: Path) -> str:
         )
     releases = kept_copies(target)
     releases.mkdir(parents=True, exist_ok=True)
-    with (target.parent / f".{target.name}.deploy-lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one deploy at a time, so a partial folder is never one still being copied
+    with _deploy_lock(target):  # one copy at a time, so a partial folder is never one still being copied
         for partial in releases.glob(f"*{PARTIAL}"):
             shutil.rmtree(partial)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         fresh = releases / stamp
         incoming = releases / f"{stamp}{PARTIAL}"
-        shutil.copytree(output, incoming, symlinks=False)
+        shutil.copytree(output, incoming, symlinks=False, copy_function=_sharer(output, target))
         os.rename(incoming, fresh)
-        link = target.parent / f".{target.name}.new"
-        if link.is_symlink() or link.exists():
-            link.unlink()
+        link = target.parent / f".{target.name}.new-{stamp}"
         os.symlink(fresh, link)
-        os.replace(link, target)
-        whole = sorted(p for p in releases.iterdir() if p != fresh and not p.name.endswith(PARTIAL))
-        for old in whole[: -KEEP_RELEASES or None]:
-            shutil.rmtree(old)
-    return str(target)
+    return Staged(target, fresh, link)
+
+
+@contextmanager
+def _deploy_lock(target: Path) -> Iterator[None]:
+    with (target.parent / f".{target.name}.deploy-lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _sharer(output: Path, target: Path):
+    """copy2, except that a file the live copy already holds unchanged is hard-linked from it.
+
+    Deployed copies are never written to again (builds write into their own folder), so sharing a file between two of
+    them is safe; "unchanged" is the same size and modification time, which copy2 carries over from the build.
+    """
+    live = target.resolve() if target.is_symlink() else None
+
+    def copy(source: str, destination: str) -> str:
+        if live is not None:
+            previous = live / Path(source).relative_to(output)
+            try:
+                mine, theirs = os.stat(source), os.stat(previous)
+                if (mine.st_size, mine.st_mtime_ns) == (theirs.st_size, theirs.st_mtime_ns):
+                    os.link(previous, destination)
+                    return destination
+            except OSError:
+                pass
+        return shutil.copy2(source, destination)
+
+    return copy
+
+
+def _tidy(target: Path) -> None:
+    """Keep the live copy, copies still waiting to be swapped in, and the newest other whole ones up to KEEP_RELEASES."""
+    waiting = {p.resolve() for p in target.parent.glob(f".{target.name}.new-*") if p.is_symlink()}
+    keep = {target.resolve(), *waiting}
+    whole = sorted(p for p in kept_copies(target).iterdir() if p.resolve() not in keep and not p.name.endswith(PARTIAL))
+    for old in whole[: -KEEP_RELEASES or None]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def drop_waiting(target: Path) -> None:
+    """Remove the links to copies nobody will swap in (left by a process that was stopped); `_tidy` removes them."""
+    target = target.absolute()
+    for link in target.parent.glob(f".{target.name}.new-*"):
+        if link.is_symlink():
+            link.unlink()
 
 
 def _rsync(output: Path, target: str) -> str:
-    """rsync://host/path -> rsync over SSH; files are swapped in at the end (--delay-updates)."""
+    """rsync://user@host[:port]/path: the same swap as a local deploy, on the server over SSH.
+
+    The build is copied with rsync into a partial folder beside the target (files unchanged since the live copy
+    are hard links to it, so only changes travel), renamed when whole, and the target symlink is swapped to it
+    in one rename; a deploy killed at any point leaves the live site as it was. NEWSROOM_DEPLOY_SSH is the ssh
+    command to use (default `ssh`), for a deploy key or known-hosts file of its own.
+    """
     parsed = urlparse(target)
-    if not parsed.hostname or not parsed.path:
+    path = parsed.path.rstrip("/")
+    if not parsed.hostname or not path:
         raise DeployError(f"'{target}' should look like rsync://user@host/var/www/newsroom")
-    remote = f"{parsed.username + '@' if parsed.username else ''}{parsed.hostname}:{parsed.path}"
-    ssh = ["ssh", "-p", str(parsed.port)] if parsed.port else ["ssh"]
-    command = ["rsync", "-a", "--delete-after", "--delay-updates", "-e", " ".join(ssh), f"{output}/", remote]
-    result = subprocess.run(command, capture_output=True, text=True)
+    host = f"{parsed.username + '@' if parsed.username else ''}{parsed.hostname}"
+    ssh = shlex.split(os.environ.get("NEWSROOM_DEPLOY_SSH") or "ssh") + (
+        ["-p", str(parsed.port)] if parsed.port else []
+    )
+    parent, name = path.rpartition("/")[0] or "/", path.rpartition("/")[2]
+    releases = f"{parent}/.{name}.releases"
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    fresh, incoming = f"{releases}/{stamp}", f"{releases}/{stamp}{PARTIAL}"
+    q = shlex.quote
+    _remote(
+        ssh,
+        host,
+        f"if [ -e {q(path)} ] && [ ! -L {q(path)} ]; then echo {q(path)} is a plain folder: move it away once, the "
+        f"deploy keeps it as a link to the latest copy >&2; exit 3; fi; mkdir -p {q(releases)} && "
+        f"rm -rf {q(releases)}/*{PARTIAL}",
+    )
+    command = ["rsync", "-a", "--delete", "-e", shlex.join(ssh), f"--link-dest={path}/", f"{output}/"]
+    result = subprocess.run([*command, f"{host}:{incoming}/"], capture_output=True, text=True)
+    if result.returncode not in (0, 24):  # 24: a source file vanished, as a rebuilt cache may
+        raise DeployError(f"rsync to {host}:{incoming} failed: {result.stderr.strip() or result.returncode}")
+    keep = KEEP_RELEASES + 1
+    _remote(
+        ssh,
+        host,
+        f"mv {q(incoming)} {q(fresh)} && ln -sfn {q(fresh)} {q(path + '.new')} && mv -T {q(path + '.new')} {q(path)} "
+        f"&& cd {q(releases)} && ls -1 | grep -v {q(PARTIAL + '$')} | sort | head -n -{keep} | xargs -r rm -rf --",
+    )
+    return f"{host}:{path}"
+
+
+def _remote(ssh: list[str], host: str, script: str) -> None:
+    result = subprocess.run([*ssh, host, script], capture_output=True, text=True)
     if result.returncode != 0:
-        raise DeployError(f"rsync to {remote} failed: {result.stderr.strip() or result.returncode}")
-    return remote
+        raise DeployError(f"deploy over ssh to {host} failed: {result.stderr.strip() or result.returncode}")

@@ -1,25 +1,39 @@
-"""The publish pipeline: build fresh, audit, deploy, notify; a run with nothing new stops before building."""
+"""The publish pipeline: a warm build, audited, deployed, announced; a run with nothing new stops before building.
+
+Every publish builds into the same staging folder of the state dir with its own caches (Pelican's reader cache, the
+page cache, the audit and search records), so a publish after one new release reads and renders only what changed.
+The warm build keeps no leak guarantee of its own: the audit reads its whole output against every hidden version, and
+a warm build the audit refuses is built once more from nothing before the publish gives up.
+"""
 
 from __future__ import annotations
 
 import fcntl
+import logging
+import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from newsroom.build import manifest
-from newsroom.build.run import build
+from newsroom.build.run import LeakError, build
 from newsroom.content.catalog import ContentError, catalog_for
 from newsroom.core.embargo import is_public, next_lift
-from newsroom.core.model import Release
+from newsroom.core.model import Catalog, Release
 from newsroom.core.settings import Settings
 from newsroom.mail.notify import NotifyReport, notifier
 from newsroom.publishing.deploy import deploy
 from newsroom.publishing.renames import renamed_problems
 
 Notify = Callable[[Path, datetime], NotifyReport]
+LOCK = "publish.lock"  # held while a publish (cron's or the resident publisher's) builds, deploys and announces
+STAGING = "build"  # in the state dir: the warm build of the site as it is now (its caches in STAGING-cache)
+PREBUILD = "prebuild"  # and of the site as it will be at the next lift (the publisher's)
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -32,48 +46,94 @@ class PublishResult:
 
 
 class PublishBusy(Exception):
-    """Another publish holds the lock (an overlapping cron run, say); this one did nothing."""
+    """Another publish holds the lock (an overlapping cron run, or the publisher at work); this one did nothing."""
+
+
+@contextmanager
+def publish_lock(state: Path, wait: bool = False) -> Iterator[None]:
+    """One build-deploy-announce at a time per newsroom; `wait` blocks (the publisher), else a busy lock is refused
+    (cron: the next run catches up)."""
+    state.mkdir(parents=True, exist_ok=True)
+    with (state / LOCK).open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise PublishBusy(
+                f"another 'newsroom publish' is running, or the resident publisher is building (lock {state / LOCK}); "
+                "this run did nothing, the next one will catch up"
+            ) from None
+        yield
 
 
 def publish(settings: dict, notify: Notify | None = None) -> PublishResult:
     """The whole pipeline, one run at a time; `notify` defaults to email and the webhook (newsroom.notify)."""
-    state = Path(settings["NEWSROOM_STATE_DIR"])
-    state.mkdir(parents=True, exist_ok=True)
-    with (state / "publish.lock").open("w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise PublishBusy(
-                f"another 'newsroom publish' is running (lock {state / 'publish.lock'}); "
-                "this run did nothing, the next one will catch up"
-            ) from None
-        return _publish(settings, notify or notifier(settings))
+    with publish_lock(Path(settings["NEWSROOM_STATE_DIR"])):
+        return publish_at(settings, notify or notifier(settings))
 
 
-def _publish(settings: dict, notify: Notify) -> PublishResult:
+def publish_at(settings: dict, notify: Notify | None, now: datetime | None = None) -> PublishResult:
+    """Publish the site as it is at `now` (the clock when None); the caller holds the publish lock."""
     settings = Settings.of(settings)
-    now = settings.now
+    now = now or settings.now
+    catalog = checked_catalog(settings)
+    state = settings.state_dir
+    previous = manifest.read(state) or {"releases": [], "fingerprint": None}
+    result = PublishResult(now=now, next_lift=next_lift(catalog, now))
+    if previous["fingerprint"] and _unchanged(settings, catalog, now, previous["fingerprint"]):
+        if notify:
+            result.notified = notify(state, now)  # nothing new, but earlier deliveries may be due for a retry
+        return result
+    staging = build_public(settings, catalog, now)
+    result.deployed_to = deploy(staging, settings["NEWSROOM_DEPLOY"])
+    result.newly_public = record_published(state, staging, previous)
+    if notify:
+        result.notified = notify(staging, now)
+    return result
+
+
+def checked_catalog(settings: dict) -> Catalog:
+    """The content, refused with every problem a publish must not go ahead with."""
     catalog = catalog_for(settings)
     problems = (*catalog.problems, *renamed_problems(catalog, settings))
     if problems:
         raise ContentError(problems)
-    state = Path(settings["NEWSROOM_STATE_DIR"])
-    previous = manifest.read(state) or {"releases": [], "fingerprint": None}
-    result = PublishResult(now=now, next_lift=next_lift(catalog, now))
-    if previous["fingerprint"] and _unchanged(settings, catalog, now, previous["fingerprint"]):
-        result.notified = notify(state, now)  # nothing new, but earlier deliveries may be due for a retry
-        return result
-    staging = state / "build"
-    if staging.exists():
-        shutil.rmtree(staging)
-    build(settings.replace(OUTPUT_PATH=str(staging), DELETE_OUTPUT_DIRECTORY=True), catalog)
-    current = manifest.read(staging)
-    result.deployed_to = deploy(staging, settings["NEWSROOM_DEPLOY"])
-    shutil.copy2(staging / manifest.MANIFEST, state / manifest.MANIFEST)
+    return catalog
+
+
+def record_published(state: Path, output: Path, previous: dict | None = None) -> list[dict]:
+    """Keep the deployed build's manifest in the state dir (what is live); returns the versions it made public."""
+    previous = previous or manifest.read(state) or {"releases": []}
+    temporary = state / f"{manifest.MANIFEST}.{os.getpid()}.tmp"
+    shutil.copy2(output / manifest.MANIFEST, temporary)
+    os.replace(temporary, state / manifest.MANIFEST)
     seen = {(r["release"], r["lang"]) for r in previous["releases"]}
-    result.newly_public = [r for r in current["releases"] if (r["release"], r["lang"]) not in seen]
-    result.notified = notify(staging, now)
-    return result
+    return [r for r in manifest.read(state)["releases"] if (r["release"], r["lang"]) not in seen]
+
+
+def staging_settings(settings: dict, now: datetime, folder: str = STAGING, cold: bool = False) -> Settings:
+    """The build of the site at `now` into `folder` of the state dir, with caches of its own beside it."""
+    state = Path(settings["NEWSROOM_STATE_DIR"])
+    return Settings.of(settings).replace(
+        OUTPUT_PATH=str(state / folder),
+        CACHE_PATH=str(state / f"{folder}-cache"),
+        NEWSROOM_NOW=now,
+        DELETE_OUTPUT_DIRECTORY=cold,
+    )
+
+
+def build_public(settings: dict, catalog: Catalog, now: datetime, folder: str = STAGING) -> Path:
+    """Build the public site as it is at `now` into `folder` of the state dir, warm; returns the folder.
+
+    A warm build the audit refuses (a page an earlier build left, of a release since withdrawn or hidden again) is
+    built once more from nothing; only if that leaks too does the LeakError go up.
+    """
+    warm = staging_settings(settings, now, folder)
+    try:
+        build(warm, catalog)
+    except LeakError as exc:
+        logger.warning("The warm build was refused (%s); building again from nothing", exc.leaks[0])
+        build(staging_settings(settings, now, folder, cold=True), catalog)
+    return warm.output
 
 
 def _unchanged(settings: dict, catalog, now: datetime, last: str) -> bool:

@@ -66,6 +66,7 @@ def release(article, files: ImageFiles, site_url: str, tz: ZoneInfo) -> dict:
             "start": i18n.iso_date(event.start, tz),
             "end": i18n.iso_date(event.end, tz) if event.end else None,
             "location": event.location,
+            "address": event.address,
             "calendar": f"{site_url}/{urls.calendar(article.url, record.slug)}",
         },
     }

@@ -89,6 +89,7 @@ class MediaBankGenerator(Generator):
         for article in articles:
             if article.record.images:
                 article.images_zip = self._zip(article, catalogs)
+                article.email_image = self.files.of(article.record.lead_image)["email"]  # the manifest's, for emails
                 self.zips[article.images_zip.url] = article.images_zip
         kept = [file.path for d in derived.values() for file in d.files.values()] + [z.path for z in self.zips.values()]
         images.prune(self.cache, {Path(path) for path in kept if self.cache in Path(path).parents})

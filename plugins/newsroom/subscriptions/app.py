@@ -29,12 +29,13 @@ from newsroom.mail import store, subscribers
 from newsroom.mail.addresses import masked
 from newsroom.mail.messages import environment
 from newsroom.mail.subscribers import Preferences, SubscriberError
-from newsroom.subscriptions import forms, optin, ratelimit
+from newsroom.subscriptions import forms, optin, ratelimit, slowclients
 from newsroom.subscriptions.config import ServiceConfig
 from newsroom.subscriptions.consent import record_texts, text_kept
 from newsroom.subscriptions.database import DatabaseThread
 from newsroom.subscriptions.guard import Guard
 from newsroom.subscriptions.pages import Pages, stylesheet
+from newsroom.subscriptions.pressoptout import PressOptOut
 from newsroom.subscriptions.problems import Problem, ServiceError
 from newsroom.theming import consent
 
@@ -61,7 +62,7 @@ class Service:
         self.consent = consent.texts(env, config.langs, publisher)
         self.pages = Pages(env, config, publisher, self.consent)
         self.sender = optin.ConfirmationSender(
-            optin.ConfirmationComposer(env, publisher.name, config.sender, config.site_url),
+            optin.ConfirmationComposer(env, publisher.name, config.sender, config.site_url, publisher.name_forms),
             config.smtp,
             config.db,
             self.link,
@@ -80,6 +81,7 @@ class Service:
             Route("/unsubscribe/{token}", self.unsubscribe, methods=["POST"]),
             Route("/one-click/{token}", self.unsubscribe_page, methods=["GET"]),
             Route("/one-click/{token}", self.one_click, methods=["POST"]),
+            *PressOptOut(self).routes(),
             Route("/static/newsroom.css", self.css, methods=["GET"]),
             Route("/health", self.health, methods=["GET"]),
         ]
@@ -307,10 +309,17 @@ def create_app(settings: dict, clock: Callable[[], datetime] | None = None) -> A
     return Service(settings, clock).app
 
 
-def server(app: ASGIApp, host: str, port: int, forwarded_allow_ips: str = "127.0.0.1") -> uvicorn.Server:
+def server(
+    app: ASGIApp,
+    host: str,
+    port: int,
+    forwarded_allow_ips: str = "127.0.0.1",
+    request_seconds: float = slowclients.REQUEST_SECONDS,
+) -> uvicorn.Server:
     """A uvicorn server for the app. Behind a reverse proxy on this machine, the client's address is taken from
     its X-Forwarded-For header (only when the proxy is one of `forwarded_allow_ips`), so rate limits count
-    readers, not the proxy. No access log: paths carry tokens; the service logs its own lines without them."""
+    readers, not the proxy. No access log: paths carry tokens; the service logs its own lines without them. A
+    request must arrive whole within `request_seconds`; an idle keep-alive connection is closed after 5 s."""
     return uvicorn.Server(
         uvicorn.Config(
             app,
@@ -322,5 +331,7 @@ def server(app: ASGIApp, host: str, port: int, forwarded_allow_ips: str = "127.0
             forwarded_allow_ips=forwarded_allow_ips,
             log_level="info",
             lifespan="on",
+            http=slowclients.with_deadline(request_seconds),
+            timeout_keep_alive=5,
         )
     )

@@ -39,6 +39,10 @@ def loggable(path: str) -> str:
     return LONG_SEGMENT.sub("/…", path)
 
 
+class ClientGone(Exception):
+    """The connection closed before the whole body arrived."""
+
+
 class Guard:
     """Reads the whole body first (refusing one over `max_body` with `too_large(request)`), then runs the app."""
 
@@ -58,7 +62,11 @@ class Guard:
                 message["headers"] = list(message.get("headers", [])) + SECURITY_HEADERS
             await send(message)
 
-        body = await self._body(scope, receive)
+        try:
+            body = await self._body(scope, receive)
+        except ClientGone:  # it left (or was cut off as too slow) mid-body: a part of a form is no request
+            log.info("%s %s: the client left before its body arrived", scope["method"], loggable(scope["path"])[:200])
+            return
         if body is None:
             response = self.too_large(Request(scope))
             await response(scope, receive, secured)
@@ -75,7 +83,7 @@ class Guard:
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
-                break
+                raise ClientGone
             body += message.get("body", b"")
             if len(body) > self.max_body:
                 return None

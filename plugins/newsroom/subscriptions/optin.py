@@ -54,8 +54,16 @@ class Confirmation:
 class ConfirmationComposer:
     """Plain-text confirmation emails from the theme's email templates, in the language of the page signed up on."""
 
-    def __init__(self, env: Environment, publisher_names: dict[str, str], sender: str, site_url: str):
+    def __init__(
+        self,
+        env: Environment,
+        publisher_names: dict[str, str],
+        sender: str,
+        site_url: str,
+        name_forms: dict[str, dict[str, str]] | None = None,
+    ):
         self.env, self.names, self.sender, self.site_url = env, publisher_names, sender, site_url
+        self.publisher = {"name": publisher_names, "name_forms": name_forms or {}}  # as sentences name it
         self.domain = sender.rpartition("@")[2]
 
     def compose(self, job: Confirmation) -> bytes:
@@ -64,6 +72,7 @@ class ConfirmationComposer:
             "page_lang": job.lang,
             "lang": job.lang,
             "publisher_name": name,
+            "publisher": self.publisher,
             "link": job.link,
             "already": job.already,
             "site_url": self.site_url,
@@ -172,6 +181,14 @@ class ConfirmationSender:
 
     def _send(self, conn: sqlite3.Connection, mailer: Mailer, row: sqlite3.Row, now: datetime) -> bool:
         """One queued email; False when the server cannot be reached (the row stays as it was)."""
+        # Taken for as long as a send can take, so a second service on the same database does not send it too;
+        # if this process dies meanwhile, the email is due again when the lease ends.
+        lease = store.stamp(now + timedelta(seconds=2 * self.smtp.timeout + 1))
+        taken = conn.execute(
+            "UPDATE confirmations SET due_at = ? WHERE id = ? AND due_at = ?", (lease, row["id"], row["due_at"])
+        )
+        if not taken.rowcount:
+            return True
         kind = row["kind"]
         job = Confirmation(
             row["address"] or row["email"], row["lang"], self.link(kind, row["token"]), kind != "confirm"
@@ -184,6 +201,7 @@ class ConfirmationSender:
             log.warning("confirmation to %s may have gone (not sent again): %s", masked(job.address), exc)
         except ChannelDown as exc:
             log.warning("confirmation emails wait for the mail server: %s", exc)
+            conn.execute("UPDATE confirmations SET due_at = ? WHERE id = ?", (row["due_at"], row["id"]))
             return False  # not an attempt of this email: everything waits until the server is back
         except TemporaryFailure as exc:
             attempt = row["attempts"] + 1

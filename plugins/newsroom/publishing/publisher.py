@@ -1,0 +1,355 @@
+"""`newsroom publisher run`: one resident process that publishes a newsroom the moment anything becomes public.
+
+It keeps the build warm (the staging folder and its caches in the state dir, as `newsroom publish` uses them), so a
+saved release is live after a rebuild of only what changed. Ahead of each embargo lift (NEWSROOM_PREBUILD_AHEAD) it
+builds the site as it must look at the lift into a second warm folder (each prebuild is the last one plus the new
+lift, so neither folder ever holds a page the next build must take away), where the audit checks it against every version
+still hidden after the lift, and copies it beside the deploy target; at the lift it renames that copy onto the target
+(one atomic step) and starts the mail. A content change drops the prebuild; a lift with no prebuild ready is built
+at the instant.
+
+Locks: the publisher holds publisher.lock for as long as it runs (one publisher per newsroom) and the publish lock
+only while it builds, swaps or records, so `newsroom publish` from cron still runs between them, and is refused with
+a message (doing nothing; the next run catches up) while the publisher is at work. A prebuild is a copy of its own,
+so a cron publish before the lift cannot spoil it.
+
+Crash safety: the deploy target only ever points at a whole, audited copy; on start the publisher publishes what
+became due while it was down, and the outbox announces each version once however often it is asked.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import shutil
+import signal
+import subprocess
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import watchfiles
+
+from newsroom.build import manifest
+from newsroom.build.run import BuildError, LeakError
+from newsroom.build.search import SearchIndexError
+from newsroom.content.catalog import ContentError
+from newsroom.core.model import Catalog
+from newsroom.core.settings import Settings
+from newsroom.mail.notify import NotifyError, notifier
+from newsroom.publishing import status as status_file
+from newsroom.publishing.deploy import DeployError, Staged, deploy, drop_waiting, stage
+from newsroom.publishing.publish import (
+    PREBUILD,
+    Notify,
+    build_public,
+    checked_catalog,
+    publish_at,
+    publish_lock,
+    record_published,
+)
+from newsroom.publishing.schedule import Clock, Lift, lifts, wait_until
+
+logger = logging.getLogger("newsroom.publisher")
+
+PROBLEMS = (ContentError, BuildError, LeakError, DeployError, SearchIndexError, NotifyError, OSError)
+RETRY = 10  # seconds before a failed lift is tried again (unless the content changes first)
+MAIL_RETRY = 300  # seconds between outbox rounds when nothing new is published (deliveries waiting for a retry)
+PREBUILT = "prebuilt"  # in the state dir: the prebuild's own copy, when the target is reached by rsync
+
+
+class PublisherRunning(Exception):
+    """Another publisher holds this newsroom's lock."""
+
+
+@dataclass
+class Prebuild:
+    """The site as it must look at `at`, made from the content as it was (`content`); None `staged` = it failed."""
+
+    at: datetime
+    content: str
+    staged: Staged | Path | None
+
+    def ready(self) -> bool:
+        if isinstance(self.staged, Staged):
+            return self.staged.ready()
+        return self.staged is not None and (self.staged / manifest.MANIFEST).is_file()
+
+    def discard(self) -> None:
+        if isinstance(self.staged, Staged):
+            self.staged.discard()
+
+
+def content_stamp(settings: dict) -> str:
+    """Names, sizes and modification times of the content folder: a prebuild is good only for the content it read."""
+    root = Path(settings["PATH"])
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if ".git" not in path.relative_to(root).parts and path.is_file():
+            stat = path.stat()
+            digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+class Mail:
+    """The mail fan-out in a thread of its own: a lift is not held up by sending, and asks coalesce."""
+
+    def __init__(self, notify: Notify, state: Path, clock: Clock, report):
+        self.notify, self.state, self.clock, self.report = notify, state, clock, report
+        self.asked = threading.Event()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="publisher-mail", daemon=True)
+
+    def ask(self) -> None:
+        self.asked.set()
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            self.asked.wait(MAIL_RETRY)
+            self.asked.clear()
+            if self.stop.is_set() or manifest.read(self.state) is None:
+                continue
+            try:
+                for line in self.notify(self.state, self.clock.now()).lines():
+                    logger.info("mail: %s", line)
+            except Exception as exc:  # noqa: BLE001 - a failed round is reported and tried again, never fatal
+                self.report(f"mail: {exc}")
+
+
+class Publisher:
+    def __init__(self, settings: dict, clock: Clock | None = None, notify: Notify | None = None):
+        self.settings = Settings.of(settings)
+        self.state = Path(settings["NEWSROOM_STATE_DIR"])
+        self.tz = ZoneInfo(settings["TIMEZONE"])
+        self.clock = clock or Clock(self.tz)
+        self.ahead = timedelta(seconds=settings["NEWSROOM_PREBUILD_AHEAD"])
+        self.target = settings["NEWSROOM_DEPLOY"]
+        self.changed = threading.Event()  # the content changed (or the publisher is asked to stop): wakes the loop
+        self.stop = threading.Event()
+        self.status = status_file.Status()
+        self.catalog: Catalog | None = None
+        self.prebuild: Prebuild | None = None
+        self.live_at: datetime | None = None  # the moment the live site shows: lifts after it are still to come
+        self.mail = Mail(notify or notifier(settings), self.state, self.clock, self.error)
+
+    # The loop ---------------------------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Publish until stopped (SIGTERM, SIGINT, or `stop`); raises PublisherRunning if another one runs."""
+        with self._own_lock():
+            if "://" not in self.target:
+                drop_waiting(Path(self.target))  # copies a killed publisher staged and never swapped in
+            threads = [threading.Thread(target=self._watch, name="publisher-watch", daemon=True), self.mail.thread]
+            if self.settings["NEWSROOM_GIT_PULL_INTERVAL"]:
+                threads.append(threading.Thread(target=self._pull, name="publisher-git", daemon=True))
+            for thread in threads:
+                thread.start()
+            logger.info("Publisher started for %s (prebuilds %ss ahead)", self.settings["PATH"], self.ahead.seconds)
+            self.publish_now("start: catching up")
+            while not self.stop.is_set():
+                self.step()
+            self.mail.stop.set()
+            self.mail.ask()
+            self._save("stopped")
+
+    def request_stop(self, *_args) -> None:
+        self.stop.set()
+        self.changed.set()
+
+    def install_signals(self) -> None:
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+
+    def step(self) -> None:
+        """One decision: publish a change, lift an embargo, prebuild the next lift, or sleep until one of these."""
+        if self.changed.is_set():
+            self.changed.clear()
+            if self.stop.is_set():
+                return
+            self._drop_prebuild("the content changed")
+            self.publish_now("content changed")
+            return
+        now = self.clock.now()
+        upcoming = lifts(self.catalog, self.live_at) if self.catalog and self.live_at else []
+        self._save("idle", upcoming)
+        if not upcoming:
+            wait_until(self.clock, now + timedelta(days=1), self.changed)
+            return
+        lift = upcoming[0]
+        if now >= lift.at:
+            self.lift(lift)
+        elif now >= lift.at - self.ahead and (self.prebuild is None or self.prebuild.at != lift.at):
+            self.prebuild_for(lift, upcoming)
+        else:
+            ready = self.prebuild is not None and self.prebuild.at == lift.at
+            wait_until(self.clock, lift.at if ready else lift.at - self.ahead, self.changed)
+
+    # What it does ---------------------------------------------------------------------------------------------
+
+    def publish_now(self, why: str) -> None:
+        """Build, deploy and record the site as it is now, if anything public changed."""
+        self._save(f"publishing ({why})")
+        try:
+            with publish_lock(self.state, wait=True):
+                now = self.clock.now()
+                self.catalog = checked_catalog(self.settings)
+                result = publish_at(self.settings, None, now)
+        except PROBLEMS as exc:
+            self.error(f"publish ({why}): {exc}")
+            return
+        self.live_at = now
+        if result.deployed_to:
+            logger.info("Published (%s) to %s: %d newly public", why, result.deployed_to, len(result.newly_public))
+            for item in result.newly_public:
+                logger.info("  now public: %s (%s) %s", item["title"], item["lang"], item["url"])
+        self.mail.ask()
+
+    def prebuild_for(self, lift: Lift, upcoming: list[Lift]) -> None:
+        """Build the site as it must be at the lift, audited against everything still hidden then, and copy it."""
+        self._drop_prebuild("a new prebuild")
+        self._save("prebuilding", upcoming, building=lift.at)
+        stamp = content_stamp(self.settings)
+        try:
+            with publish_lock(self.state, wait=True):
+                output = build_public(self.settings, checked_catalog(self.settings), lift.at, PREBUILD)
+                staged = self._stage(output)
+        except PROBLEMS as exc:
+            self.error(f"prebuild for {lift.at.isoformat()}: {exc}; the lift will be built at its instant")
+            self.prebuild = Prebuild(lift.at, stamp, None)
+            return
+        self.prebuild = Prebuild(lift.at, stamp, staged)
+        logger.info("Prebuilt the site for the lift at %s (%d version(s))", lift.at.isoformat(), len(lift.releases))
+
+    def lift(self, lift: Lift) -> None:
+        """At (never before) the lift: swap the prebuild in, or build now if it is missing or stale; then mail."""
+        self._save("lifting")
+        try:
+            with publish_lock(self.state, wait=True):
+                now = self.clock.now()
+                if now < lift.at:
+                    return  # the clock stepped back while we waited for the lock: the loop waits again
+                prebuild, self.prebuild = self.prebuild, None
+                if prebuild and prebuild.at == lift.at and prebuild.ready():
+                    if prebuild.content == content_stamp(self.settings):
+                        self._swap(prebuild, lift)
+                        self.live_at = lift.at
+                        return
+                    why = "the content changed after the prebuild"
+                else:
+                    why = "no prebuild was ready"
+                if prebuild:
+                    prebuild.discard()
+                logger.warning("Lift at %s: %s, building at the instant", lift.at.isoformat(), why)
+                self.catalog = checked_catalog(self.settings)
+                result = publish_at(self.settings, None, now)
+                self.live_at = now
+                logger.info(
+                    "Lifted %s by building at %s (%s), %d newly public",
+                    lift.at.isoformat(),
+                    now.isoformat(),
+                    result.deployed_to,
+                    len(result.newly_public),
+                )
+        except PROBLEMS as exc:
+            self.error(f"lift at {lift.at.isoformat()}: {exc}; trying again in {RETRY} s")
+            wait_until(self.clock, self.clock.now() + timedelta(seconds=RETRY), self.changed)
+            return
+        finally:
+            self.mail.ask()
+
+    def _swap(self, prebuild: Prebuild, lift: Lift) -> None:
+        if isinstance(prebuild.staged, Staged):
+            deployed = prebuild.staged.swap()
+            folder = prebuild.staged.target
+        else:
+            deployed = deploy(prebuild.staged, self.target)
+            folder = prebuild.staged
+        newly = record_published(self.state, folder)
+        logger.info(
+            "Lifted %s: swapped the prebuild in at %s (%s), %d newly public",
+            lift.at.isoformat(),
+            self.clock.now().isoformat(),
+            deployed,
+            len(newly),
+        )
+
+    def _stage(self, output: Path) -> Staged | Path:
+        if "://" not in self.target:
+            return stage(output, Path(self.target))
+        copy = self.state / PREBUILT
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(output, copy)
+        return copy
+
+    def _drop_prebuild(self, why: str) -> None:
+        if self.prebuild is not None:
+            logger.info("Dropped the prebuild for %s: %s", self.prebuild.at.isoformat(), why)
+            self.prebuild.discard()
+            self.prebuild = None
+
+    # Around it ------------------------------------------------------------------------------------------------
+
+    def _watch(self) -> None:
+        for _changes in watchfiles.watch(self.settings["PATH"], stop_event=self.stop, debounce=400, step=30):
+            self.changed.set()
+
+    def _pull(self) -> None:
+        interval = self.settings["NEWSROOM_GIT_PULL_INTERVAL"]
+        while not self.stop.wait(interval):
+            result = subprocess.run(
+                ["git", "-C", self.settings["PATH"], "pull", "--ff-only", "--quiet"], capture_output=True, text=True
+            )
+            if result.returncode != 0:
+                self.error(f"git pull in {self.settings['PATH']}: {result.stderr.strip() or result.returncode}")
+
+    @contextmanager
+    def _own_lock(self):
+        self.state.mkdir(parents=True, exist_ok=True)
+        with (self.state / status_file.LOCK).open("w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise PublisherRunning(
+                    f"a publisher already runs for this newsroom (lock {self.state / status_file.LOCK}); "
+                    "'newsroom publisher status' shows it"
+                ) from None
+            yield
+
+    def error(self, message: str) -> None:
+        logger.error("%s", message)
+        self.status.error(self.clock.now(), message)
+        self._save()
+
+    def _save(self, state: str | None = None, upcoming: list[Lift] | None = None, building=None) -> None:
+        if state:
+            self.status.state = state
+        if upcoming is not None:
+            self.status.lifts = [self._lift_line(lift, building) for lift in upcoming]
+        live = manifest.read(self.state)
+        if live:
+            newest = sorted(live["releases"], key=lambda r: r["date"], reverse=True)[:3]
+            self.status.live = {
+                "now": live["built_at"],
+                "releases": len(live["releases"]),
+                "target": self.target,
+                "newest": [f"{r['date']} {r['title']} ({r['lang']})" for r in newest],
+            }
+        self.status.save(self.state, self.clock.now())
+
+    def _lift_line(self, lift: Lift, building) -> dict:
+        prebuild = self.prebuild
+        if building == lift.at:
+            state = "building"
+        elif prebuild and prebuild.at == lift.at:
+            state = "ready" if prebuild.ready() else "failed (will build at the instant)"
+        else:
+            state = f"not yet (starts at {(lift.at - self.ahead).isoformat()})"
+        return {
+            "at": lift.at.isoformat(),
+            "releases": [f"{r.title} ({r.lang})" for r in lift.releases],
+            "prebuild": state,
+        }
