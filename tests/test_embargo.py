@@ -302,7 +302,7 @@ def test_a_second_publish_while_one_runs_does_nothing(content, tmp_path):
             str(tmp_path / "site"),
             env={"NEWSROOM_STATE_DIR": str(state)},
         )
-    assert busy.returncode == 1 and "another publish is running" in busy.stderr
+    assert busy.returncode == 1 and "another 'newsroom publish' is running" in busy.stderr
     assert not (tmp_path / "site").exists() and not (state / "build").exists()
 
 
