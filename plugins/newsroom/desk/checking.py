@@ -1,12 +1,15 @@
 """Checks a release as it is being written with exactly what `newsroom check` runs (content.catalog.load_catalog).
 
-The catalog reads a content folder, so the check runs on a stand-in folder: links to the real cards, images,
-attachments and other releases and the text in the editor written in place of the file being edited. The
-problems that concern the edited file come back located at its fields.
+The catalog reads a content folder, so the check runs on a stand-in folder: hard links to the real cards, images,
+attachments and other releases (copies where the state folder is on another file system; not symlinks, which the
+catalog rightly refuses as files from outside the content folder) and the text in the editor written in place of
+the file being edited. The problems that concern the edited file come back located at its fields.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,7 +22,9 @@ def check(content: Path, settings: dict, proposed: dict[Path, str]) -> tuple[lis
     """Problems of the proposed files (path -> text; the paths are where they will be saved), and the catalog."""
     content = content.resolve()
     wanted = {path.resolve(): text for path, text in proposed.items()}
-    with tempfile.TemporaryDirectory(prefix="newsroom-desk-check-") as scratch:
+    state = Path(settings["NEWSROOM_STATE_DIR"])
+    state.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="desk-check-", dir=state) as scratch:
         root = Path(scratch)
         _mirror(content, root, set(wanted))
         stand_ins: dict[Path, Path] = {}
@@ -43,11 +48,20 @@ def check(content: Path, settings: dict, proposed: dict[Path, str]) -> tuple[lis
 
 
 def _mirror(source: Path, target: Path, replaced: set[Path]) -> None:
-    """Link every entry of `source` into `target`; folders holding a replaced file are mirrored entry by entry."""
+    """Hard-link every file of `source` into `target` (folders made anew), leaving out the replaced files.
+
+    A symlink in the content folder is mirrored as the same link, so the catalog judges it as it would the original."""
     target.mkdir(exist_ok=True)
     for entry in source.iterdir():
-        holds = any(entry == path or entry in path.parents for path in replaced)
-        if entry.is_dir() and holds:
-            _mirror(entry, target / entry.name, replaced)
-        elif not holds:
-            (target / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
+        made = target / entry.name
+        if entry in replaced:
+            continue
+        if entry.is_symlink():
+            made.symlink_to(os.readlink(entry))
+        elif entry.is_dir():
+            _mirror(entry, made, replaced)
+        else:
+            try:
+                os.link(entry, made)
+            except OSError:
+                shutil.copy2(entry, made)
