@@ -32,6 +32,9 @@ def entry(article, site_url: str) -> dict:
         "url": f"{site_url}/{article.url}",
         "date": record.date.isoformat(),
         "modified": record.modified.isoformat() if record.modified else None,
+        # A correction subscribers are to be told of (mail/outbox.py sends it once, to those who got the release).
+        "correction": record.correction,
+        "correction_notify": record.correction_notify,
         "images": [
             {
                 "url": f"{site_url}/{urls.image(image.filename)}",

@@ -123,7 +123,7 @@ class Release:
     distribution: tuple[str, ...] = ()
     advance: datetime | None = None
     # A correction of a public release: the note readers see beside its time (Modified), and whether the editor
-    # asked for subscribers to be told (recorded here; the mail side does not send corrections yet).
+    # asked for subscribers to be told (mail/outbox.py then sends it once, to those who got the release).
     correction: str = ""
     correction_notify: bool = False
 

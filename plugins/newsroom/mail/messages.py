@@ -133,19 +133,21 @@ class Composer:
         digest = delivery.digest_day
         entries = delivery.entries if digest else in_reading_order(delivery.entries, subscriber.preferences.languages)
         lang = subscriber.preferences.languages[0] if digest else entries[0]["lang"]
-        key = (tuple((entry["release"], entry["lang"]) for entry in entries), lang, digest)
+        key = (tuple((entry["release"], entry["lang"]) for entry in entries), lang, digest, delivery.correction)
         prototype = self._prototypes.get(key)
         if prototype is None:
             if len(self._prototypes) >= 64:
                 self._prototypes.clear()
-            prototype = self._prototypes[key] = self._prototype(lang, digest, entries)
+            prototype = self._prototypes[key] = self._prototype(lang, digest, entries, delivery.correction)
         headers = (
             f"To: {subscriber.email}\r\nDate: {format_datetime(delivery.created_at)}\r\n"
             f"Message-ID: <{delivery.message_id}@{self.domain}>\r\n"
         )
         return prototype.fill(headers.encode("ascii"), token)
 
-    def _prototype(self, lang: str, digest: str | None, entries: tuple[dict, ...]) -> Prototype:
+    def _prototype(
+        self, lang: str, digest: str | None, entries: tuple[dict, ...], correction: bool = False
+    ) -> Prototype:
         """The message everyone gets for these releases in this language, with a placeholder token."""
         name = one_line(self.publisher["name"].get(lang) or next(iter(self.publisher["name"].values()), "Newsroom"))
         releases = [self._readable(entry) for entry in entries]
@@ -161,6 +163,7 @@ class Composer:
             "release": releases[0],
             "links": links,
             "digest": bool(digest),
+            "correction": correction,
             "day": datetime.fromisoformat(digest).strftime("%d.%m.%Y") if digest else "",
         }
         kind = "digest" if digest else "release"
@@ -188,6 +191,7 @@ class Composer:
             "title": one_line(entry["title"]),
             "lead": one_line(entry["lead"]),
             "date": datetime.fromisoformat(entry["date"]),
+            "modified": datetime.fromisoformat(entry["modified"]) if entry.get("modified") else None,
             "image": _email_image(entry),
             "contacts": entry.get("contacts", []),
         }

@@ -97,6 +97,11 @@ class NotifyReport:
             + (", the webhook" if q.webhook else "")
             for q in news.queued
         ]
+        lines += [
+            f"{verb} the correction of '{q.publication.entry['title']}' ({q.publication.entry['lang']}): "
+            f"{q.emails} email(s) to those who got it"
+            for q in news.corrected
+        ]
         if not news.queued:
             lines.append("No newly published releases to announce.")
         if self.dry_run:

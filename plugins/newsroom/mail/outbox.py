@@ -8,6 +8,9 @@ Email and the publish webhook are channels of this one mechanism.
 A subscriber of several languages gets one email for a release whose versions are announced together: a row
 per recipient and release (item `release:<id>`) that sends, and under it the row of each version, folded in as a
 digest folds its releases ('digested', pointing at it), so each version stays queued exactly once.
+
+A correction the editor asked subscribers to be told of (Correction-Notify: yes) is recorded once per version and
+correction time (Modified), and queued only to those the version was sent to, as item `correction:<id>:<lang>:<time>`.
 """
 
 from __future__ import annotations
@@ -106,6 +109,7 @@ class Announcement:
     first_run: bool = False
     recorded: int = 0
     queued: list[Queued] = field(default_factory=list)
+    corrected: list[Queued] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,7 @@ class Delivery:
     created_at: datetime
     entries: tuple[dict, ...]
     digest_day: str | None
+    correction: bool = False
 
 
 @dataclass
@@ -140,7 +145,7 @@ class _DryRun(Exception):
 class Outbox:
     def __init__(self, conn: sqlite3.Connection):
         self.conn = conn
-        self._entries: dict[tuple[str, str], dict] = {}
+        self._entries: dict[tuple[str, ...], dict] = {}
 
     def announce(
         self, entries: list[dict], now: datetime, webhook: str | None = None, dry_run: bool = False
@@ -184,7 +189,47 @@ class Outbox:
             result.queued.append(self._queue(publication, audience, webhook, stamp))
             fresh.append(publication)
         self._group_by_release(fresh, stamp)
+        for publication in publications:
+            if corrected := self._correct(publication, now, stamp):
+                result.corrected.append(corrected)
         return result
+
+    def _correct(self, publication: Publication, now: datetime, stamp: str) -> Queued | None:
+        """Record a correction to tell subscribers of once, queueing it to those the version was sent to by now;
+        None when there is none, it is not due yet, or it was recorded before. A version first announced with its
+        correction already in it sends none: its readers get the corrected text."""
+        entry = publication.entry
+        modified = entry.get("modified")
+        if not (entry.get("correction_notify") and entry.get("correction") and modified):
+            return None
+        if not publication.date < datetime.fromisoformat(modified) <= now:
+            return None
+        release, lang = publication.key
+        recorded = self.conn.execute(
+            "INSERT INTO corrections (release, lang, modified, entry, announced_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (release, lang, modified) DO NOTHING",
+            (release, lang, modified, json.dumps(entry, ensure_ascii=False), stamp),
+        )
+        if not recorded.rowcount:
+            return None
+        # Who got the version: its own row sent, or folded into a release email or digest that was sent.
+        readers = [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT DISTINCT o.subscriber_id FROM outbox o LEFT JOIN outbox p ON p.id = o.digest_id "
+                "JOIN subscribers s ON s.id = o.subscriber_id AND s.status = 'confirmed' "
+                "WHERE o.channel = 'email' AND o.item = ? AND (o.status = 'sent' OR p.status = 'sent')",
+                (f"release:{release}:{lang}",),
+            )
+        ]
+        item = f"correction:{release}:{lang}:{modified}"
+        self.conn.executemany(
+            "INSERT INTO outbox (channel, recipient, item, subscriber_id, release, lang, status, message_id, due_at, "
+            "created_at) VALUES ('email', ?, ?, ?, ?, ?, 'pending', ?, ?, ?) "
+            "ON CONFLICT (channel, recipient, item) DO NOTHING",
+            [(str(i), item, i, release, lang, uuid.uuid4().hex, stamp, stamp) for i in readers],
+        )
+        return Queued(publication, emails=len(readers))
 
     def _group_by_release(self, fresh: list[Publication], stamp: str) -> None:
         """Where one subscriber got two or more versions of one release in this announcement, fold them into one
@@ -196,7 +241,7 @@ class Outbox:
             marks = ",".join("?" * len(keys))
             several = self.conn.execute(
                 f"SELECT subscriber_id FROM outbox WHERE channel = 'email' AND status = 'pending' AND release = ? "
-                f"AND lang IN ({marks}) GROUP BY subscriber_id HAVING count(*) > 1",
+                f"AND item LIKE 'release:%' AND lang IN ({marks}) GROUP BY subscriber_id HAVING count(*) > 1",
                 (release, *keys),
             ).fetchall()
             for (subscriber_id,) in several:
@@ -285,7 +330,10 @@ class Outbox:
         return [self._delivery(row) for row in rows]
 
     def _delivery(self, row: sqlite3.Row) -> Delivery:
-        if row["release"] is not None:
+        item = row["item"]
+        if item.startswith("correction:"):
+            keys = [(row["release"], row["lang"], item.removeprefix(f"correction:{row['release']}:{row['lang']}:"))]
+        elif row["release"] is not None:
             keys = [(row["release"], row["lang"])]
         else:
             keys = [
@@ -294,7 +342,6 @@ class Outbox:
                     "SELECT release, lang FROM outbox WHERE digest_id = ? ORDER BY id", (row["id"],)
                 )
             ]
-        item = row["item"]
         return Delivery(
             row["id"],
             row["channel"],
@@ -304,12 +351,17 @@ class Outbox:
             store.unstamp(row["created_at"]),
             tuple(map(self._entry, keys)),
             item.removeprefix("digest:") if item.startswith("digest:") else None,
+            item.startswith("correction:"),
         )
 
-    def _entry(self, key: tuple[str, str]) -> dict:
+    def _entry(self, key: tuple[str, ...]) -> dict:
+        """A version as announced (release, lang), or as corrected (release, lang, modified)."""
         if key not in self._entries:
-            row = self.conn.execute("SELECT entry FROM announced WHERE release = ? AND lang = ?", key).fetchone()
-            self._entries[key] = json.loads(row[0])
+            if len(key) == 3:
+                sql = "SELECT entry FROM corrections WHERE release = ? AND lang = ? AND modified = ?"
+            else:
+                sql = "SELECT entry FROM announced WHERE release = ? AND lang = ?"
+            self._entries[key] = json.loads(self.conn.execute(sql, key).fetchone()[0])
         return self._entries[key]
 
     def _mark(

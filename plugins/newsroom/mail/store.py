@@ -204,6 +204,18 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (release, kind, list_name, journalist_id)
     );
     """,
+    # A correction subscribers are told of, once: unique on the version and the correction's time (Modified).
+    """
+    CREATE TABLE corrections (
+        release TEXT NOT NULL,
+        lang TEXT NOT NULL,
+        modified TEXT NOT NULL,
+        entry TEXT NOT NULL,
+        announced_at TEXT NOT NULL,
+        PRIMARY KEY (release, lang, modified),
+        FOREIGN KEY (release, lang) REFERENCES announced(release, lang)
+    );
+    """,
 )
 
 
