@@ -20,7 +20,7 @@ from newsroom.build.run import BuildError
 from newsroom.content import authoring
 from newsroom.content.catalog import ContentError
 from newsroom.core.model import TYPES, Problem
-from newsroom.desk import accounts, cards, checking, documents, gitstore, i18n, oidc, preview
+from newsroom.desk import accounts, cards, checking, documents, gitstore, i18n, lists, oidc, preview
 from newsroom.desk.documents import Document
 from newsroom.desk.web import (
     HERE,
@@ -419,7 +419,7 @@ def build_routes(desk: Desk) -> list[Route]:
         return FileResponse(files[name], headers={"cache-control": "no-cache"})
 
     r = "/{release:str}/{lang:str}"
-    return cards.routes(desk) + [
+    return cards.routes(desk) + lists.routes(desk) + [
         Route("/login", page(desk, None)(login_page), methods=["GET"]),
         Route("/login", page(desk, None)(login), methods=["POST"]),
         Route("/logout", page(desk)(logout), methods=["POST"]),
