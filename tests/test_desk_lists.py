@@ -5,6 +5,7 @@ a POST without the session's CSRF token and a writer trying to change a list are
 from __future__ import annotations
 
 import io
+import json
 import re
 from datetime import datetime
 
@@ -15,7 +16,7 @@ from newsroom.mail import distribution, medialists, store
 from newsroom.mail.medialists import Entry
 from newsroom.mail.notify import NotifyConfig
 from sitebuilder import release
-from test_desk import NOW, PASSWORD, Desk, _csrf
+from test_desk import NOW, PASSWORD, Desk, _axe, _csrf, _sign_in, browser  # noqa: F401  (browser: the fixture)
 
 DOMAIN = "desk-press.example"
 LANGS = ("fi", "sv", "en")
@@ -146,3 +147,25 @@ def test_the_list_pages_speak_finnish_and_swedish(desk):
     for lang, heading in (("fi", "Medialistat"), ("sv", "Medielistor")):
         client.get(f"/lang/{lang}?next=/lists")
         assert f"<h1>{heading}</h1>" in client.get("/lists").text
+
+
+@pytest.mark.browser
+def test_the_list_pages_pass_axe(desk, browser, tmp_path):  # noqa: F811  (browser: test_desk's fixture)
+    context = browser.new_context(locale="fi-FI", bypass_csp=True)  # the desk's CSP would refuse axe's own script
+    page = context.new_page()
+    _sign_in(page, desk, "appro")
+    violations: list[str] = []
+    for lang in ("fi", "sv", "en"):
+        page.goto(f"{desk.url}/lang/{lang}?next=/lists")
+        for url in ("/lists", "/lists/regional-papers", "/lists/report/news", "/lists/report/none", "/lists/nothing"):
+            page.goto(f"{desk.url}{url}")
+            violations += _axe(page)
+    sheet = tmp_path / "rows.csv"
+    sheet.write_text(f"email,name,outlet,languages,beats\nnew@{DOMAIN},,X,fi,\n", encoding="utf-8")
+    page.goto(f"{desk.url}/lists/regional-papers")
+    page.get_by_label("CSV file", exact=False).set_input_files(str(sheet))
+    page.get_by_role("button", name="Import").click()
+    assert "rows.csv:2: name: is empty" in page.content()
+    violations += _axe(page)
+    assert violations == [], json.dumps(violations, indent=1)
+    context.close()

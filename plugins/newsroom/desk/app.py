@@ -419,7 +419,7 @@ def build_routes(desk: Desk) -> list[Route]:
         return FileResponse(files[name], headers={"cache-control": "no-cache"})
 
     r = "/{release:str}/{lang:str}"
-    return cards.routes(desk) + lists.routes(desk) + [
+    return cards.routes(desk) + [
         Route("/login", page(desk, None)(login_page), methods=["GET"]),
         Route("/login", page(desk, None)(login), methods=["POST"]),
         Route("/logout", page(desk)(logout), methods=["POST"]),
@@ -449,7 +449,7 @@ async def _in_thread(work):
 
 def create_app(settings: dict, htmx: Path | None = None) -> Starlette:
     desk = Desk(settings, htmx)
-    app = Starlette(routes=build_routes(desk))
+    app = Starlette(routes=build_routes(desk) + lists.routes(desk))
     app.add_middleware(security_headers(desk))
     app.state.desk = desk
     return app
