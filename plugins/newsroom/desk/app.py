@@ -20,7 +20,7 @@ from newsroom.build.run import BuildError
 from newsroom.content import authoring
 from newsroom.content.catalog import ContentError
 from newsroom.core.model import TYPES, Problem
-from newsroom.desk import accounts, cards, checking, documents, gitstore, i18n, oidc, preview
+from newsroom.desk import accounts, cards, checking, documents, gitstore, i18n, lists, oidc, preview
 from newsroom.desk.documents import Document
 from newsroom.desk.web import (
     HERE,
@@ -449,7 +449,7 @@ async def _in_thread(work):
 
 def create_app(settings: dict, htmx: Path | None = None) -> Starlette:
     desk = Desk(settings, htmx)
-    app = Starlette(routes=build_routes(desk))
+    app = Starlette(routes=build_routes(desk) + lists.routes(desk))
     app.add_middleware(security_headers(desk))
     app.state.desk = desk
     return app
