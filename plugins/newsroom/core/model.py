@@ -54,6 +54,30 @@ class ImageAsset:
 
 
 @dataclass(frozen=True)
+class VideoAsset:
+    """A video file with its sidecar: WebVTT captions in every language are required (WCAG 2.1 AA, 1.2.2)."""
+
+    id: str
+    path: Path
+    size: int
+    width: int
+    height: int
+    duration: float
+    mime: str
+    title: dict[str, str]
+    alt: dict[str, str]
+    caption: dict[str, str]
+    credit: str
+    licence: str
+    captions: dict[str, Path]  # language -> .vtt file
+    poster: Path | None = None  # a picture the sidecar names; else the media bank takes a frame with ffmpeg
+
+    @property
+    def filename(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True)
 class Attachment:
     name: str
     path: Path
@@ -108,6 +132,7 @@ class Release:
     # The media lists it is sent to (mail/distribution.py), and when they get it under embargo, if before Date.
     distribution: tuple[str, ...] = ()
     advance: datetime | None = None
+    videos: tuple[VideoAsset, ...] = ()
 
     @property
     def lead_image(self) -> ImageAsset | None:
@@ -130,6 +155,7 @@ class Catalog:
     images: dict[str, ImageAsset]
     releases: tuple[Release, ...]
     problems: tuple[Problem, ...]
+    videos: dict[str, VideoAsset] = field(default_factory=dict)
 
     def release_at(self, source: Path | str) -> Release | None:
         return self._by_source.get(Path(source).resolve())

@@ -19,7 +19,7 @@ from lxml import etree
 from pelican.generators import Generator
 
 from newsroom.core import i18n, urls
-from newsroom.core.model import ImageAsset, Publisher
+from newsroom.core.model import ImageAsset, Publisher, VideoAsset
 from newsroom.core.settings import Settings
 from newsroom.site.context import CLOCK_KEY, RELEASES_KEY, write_page
 from newsroom.site.listings import keyword_groups, types_in
@@ -125,6 +125,7 @@ class _ItemExtension(BaseEntryExtension):
     updated: datetime | None = None
     links: tuple[dict, ...] = ()
     image: dict | None = None
+    videos: tuple[dict, ...] = ()
 
     def extend_atom(self, entry):
         entry.set(XML_LANG, self.language)
@@ -142,24 +143,23 @@ class _ItemExtension(BaseEntryExtension):
         return item
 
     def _media(self, parent) -> None:
-        if not self.image:
-            return
-        image = self.image
-        content = etree.SubElement(
-            parent,
-            f"{{{MEDIA_NS}}}content",
-            url=image["url"],
-            fileSize=image["size"],
-            type=image["type"],
-            medium="image",
-            width=image["width"],
-            height=image["height"],
-        )
-        etree.SubElement(content, f"{{{MEDIA_NS}}}description", type="plain").text = image["description"]
-        if image["credit"]:
-            etree.SubElement(content, f"{{{MEDIA_NS}}}credit", role="photographer").text = image["credit"]
-        if image["licence"]:
-            etree.SubElement(content, f"{{{MEDIA_NS}}}license").text = image["licence"]
+        for medium, role, item in [("image", "photographer", self.image)] + [
+            ("video", "producer", v) for v in self.videos
+        ]:
+            if not item:
+                continue
+            attributes = {"url": item["url"], "fileSize": item["size"], "type": item["type"], "medium": medium}
+            attributes.update(width=item["width"], height=item["height"])
+            if item.get("duration"):
+                attributes["duration"] = item["duration"]
+            content = etree.SubElement(parent, f"{{{MEDIA_NS}}}content", **attributes)
+            etree.SubElement(content, f"{{{MEDIA_NS}}}description", type="plain").text = item["description"]
+            if item.get("thumbnail"):
+                etree.SubElement(content, f"{{{MEDIA_NS}}}thumbnail", url=item["thumbnail"])
+            if item["credit"]:
+                etree.SubElement(content, f"{{{MEDIA_NS}}}credit", role=role).text = item["credit"]
+            if item["licence"]:
+                etree.SubElement(content, f"{{{MEDIA_NS}}}license").text = item["licence"]
 
 
 class FeedsGenerator(Generator):
@@ -261,6 +261,11 @@ class FeedsGenerator(Generator):
         if image is not None:
             extension.image = self._image(image, lang)
             entry.enclosure(extension.image["url"], extension.image["size"], extension.image["type"])
+        # Atom links every video as an enclosure; RSS has room for one, and a video is the file a reader cannot get
+        # from the page's text, so it takes the place of the image there.
+        extension.videos = tuple(self._video(video, lang) for video in record.videos)
+        for video in extension.videos:
+            entry.enclosure(video["url"], video["size"], video["type"])
         extension.links = tuple(entry.link())
         return entry
 
@@ -274,6 +279,20 @@ class FeedsGenerator(Generator):
             "description": image.caption.get(lang) or image.alt.get(lang, ""),
             "credit": image.photographer,
             "licence": image.licence,
+        }
+
+    def _video(self, video: VideoAsset, lang: str) -> dict:
+        return {
+            "url": self._absolute(urls.video(video.filename)),
+            "size": str(video.size),
+            "type": video.mime,
+            "width": str(video.width),
+            "height": str(video.height),
+            "duration": str(round(video.duration)),
+            "thumbnail": self._absolute(self.context["video_files"][video.id].poster.url),
+            "description": video.caption.get(lang) or video.alt.get(lang, ""),
+            "credit": video.credit,
+            "licence": video.licence,
         }
 
 

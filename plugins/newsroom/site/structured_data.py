@@ -43,6 +43,40 @@ def image_objects(release: Release, files: ImageFiles, site_url: str) -> list[di
     return found
 
 
+def video_objects(release: Release, video_files: dict, site_url: str, tz: ZoneInfo) -> list[dict]:
+    """Each video as schema.org VideoObject: what search engines need to list it (name, poster, date, length)."""
+    found = []
+    for video in release.videos:
+        files = video_files[video.id]
+        found.append(
+            {
+                "@type": "VideoObject",
+                "name": video.title.get(release.lang, ""),
+                "description": video.caption.get(release.lang) or video.alt.get(release.lang, ""),
+                "thumbnailUrl": f"{site_url}/{files.poster.url}",
+                "contentUrl": f"{site_url}/{files.original.url}",
+                "encodingFormat": video.mime,
+                "uploadDate": i18n.iso_date(release.date, tz),
+                "duration": f"PT{max(1, round(video.duration))}S",
+                "width": video.width,
+                "height": video.height,
+                "inLanguage": release.lang,
+                "creditText": video.credit,
+                "license": video.licence,
+                "caption": [
+                    {
+                        "@type": "MediaObject",
+                        "contentUrl": f"{site_url}/{file.url}",
+                        "encodingFormat": "text/vtt",
+                        "inLanguage": lang,
+                    }
+                    for lang, file in files.captions.items()
+                ],
+            }
+        )
+    return found
+
+
 def share_image(release: Release, files: ImageFiles, site_url: str) -> dict | None:
     """The picture a link preview shows: the lead image cut to 1200 × 630, with its alt text in the release's language."""
     image = release.lead_image
@@ -126,6 +160,8 @@ def install(env: Environment, settings: dict) -> None:
         release, site_url, publisher = article.record, context["SITEURL"], context["publisher"]
         page_url, files = f"{site_url}/{article.url}", context["image_files"]
         parts = [news_article(release, page_url, publisher, files, site_url, tz)]
+        if release.videos:
+            parts[0]["video"] = video_objects(release, context["video_files"], site_url, tz)
         if release.event:
             parts.append(event(release, page_url, publisher, files, site_url, tz))
         return Markup("\n").join(script(part) for part in parts)
