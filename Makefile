@@ -8,7 +8,10 @@ BROWSER_STAMP := $(VENV)/.browser-tools
 DOCS_VENV := .venv-docs
 DOCS_STAMP := $(DOCS_VENV)/.installed
 AXE := node_modules/axe-core/axe.min.js
+HTMX := node_modules/htmx.org/dist/htmx.min.js
+DESK_DEMO := var/desk-demo-password
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard theme/translations/*/LC_MESSAGES/messages.po))
+DESK_CATALOGS := $(patsubst %.po,%.mo,$(wildcard plugins/newsroom/desk/translations/*/LC_MESSAGES/desk.po))
 HOST ?= 127.0.0.1
 PORT ?= 8000
 N ?= 2000
@@ -16,7 +19,7 @@ LANGS ?= fi,sv,en
 
 .PHONY: install html serve preview demo publish check lint docs test test-dates bench bench-build bench-publish bench-images bench-mail bench-lists bench-subscriptions translations clean distclean
 
-install: $(STAMP) $(CATALOGS)
+install: $(STAMP) $(CATALOGS) $(DESK_CATALOGS)
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +29,9 @@ $(STAMP): requirements.txt pyproject.toml
 
 theme/translations/%/LC_MESSAGES/messages.mo: theme/translations/%/LC_MESSAGES/messages.po $(STAMP)
 	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+plugins/newsroom/desk/translations/%/LC_MESSAGES/desk.mo: plugins/newsroom/desk/translations/%/LC_MESSAGES/desk.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -D desk -i $< -o $@
 
 check: install
 	$(BIN)/newsroom check
@@ -39,12 +45,22 @@ serve: install
 # The site at $(HOST):$(PORT), and beside it the subscription service at 127.0.0.1:8001 (the site's forms post
 # there), a mail sink that saves every email under var/mail/ and the resident publisher, which keeps the public
 # build in var/site and mails the sink the moment an embargo lifts (all stopped with the demo).
-demo: html
+# The desk at 127.0.0.1:8002 (previews on :8003) too, signed in as 'demo' with the password printed (kept in
+# var/desk-demo-password); its saves are commits in this checkout, which holds content/.
+demo: html $(HTMX) $(DESK_DEMO)
 	$(BIN)/newsroom mail-sink & sink=$$!; \
 	$(BIN)/newsroom --settings pelicanconf.py subscriptions serve & service=$$!; \
 	$(BIN)/newsroom publisher run & publisher=$$!; \
-	trap 'kill $$sink $$service $$publisher 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/newsroom desk serve & desk=$$!; \
+	trap 'kill $$sink $$service $$publisher $$desk 2>/dev/null' EXIT INT TERM; \
+	echo "Desk: http://127.0.0.1:8002  user: demo  password: $$(cat $(DESK_DEMO))"; \
 	$(MAKE) --no-print-directory serve
+
+$(DESK_DEMO): | install
+	@mkdir -p $(@D)
+	@umask 077; $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(12))" > $@.new
+	@$(BIN)/newsroom desk users add demo --name "Demo Writer" --email demo@example.org --role admin --password-stdin < $@.new
+	@mv $@.new $@
 
 # Drafts and embargoed releases too, marked, into preview/ (never deployable), served at $(HOST):$(PORT).
 preview: install
@@ -80,6 +96,9 @@ $(AXE): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+$(HTMX): $(AXE)
+	@test -f $@ || npm ci --no-audit --no-fund --loglevel=error
+
 # Lint, types and layers, one command a line: ruff (lint and format) on the whole tree, mypy on the layers it
 # covers, the import rules between the layers (pyproject.toml [tool.importlinter]).
 lint: $(TEST_STAMP)
@@ -99,7 +118,7 @@ $(DOCS_STAMP): requirements-docs.txt
 docs: $(DOCS_STAMP)
 	NO_MKDOCS_2_WARNING=1 $(DOCS_VENV)/bin/mkdocs build --strict
 
-test: install $(TEST_STAMP) $(BROWSER_STAMP) $(AXE) lint docs
+test: install $(TEST_STAMP) $(BROWSER_STAMP) $(AXE) $(HTMX) lint docs
 	$(BIN)/pytest
 
 # No test depends on today's date: the whole suite with the machine's clock at other dates (libfaketime, which
@@ -144,6 +163,8 @@ bench-subscriptions: install $(TEST_STAMP)
 translations: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k NP_:1c,2 --no-location --sort-output -o theme/translations/messages.pot .
 	$(BIN)/pybabel update -i theme/translations/messages.pot -d theme/translations --no-fuzzy-matching
+	$(BIN)/pybabel extract -F plugins/newsroom/desk/babel.cfg -k N_ --no-location --sort-output -o plugins/newsroom/desk/translations/desk.pot plugins/newsroom/desk
+	$(BIN)/pybabel update -D desk -i plugins/newsroom/desk/translations/desk.pot -d plugins/newsroom/desk/translations --no-fuzzy-matching
 
 clean:
 	rm -rf output preview .pytest_cache

@@ -30,6 +30,9 @@ email: media@testila.example
 website: https://www.testila.example
 logo: logo.svg
 brand_color: "#123456"
+name_forms:
+  fi:
+    genitive: Testilan kaupungin
 about:
   fi: Testila on kuvitteellinen kaupunki.
   sv: Testby är en påhittad stad.

@@ -86,8 +86,10 @@ def _served(folder: Path):
         server.server_close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def site_url(sample_site: Site):
+    """Module-scoped: the server's thread stops with this module, so later tests see no other thread running (a
+    build forks its workers only then)."""
     with _served(sample_site.output) as address:
         yield address
 

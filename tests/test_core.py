@@ -3,6 +3,9 @@ the commands that must take the newsroom's own languages."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -184,8 +187,28 @@ def test_one_control_character_rule_for_addresses_and_form_values():
 
 
 def test_a_worker_per_process_threshold_and_no_fork_while_threads_run():
-    assert workers.processes(4, 3, per_process=1) == 3
-    assert workers.processes(4, 3) == 1
+    started, release_thread = threading.Event(), threading.Event()
+    other = threading.Thread(target=lambda: (started.set(), release_thread.wait()))
+    other.start()
+    started.wait()
+    try:
+        assert workers.processes(4, 300) == 1  # a fork would copy none of the other thread, maybe a held lock
+    finally:
+        release_thread.set()
+        other.join()
+    # A fresh process has no other thread: there the setting and the per-process threshold decide.
+    counts = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from newsroom.core import workers as w; print(w.processes(4, 3, per_process=1), "
+            "w.processes(4, 3), w.processes(0, 10**6) == w.cores())",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert counts == ["3", "1", "True"]
     assert workers.map_shares(lambda n: n * n, list(range(7)), 3) == [n * n for n in range(7)]
 
 
@@ -299,35 +322,33 @@ def test_audit_refuses_content_with_problems_naming_the_file(tmp_path):
 
 
 def test_pictures_are_derived_on_the_build_s_pool_alike_in_one_process_and_in_several(tmp_path):
-    """media/images.py uses core/workers (NEWSROOM_PROCESSES), so forked and in-process work give the same files."""
+    """media/images.py uses core/workers (NEWSROOM_PROCESSES): forked and in-process work give the same files. Run in
+    a fresh process, where no other thread keeps the pool from forking."""
     from PIL import Image
 
-    from newsroom.core.model import ImageAsset
-    from newsroom.media import images
-
-    assets = []
     for n, colour in enumerate(("red", "green", "blue")):
-        path = tmp_path / f"p{n}.png"
-        Image.new("RGB", (320 + n, 200), colour).save(path)
-        assets.append(
-            ImageAsset(
-                id=f"p{n}",
-                path=path,
-                width=320 + n,
-                height=200,
-                size=path.stat().st_size,
-                alt={"fi": "Kuva"},
-                caption={},
-                photographer="Kuvaaja",
-                licence="CC BY 4.0",
-            )
-        )
-    assert workers.processes(3, len(assets), per_process=1) == 3  # no other thread runs: the second derive forks
-    one, problems = images.derive(assets, tmp_path / "one", processes=1)
-    several, more = images.derive(assets, tmp_path / "several", processes=3)
-    assert problems == more == []
-    files = {p.relative_to(tmp_path / "one"): p.read_bytes() for p in (tmp_path / "one").rglob("*") if p.is_file()}
-    assert files and files == {
-        p.relative_to(tmp_path / "several"): p.read_bytes() for p in (tmp_path / "several").rglob("*") if p.is_file()
-    }
-    assert one.keys() == several.keys() == {"p0", "p1", "p2"}
+        Image.new("RGB", (320 + n, 200), colour).save(tmp_path / f"p{n}.png")
+    script = f"""
+from pathlib import Path
+from newsroom.core import workers
+from newsroom.core.model import ImageAsset
+from newsroom.media import images
+root = Path({str(tmp_path)!r})
+assets = [
+    ImageAsset(id=f"p{{n}}", path=root / f"p{{n}}.png", width=320 + n, height=200, size=(root / f"p{{n}}.png").stat().st_size,
+               alt={{"fi": "Kuva"}}, caption={{}}, photographer="Kuvaaja", licence="CC BY 4.0")
+    for n in range(3)
+]
+one, problems = images.derive(assets, root / "one", processes=1)
+several, more = images.derive(assets, root / "several", processes=3)
+assert problems == more == [] and one.keys() == several.keys() == {{"p0", "p1", "p2"}}
+print(workers.processes(3, len(assets), per_process=1))
+"""
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == ["3"]  # the second derive forked three workers
+
+    def files(folder: Path) -> dict:
+        return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+    assert files(tmp_path / "one") and files(tmp_path / "one") == files(tmp_path / "several")

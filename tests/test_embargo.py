@@ -191,7 +191,9 @@ def test_preview_shows_everything_marked_noindex_and_cannot_be_deployed(content,
         site.html("sv/releases/hemlig-norrsken/").select_one(".embargo-banner").get_text(strip=True)
         == "Embargo till 01.03.2026 09:00 EET"
     )
-    assert site.html("fi/releases/luonnos-kuukivi/").select_one(".embargo-banner").get_text(strip=True) == "Luonnos"
+    assert site.html("fi/releases/luonnos-kuukivi/").select_one(".embargo-banner").get_text(strip=True) == (
+        "Luonnos: ei julkaistu"
+    )
     assert site.html("fi/releases/julkinen-aurinkokukka/").select_one(".embargo-banner") is None
     for page in site.output.rglob("*.html"):
         soup = site.html(str(page.relative_to(site.output)))
@@ -300,7 +302,7 @@ def test_a_second_publish_while_one_runs_does_nothing(content, tmp_path):
             str(tmp_path / "site"),
             env={"NEWSROOM_STATE_DIR": str(state)},
         )
-    assert busy.returncode == 1 and "another 'newsroom publish' is running" in busy.stderr
+    assert busy.returncode == 1 and "another publish is running" in busy.stderr
     assert not (tmp_path / "site").exists() and not (state / "build").exists()
 
 

@@ -121,6 +121,8 @@ def test_small_images_are_never_upscaled(site):
         "tiny-300.webp",
         "tiny-square.webp",
         "tiny-thumb.webp",
+        "tiny-thumb160.webp",
+        "tiny-thumb320.webp",
     ]
     for path in folder.iterdir():
         with Image.open(path) as made:
@@ -205,8 +207,8 @@ def test_release_page_uses_picture_srcset_sizes_and_credits(site):
     source, img = lead.select_one("picture source"), lead.select_one("picture img")
     assert source["type"] == "image/webp" and source["sizes"]
     assert source["srcset"] == (
-        "/images/gps-photo/gps-photo-480.webp 480w, /images/gps-photo/gps-photo-960.webp 960w, "
-        "/images/gps-photo/gps-photo-1600.webp 1600w"
+        "/images/gps-photo/gps-photo-480.webp 480w, /images/gps-photo/gps-photo-720.webp 720w, "
+        "/images/gps-photo/gps-photo-960.webp 960w, /images/gps-photo/gps-photo-1600.webp 1600w"
     )
     assert img["srcset"].endswith("/images/gps-photo/gps-photo-1600.jpg 1600w") and img["sizes"] == source["sizes"]
     assert (img["width"], img["height"], img["alt"]) == ("1600", "1000", "Kuva gps-photo")
@@ -267,7 +269,7 @@ def test_media_bank_lists_every_public_image_with_credit_uses_and_downloads(site
     items = page.select(".media-bank__item:not([data-kind=logo])")
     shown = [item.select_one("img")["src"].split("/")[2] for item in items]
     assert [item["data-kind"] for item in items] == ["photo"] * 6 + ["portrait"]
-    assert page.select_one('.media-bank__item[data-kind=logo] a.download')["href"] == "/logo.svg"
+    assert page.select_one(".media-bank__item[data-kind=logo] a.download")["href"] == "/logo.svg"
     assert shown == ["gps-photo", "rotated", "cmyk", "grey16", "transparent", "tiny", "portrait"]
     first = items[0]
     assert f"Kuva: {PHOTOGRAPHER}, CC BY 4.0" in first.figcaption.get_text()
@@ -370,7 +372,9 @@ def test_unchanged_images_are_not_decoded_again_and_changed_ones_are(tmp_path):
 
 def test_sample_images_are_made_in_every_size(sample_site):
     made = 0
-    for entry in sample_site.html("fi/media/").select(".media-bank__item[data-kind=photo], .media-bank__item[data-kind=portrait]"):
+    for entry in sample_site.html("fi/media/").select(
+        ".media-bank__item[data-kind=photo], .media-bank__item[data-kind=portrait]"
+    ):
         image_id = entry.select_one("img")["src"].split("/")[2]
         with Image.open(next((sample_site.content / "images").glob(f"{image_id}.[jpw]*"))) as source:
             width, height = source.size

@@ -74,8 +74,7 @@ class Bench:
             f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nfrom publishconf import *\n"
             f"PATH = {str(self.content)!r}\nTHEME = {str(ROOT / 'theme')!r}\n"
             f"PLUGIN_PATHS = [{str(ROOT / 'plugins')!r}]\nNEWSROOM_PREBUILD_AHEAD = {ahead}\n"
-            f"SITEURL = 'http://127.0.0.1:{self.server.server_port}'\n"
-            "NEWSROOM_LANGUAGES = ('fi',)\n",
+            f"SITEURL = 'http://127.0.0.1:{self.server.server_port}'\n",
             encoding="utf-8",
         )
         self.env = {
@@ -270,8 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make bench-publish", description=__doc__.splitlines()[0])
     parser.add_argument("--releases", type=int, default=2000)
     parser.add_argument("--lifts", type=int, default=10, help="embargo lifts with the publisher (default 10)")
-    parser.add_argument("--gap", type=float, default=12, help="seconds between lifts (default 12)")
-    parser.add_argument("--ahead", type=int, default=20, help="NEWSROOM_PREBUILD_AHEAD for the run (default 20)")
+    parser.add_argument("--gap", type=float, default=40, help="seconds between lifts (default 40: a warm build fits)")
+    parser.add_argument("--ahead", type=int, default=60, help="NEWSROOM_PREBUILD_AHEAD for the run (default 60)")
     parser.add_argument("--cron-lifts", type=int, default=3, help="lifts published by cron-style runs (default 3)")
     parser.add_argument("--saves", type=int, default=3, help="public releases saved, per path (default 3)")
     parser.add_argument("--work", type=Path, default=ROOT / "var" / "bench-publish")

@@ -273,6 +273,9 @@ phone: "+358 9 555 1000"
 email: viestinta@vertailu.example
 website: https://www.vertailu.example
 logo: logo.svg
+name_forms:
+  fi:
+    genitive: Vertailukaupungin
 about:
   fi: Vertailukaupunki on kuvitteellinen kaupunki suorituskykymittauksia varten.
   sv: Jämförelsestad är en påhittad stad för prestandamätningar.

@@ -38,8 +38,13 @@ def entry(article, site_url: str) -> dict:
                 "alt": image.alt.get(record.lang, ""),
                 "width": image.width,
                 "height": image.height,
+                **(
+                    {"email": _file(article.email_image, site_url)}
+                    if position == 0 and hasattr(article, "email_image")
+                    else {}
+                ),
             }
-            for image in record.images
+            for position, image in enumerate(record.images)
         ],
         "contacts": [
             {
@@ -52,6 +57,10 @@ def entry(article, site_url: str) -> dict:
             for c in record.contacts
         ],
     }
+
+
+def _file(file, site_url: str) -> dict:
+    return {"url": f"{site_url}/{file.url}", "width": file.width, "height": file.height}
 
 
 def write(
@@ -89,6 +98,7 @@ def _publisher(publisher: Publisher) -> dict:
     """What an email's footer tells about the sender."""
     return {
         "name": publisher.name,
+        "name_forms": publisher.name_forms,
         "address": publisher.address,
         "phone": publisher.phone,
         "email": publisher.email,

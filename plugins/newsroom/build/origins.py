@@ -42,7 +42,11 @@ def strays(output: Path, settings: dict, catalog: Catalog, now: datetime) -> lis
     image_ids = {i.id for i in images}
     public_videos = {v.id: v for r in public for v in r.videos}
     video_files = {urls.video(v.filename) for v in public_videos.values()}
-    logo = catalog.publisher.logo.name if catalog.publisher and catalog.publisher.logo else None
+    publisher = catalog.publisher
+    brand = set()  # the logo, the raster logo, the icon and /favicon.ico made from it, the share image
+    if publisher:
+        brand = {p.name for p in (publisher.logo, publisher.logo_raster, publisher.icon, publisher.share_image) if p}
+        brand |= {urls.FAVICON} if publisher.icon else set()
     theme = Path(settings["THEME"]) / "static"
     theme_dir = settings.get("THEME_STATIC_DIR", "theme")
     search = urls.SEARCH_BUNDLE.rstrip("/")
@@ -72,7 +76,7 @@ def strays(output: Path, settings: dict, catalog: Catalog, now: datetime) -> lis
                 found.append(Stray(path, "is not a video of any public release"))
             elif len(relative.parts) > 2 and relative.parts[1] not in public_videos:
                 found.append(Stray(path, "is not the poster or captions of a video of any public release"))
-        elif len(relative.parts) == 1 and name == logo:
+        elif len(relative.parts) == 1 and name in brand:
             continue
         elif suffix not in GENERATED:
             found.append(Stray(path, "is not a kind of file the build writes (pages, feeds, cards, calendars)"))

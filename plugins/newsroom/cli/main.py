@@ -25,8 +25,9 @@ from newsroom.content.links import link_problems
 from newsroom.core.clock import DateError, timestamp
 from newsroom.core.embargo import hidden_contacts, hidden_images, next_lift, unpublished
 from newsroom.core.model import TYPES
-from newsroom.core.settings import Settings, SettingsError
+from newsroom.core.settings import Settings, SettingsError, check_public_subscribe_url
 from newsroom.core.text import split_list
+from newsroom.desk import cli as desk_cli
 from newsroom.mail import mailsink, store, subscribers
 from newsroom.mail.notify import NotifyConfig, NotifyError, notifier, notify
 from newsroom.mail.outbox import Outbox
@@ -113,6 +114,7 @@ def _reported(action) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     settings = load_settings(_options(args, publish=args.publish))
+    check_public_subscribe_url(settings)
     started = time.perf_counter()
     code = _reported(lambda: build(settings))
     if code == OK:
@@ -144,6 +146,7 @@ def _next_lift_line(settings: Settings, now) -> str:
 
 def cmd_publish(args: argparse.Namespace) -> int:
     settings = load_settings(_options(args, publish=True))
+    check_public_subscribe_url(settings)
     if args.target:
         settings["NEWSROOM_DEPLOY"] = args.target
     try:
@@ -288,7 +291,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
 
 def cmd_mail_sink(args: argparse.Namespace) -> int:
     settings = load_settings(_options(args))
-    folder = Path(args.dir or Path(settings["NEWSROOM_STATE_DIR"]) / "mail")
+    folder = Path(args.dir) if args.dir else settings.state_dir / "mail"
     try:
         controller = mailsink.start(folder, args.host, args.port)
     except OSError as exc:
@@ -535,6 +538,7 @@ def parser() -> argparse.ArgumentParser:
 
     # Media lists and their sends (cli/medialists.py).
     medialists_cli.register(commands, _common, _store, lambda args: load_settings(_options(args, publish=True)))
+    desk_cli.add_parser(commands, lambda args: load_settings(_options(args)))
     return top
 
 

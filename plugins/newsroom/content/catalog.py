@@ -6,7 +6,7 @@ import difflib
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -56,9 +56,12 @@ RELEASE_FIELDS = (
     "Event-Start",
     "Event-End",
     "Location",
+    "Address",
     "New-Release",
     "Distribution",
     "Advance",
+    "Correction",
+    "Correction-Notify",
 )
 REQUIRED_FIELDS = ("Title", "Date", "Type", "Lang", "Release", "Lead")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
@@ -278,6 +281,7 @@ def _load_contacts(
             email=email,
             unit=card.texts("unit", langs, required=False),
             photo=images.get(photo_id) if photo_id else None,
+            revised=datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(microsecond=0),
         )
     return contacts
 
@@ -291,7 +295,11 @@ def _load_publisher(path: Path, root: Path, langs: tuple[str, ...], problems: Pr
         return None
     card = _Card(path, *loaded, problems)
     card.unknown_fields(
-        ("name", "address", "phone", "email", "website", "about", "media_use", "logo", "brand_color", "social")
+        (
+            *("name", "address", "phone", "email", "website", "about", "media_use", "logo", "brand_color", "social"),
+            *BRAND_FILES,
+            "name_forms",
+        )
     )
     name = card.texts("name", langs)
     for lang in langs:
@@ -313,6 +321,7 @@ def _load_publisher(path: Path, root: Path, langs: tuple[str, ...], problems: Pr
             card.problem("social", "each entry needs '- name: ...' and '  url: https://...'")
             continue
         social.append((card.clean("social", str(entry["name"])), card.clean("social", str(entry["url"]))))
+    brand = {key: _brand_file(card, root, key) for key in BRAND_FILES}
     return Publisher(
         name=name,
         address=card.text("address", "PL 1, 00990 Kaupunki", lines=True),
@@ -324,7 +333,68 @@ def _load_publisher(path: Path, root: Path, langs: tuple[str, ...], problems: Pr
         logo=logo,
         brand_color=colour,
         social=tuple(social),
+        **brand,
+        name_forms=_name_forms(card, langs),
     )
+
+
+# The publisher's raster files: what each is for, and the smallest size (width, height) it is used at.
+BRAND_FILES = {
+    "logo_raster": ("the wide logo as PNG or JPEG, for feeds and search engines", (144, 36)),
+    "icon": ("a square icon as PNG, for favicon.ico and feed readers", (144, 144)),
+    "share_image": ("the picture link previews show for pages without their own", (1200, 630)),
+}
+# Forms sentences ask the name in (Finnish inflects names: "Kaislarannan kaupungin tiedotteet").
+NAME_CASES = ("text", "genitive")  # text: as running text needs it, e.g. with an article ("the City of ...")
+
+
+def _brand_file(card: _Card, root: Path, key: str) -> Path | None:
+    what, (least_w, least_h) = BRAND_FILES[key]
+    name = card.text(key, f"{key.replace('_', '-')}.png", required=False)
+    if not name:
+        return None
+    path = root / name
+    if not path.is_file():
+        card.problem(key, f"file {path} does not exist; give {what}, relative to {root}")
+        return None
+    try:
+        width, height = inspect_image(path)
+    except BadImage as exc:
+        card.problem(key, f"{path.name} {exc}")
+        return None
+    if key == "icon" and width != height:
+        card.problem(key, f"{path.name} is {width} × {height} px; the icon must be square, at least {least_w} px")
+    elif width < least_w or height < least_h:
+        card.problem(key, f"{path.name} is {width} × {height} px; {what} should be at least {least_w} × {least_h} px")
+    return path
+
+
+def _name_forms(card: _Card, langs: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    forms = card.data.get("name_forms") or {}
+    if not isinstance(forms, dict):
+        card.problem("name_forms", "write it as 'fi:' and below it 'genitive: Kaislarannan kaupungin'")
+        return {}
+    found: dict[str, dict[str, str]] = {}
+    for lang, cases in forms.items():
+        if lang not in langs or not isinstance(cases, dict):
+            card.problem("name_forms", f"'{lang}' should be one of {', '.join(langs)}, with cases below it")
+            continue
+        for case, text in cases.items():
+            if case not in NAME_CASES or not isinstance(text, str) or not text.strip():
+                card.problem("name_forms", f"{lang}: '{case}' should be one of {', '.join(NAME_CASES)} with a name")
+                continue
+            found.setdefault(str(lang), {})[case] = text.strip()
+    if "fi" in langs and "genitive" not in found.get("fi", {}):
+        fi_name = card.data.get("name", {}).get("fi", "") if isinstance(card.data.get("name"), dict) else ""
+        example = (
+            (fi_name.rsplit(" ", 1)[0] + " kaupungin") if fi_name.endswith(" kaupunki") else "Kaislarannan kaupungin"
+        )
+        card.problem(
+            "name_forms",
+            "needs the Finnish genitive of the name, for sentences such as 'Kaislarannan kaupungin tiedotteet': "
+            f"add 'name_forms:', '  fi:' and '    genitive: {example}'",
+        )
+    return found
 
 
 # --- releases -------------------------------------------------------------------------------
@@ -451,6 +521,11 @@ class _ReleaseLoader:
         modified = self._date(get, problem, "Modified")
         if date and modified and modified < date:
             problem("Modified", "is earlier than Date; a correction is dated after the release")
+        if get("Correction") and not modified:
+            problem("Correction", "needs the time of the correction; add 'Modified: 2026-03-01 12:00' to the header")
+        notify = get("Correction-Notify").lower()
+        if notify and notify not in YES + NO:
+            problem("Correction-Notify", f"'{notify}' should be 'yes' or 'no'")
         event = self._event(kind, get, problem)
         contacts = self._resolve(
             split_list(get("Contacts")), self.contacts, "Contacts", "contact", "content/contacts/<id>.yaml", problem
@@ -513,6 +588,8 @@ class _ReleaseLoader:
             distribution=distribution,
             advance=advance,
             videos=videos,
+            correction=get("Correction"),
+            correction_notify=notify in YES,
         )
 
     def _date(self, get, problem, field: str):
@@ -527,7 +604,7 @@ class _ReleaseLoader:
 
     def _event(self, kind: str, get, problem) -> Event | None:
         if kind != "invitation":
-            for field in ("Event-Start", "Event-End", "Location"):
+            for field in ("Event-Start", "Event-End", "Location", "Address"):
                 if get(field):
                     problem(field, "is only for invitations; set 'Type: invitation' or remove the line")
             return None
@@ -537,7 +614,7 @@ class _ReleaseLoader:
         start, end = self._date(get, problem, "Event-Start"), self._date(get, problem, "Event-End")
         if start and end and end < start:
             problem("Event-End", "is before Event-Start")
-        return Event(start, end, get("Location")) if start else None
+        return Event(start, end, get("Location"), get("Address")) if start else None
 
     def _distribution(self, get, problem, date) -> tuple[tuple[str, ...], datetime | None]:
         """The media lists named, and the advance time, which only lists can use and must come before Date."""
@@ -648,7 +725,7 @@ def catalog_for(settings: dict) -> Catalog:
 
 def publisher_for(settings: dict) -> Publisher | None:
     """The publisher's card alone (newsroom.yaml), for services that need no releases or pictures; None if it has problems."""
-    root = Path(settings["PATH"])
+    checked = Settings.of(settings)
     problems = Problems()
-    publisher = _load_publisher(root / "newsroom.yaml", root, tuple(settings["NEWSROOM_LANGUAGES"]), problems)
+    publisher = _load_publisher(checked.content / "newsroom.yaml", checked.content, checked.langs, problems)
     return None if problems else publisher

@@ -93,3 +93,18 @@ def file_size(size: int, lang: str) -> str:
 
 def iso_date(moment: datetime, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).isoformat(timespec="seconds")
+
+
+def publisher_words(names: dict[str, str], forms: dict[str, dict[str, str]], lang: str) -> dict[str, str]:
+    """The publisher's name as a sentence in `lang` needs it, for the placeholders of translated messages:
+    `publisher` in running text ("the City of Kaislaranta"), `publisher_start` at the start of a sentence and
+    `publisher_of` where the sentence says whose ("releases of the City of Kaislaranta"; Finnish takes the
+    genitive there: "Kaislarannan kaupungin tiedotteet"). A form the settings do not give is the name as written."""
+    written = names.get(lang) or next(iter(names.values()), "Newsroom")
+    own = forms.get(lang, {})
+    text = own.get("text") or written
+    return {
+        "publisher": text,
+        "publisher_start": text[:1].upper() + text[1:],
+        "publisher_of": own.get("genitive") or text,
+    }

@@ -34,6 +34,7 @@ class Contact:
     email: str
     unit: dict[str, str] = field(default_factory=dict)
     photo: ImageAsset | None = None
+    revised: datetime | None = None  # when its card was last changed (the file's time): a vCard's REV
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,13 @@ class Attachment:
 class Event:
     start: datetime
     end: datetime | None
-    location: str
+    location: str  # the place, by name
+    address: str = ""  # its street address, postal code and town: "Rantakatu 4, 00990 Kaislaranta"
+
+    @property
+    def place(self) -> str:
+        """Where, in one line: the place and its address."""
+        return ", ".join(part for part in (self.location, self.address) if part)
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,13 @@ class Publisher:
     logo: Path | None
     brand_color: str
     social: tuple[tuple[str, str], ...]
+    # Raster files for where an SVG will not do: a wide logo (RSS <image>, Atom <logo>, schema.org), a square
+    # icon (Atom <icon>, favicon.ico, touch icon) and the picture link previews show for pages without one.
+    logo_raster: Path | None = None
+    icon: Path | None = None
+    share_image: Path | None = None
+    # The name as sentences need it (content/catalog.py NAME_CASES): {"fi": {"genitive": "Kaislarannan kaupungin"}}.
+    name_forms: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -133,6 +147,10 @@ class Release:
     distribution: tuple[str, ...] = ()
     advance: datetime | None = None
     videos: tuple[VideoAsset, ...] = ()
+    # A correction of a public release: the note readers see beside its time (Modified), and whether the editor
+    # asked for subscribers to be told (recorded here; the mail side does not send corrections yet).
+    correction: str = ""
+    correction_notify: bool = False
 
     @property
     def lead_image(self) -> ImageAsset | None:

@@ -3,11 +3,13 @@ settings as one typed object, checked once when loaded."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsroom.core.clock import build_now
@@ -41,7 +43,8 @@ DEFAULTS: dict[str, object] = {
     "NEWSROOM_SMTP_RATE": 0,
     # The sender of release emails; the display name is the publisher's name.
     "NEWSROOM_MAIL_FROM": "newsroom@localhost",
-    # Public address of the subscription service: emails link to {url}/preferences/..., {url}/unsubscribe/...
+    # Public address of the subscription service: forms post to {url}/subscribe, emails link to {url}/preferences/...;
+    # publishconf.py: NEWSROOM_SITEURL + /subscriptions, and a public build refuses a loopback, relative or plain-HTTP one.
     "NEWSROOM_SUBSCRIBE_URL": "http://127.0.0.1:8001",
     # Sign-ups the service takes per client address and per email address ('' for none).
     "NEWSROOM_SUBSCRIBE_LIMITS": "4/minute, 40/hour",
@@ -64,6 +67,21 @@ DEFAULTS: dict[str, object] = {
     # Media lists: the journalists' embargoed preview of a release, {release} and {lang} filled in, for advance
     # emails; '' while there is none (the advance email then carries no link to the release).
     "NEWSROOM_PRESS_PREVIEW_URL": "",
+    # The desk's public address (`newsroom desk serve`): https:// makes its cookies Secure; plain http is only
+    # accepted on loopback.
+    "NEWSROOM_DESK_URL": "http://127.0.0.1:8002",
+    # The separate origin the desk serves its previews from (another port or host than the desk's).
+    "NEWSROOM_DESK_PREVIEW_URL": "http://127.0.0.1:8003",
+    # The desk's single sign-on: the OpenID Connect provider's issuer address (None: local accounts only).
+    "NEWSROOM_DESK_OIDC_ISSUER": None,
+    # The desk's client id at the sign-on provider.
+    "NEWSROOM_DESK_OIDC_CLIENT_ID": "",
+    # The desk's client secret at the sign-on provider (give it in the environment).
+    "NEWSROOM_DESK_OIDC_CLIENT_SECRET": "",
+    # The sign-on claim whose values give a desk role.
+    "NEWSROOM_DESK_OIDC_ROLE_CLAIM": "groups",
+    # Which values of that claim give which role ('value=role, ...'); a user with none is not let in.
+    "NEWSROOM_DESK_OIDC_ROLES": "desk-admins=admin, desk-approvers=approver, desk-writers=writer",
 }
 
 
@@ -78,6 +96,11 @@ FROM_ENVIRONMENT = (
     "NEWSROOM_SUBSCRIBE_URL",
     "NEWSROOM_PUBLISH_WEBHOOK",
     "NEWSROOM_IMAGE_CACHE",
+    "NEWSROOM_DESK_URL",
+    "NEWSROOM_DESK_PREVIEW_URL",
+    "NEWSROOM_DESK_OIDC_ISSUER",
+    "NEWSROOM_DESK_OIDC_CLIENT_ID",
+    "NEWSROOM_DESK_OIDC_CLIENT_SECRET",
 )
 
 
@@ -128,6 +151,43 @@ def apply_defaults(settings: dict, base: Path | None = None) -> None:
         settings["NEWSROOM_IMAGE_CACHE"] = str(base / settings["NEWSROOM_IMAGE_CACHE"])
         if settings["NEWSROOM_DB"]:
             settings["NEWSROOM_DB"] = str(base / settings["NEWSROOM_DB"])
+
+
+def check_public_subscribe_url(settings: dict) -> None:
+    """A public build's forms post to NEWSROOM_SUBSCRIBE_URL: it must be a full address readers can reach, and
+    HTTPS when the site is, or every form would post to the build machine or in the clear. `newsroom build` and
+    `newsroom publish` check it; a preview, or a build without an absolute SITEURL, is not public."""
+    public = not settings.get("NEWSROOM_PREVIEW") and str(settings.get("SITEURL", "")).startswith(
+        ("http://", "https://")
+    )
+    address = str(settings.get("NEWSROOM_SUBSCRIBE_URL") or "")
+    if not public or not address:
+        return  # not for readers, or no subscription service (the pages have no forms)
+    parts = urlsplit(address)
+    fix = (
+        "set NEWSROOM_SUBSCRIBE_URL in the environment (beside NEWSROOM_SITEURL) to the service's public "
+        "address, such as https://newsroom.example.org/subscriptions"
+    )
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"NEWSROOM_SUBSCRIBE_URL '{address}' is not a full http(s):// address; {fix}")
+    if _is_loopback(parts.hostname):
+        raise SettingsError(
+            f"NEWSROOM_SUBSCRIBE_URL '{address}' is this machine's own address, which no reader can reach; {fix}"
+        )
+    if str(settings.get("SITEURL", "")).startswith("https://") and parts.scheme != "https":
+        raise SettingsError(
+            f"NEWSROOM_SUBSCRIBE_URL '{address}' is plain HTTP on an HTTPS site: browsers warn about such forms "
+            f"and the addresses would travel unencrypted; {fix}"
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback or ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
 
 
 # A language code as it appears in addresses (/fi/, /pt-br/): lowercase letters, optionally a region or script.

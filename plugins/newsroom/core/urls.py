@@ -88,6 +88,7 @@ def api(lang: str | None = None) -> str:
 API_SCHEMA = "api/releases.schema.json"
 SEARCH_BUNDLE = "pagefind/"
 SITEMAP = "sitemap.xml"
+FAVICON = "favicon.ico"  # browsers ask for it at the root, whatever the pages link
 NEWS_SITEMAP = "sitemap-news.xml"
 ROBOTS = "robots.txt"
 

@@ -17,6 +17,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -72,10 +73,14 @@ class Sources:
     public: dict[tuple[str, str], str]
     now: datetime
 
+    @cached_property
+    def releases(self) -> dict[str, list[Release]]:
+        return _versions(self.catalog)
+
     def versions(self, release_id: str, kind: str) -> dict[str, tuple[Release, str | None]]:
         """The versions a send of this kind may carry now, by language, with the public address (None in advance)."""
         found = {}
-        for release in _versions(self.catalog).get(release_id, []):
+        for release in self.releases.get(release_id, []):
             url = self.public.get((release.release_id, release.lang))
             if kind == ADVANCE and release.date > self.now and url is None:
                 found[release.lang] = (release, None)
@@ -93,18 +98,18 @@ class Queued:
     unknown: list[str] = field(default_factory=list)
 
 
-def queue_due(conn: sqlite3.Connection, sources: Sources, announced_only: bool) -> list[Queued]:
+def queue_due(conn: sqlite3.Connection, sources: Sources) -> list[Queued]:
     """Queue every send that is due and not yet queued: advances whose time has come, releases now public.
 
-    With `announced_only`, a release goes at publication only once notify has announced it in a run that was
-    not the first, so the archive a first run records is not sent to the lists either.
+    A release goes at publication only once notify has announced it in a run that was not the first, so the
+    archive a first run records is not sent to the lists either.
     """
     queued = []
-    for release_id, versions in sorted(_versions(sources.catalog).items()):
+    for release_id, versions in sorted(sources.releases.items()):
         lists = versions[0].distribution
         advance = versions[0].advance
         if sources.versions(release_id, RELEASE):
-            if announced_only and not _announced(conn, release_id):
+            if not _announced(conn, release_id):
                 continue
             done = _queue(conn, release_id, RELEASE, lists, sources.now)
         elif advance is not None and advance <= sources.now and sources.versions(release_id, ADVANCE):
@@ -424,7 +429,7 @@ def run(
     catalog = catalog_for(settings)
     public = {(e["release"], e["lang"]): e["url"] for e in (data or {}).get("releases", [])}
     sources = Sources(catalog, public, now)
-    queued = queue_due(conn, sources, announced_only=True)
+    queued = queue_due(conn, sources)
     publisher = (data or {}).get("publisher") or _publisher(catalog)
     channel = PressChannel(
         conn, PressComposer(settings, publisher, sender), mailer, sources, tuple(settings["NEWSROOM_LANGUAGES"])

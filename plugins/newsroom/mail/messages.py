@@ -21,11 +21,14 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from newsroom.mail.outbox import Delivery
 from newsroom.mail.subscribers import Subscriber
+from newsroom.media.images import EMAIL_WIDTH
 from newsroom.theming import templating
 
 # Same length and alphabet as secrets.token_urlsafe(32), so quoted-printable breaks the lines at the same places.
 TOKEN_LENGTH = 43
 PLACEHOLDER = "NEWSROOMxTOKENxPLACEHOLDERxxxxxxxxxxxxxxxxx"
+# Alt text longer than this fills the top of an email whose pictures are blocked; the page has the full text.
+ALT_LIMIT = 80
 _PLACEHOLDER_FOUND = re.compile(b"(?:=\r\n)?".join(re.escape(bytes([c])) for c in PLACEHOLDER.encode()))
 
 
@@ -94,6 +97,20 @@ class Prototype:
         return b"".join(parts)
 
 
+def in_reading_order(entries: tuple[dict, ...], languages: tuple[str, ...]) -> tuple[dict, ...]:
+    """A release's versions in the order the subscriber reads their languages: the first language first."""
+    rank = {lang: position for position, lang in enumerate(languages)}
+    return tuple(sorted(entries, key=lambda entry: rank.get(entry["lang"], len(rank))))
+
+
+def short_alt(text: str, limit: int = ALT_LIMIT) -> str:
+    """Alt text an email client shows in place of a blocked picture: at most `limit` characters, cut at a word."""
+    text = one_line(text)
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:.") + "…"
+
+
 class Composer:
     """Builds a subscriber's email for an outbox row, as the bytes to send."""
 
@@ -114,13 +131,14 @@ class Composer:
 
     def compose(self, delivery: Delivery, subscriber: Subscriber, token: str) -> bytes:
         digest = delivery.digest_day
-        lang = subscriber.preferences.languages[0] if digest else delivery.entries[0]["lang"]
-        key = (tuple((entry["release"], entry["lang"]) for entry in delivery.entries), lang, digest)
+        entries = delivery.entries if digest else in_reading_order(delivery.entries, subscriber.preferences.languages)
+        lang = subscriber.preferences.languages[0] if digest else entries[0]["lang"]
+        key = (tuple((entry["release"], entry["lang"]) for entry in entries), lang, digest)
         prototype = self._prototypes.get(key)
         if prototype is None:
             if len(self._prototypes) >= 64:
                 self._prototypes.clear()
-            prototype = self._prototypes[key] = self._prototype(lang, digest, delivery.entries)
+            prototype = self._prototypes[key] = self._prototype(lang, digest, entries)
         headers = (
             f"To: {subscriber.email}\r\nDate: {format_datetime(delivery.created_at)}\r\n"
             f"Message-ID: <{delivery.message_id}@{self.domain}>\r\n"
@@ -154,6 +172,7 @@ class Composer:
             "List-Unsubscribe", [links["one-click"], f"mailto:{self.sender}?subject=unsubscribe"]
         )
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to a release
         text = self.env.get_template(f"email/{kind}.txt").render(context)
         html = self.env.get_template(f"email/{kind}.html").render(context)
         message.set_content(text, cte="quoted-printable")
@@ -169,6 +188,22 @@ class Composer:
             "title": one_line(entry["title"]),
             "lead": one_line(entry["lead"]),
             "date": datetime.fromisoformat(entry["date"]),
-            "image": (entry.get("images") or [None])[0],
+            "image": _email_image(entry),
             "contacts": entry.get("contacts", []),
         }
+
+
+def _email_image(entry: dict) -> dict | None:
+    """The lead image as the email shows it: the file made for the email column, with its size and a short alt."""
+    images = entry.get("images") or []
+    if not images:
+        return None
+    lead = images[0]
+    shown = lead.get("email") or {"url": lead["url"], "width": lead["width"], "height": lead["height"]}
+    width = min(shown["width"], EMAIL_WIDTH)
+    return {
+        **shown,
+        "width": width,
+        "height": round(shown["height"] * width / shown["width"]),
+        "alt": short_alt(lead["alt"]),
+    }

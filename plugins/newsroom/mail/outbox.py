@@ -4,6 +4,10 @@ One row per (channel, recipient, item), unique, so queueing twice is harmless; a
 after the server accepted it, so a run killed at any point leaves at most the row in flight to repeat. A row the
 server took without confirming is tried once more, in a later run, and never a third time: at most one duplicate.
 Email and the publish webhook are channels of this one mechanism.
+
+A subscriber of several languages gets one email for a release whose versions are announced together: a row
+per recipient and release (item `release:<id>`) that sends, and under it the row of each version, folded in as a
+digest folds its releases ('digested', pointing at it), so each version stays queued exactly once.
 """
 
 from __future__ import annotations
@@ -163,6 +167,7 @@ class Outbox:
         if first_run:
             self.conn.execute("INSERT INTO meta (key, value) VALUES ('first_run', ?)", (stamp,))
         audience: list[Subscriber] | None = None
+        fresh: list[Publication] = []
         for publication in publications:
             inserted = self.conn.execute(
                 "INSERT INTO announced (release, lang, entry, announced_at, first_run) VALUES (?, ?, ?, ?, ?) "
@@ -177,7 +182,48 @@ class Outbox:
             if audience is None:
                 audience = list(subscribers.every(self.conn, "confirmed"))
             result.queued.append(self._queue(publication, audience, webhook, stamp))
+            fresh.append(publication)
+        self._group_by_release(fresh, stamp)
         return result
+
+    def _group_by_release(self, fresh: list[Publication], stamp: str) -> None:
+        """Where one subscriber got two or more versions of one release in this announcement, fold them into one
+        row for that release: one email with every version, sent once."""
+        for release in dict.fromkeys(p.entry["release"] for p in fresh):
+            keys = [p.key[1] for p in fresh if p.entry["release"] == release]
+            if len(keys) < 2:
+                continue
+            marks = ",".join("?" * len(keys))
+            several = self.conn.execute(
+                f"SELECT subscriber_id FROM outbox WHERE channel = 'email' AND status = 'pending' AND release = ? "
+                f"AND lang IN ({marks}) GROUP BY subscriber_id HAVING count(*) > 1",
+                (release, *keys),
+            ).fetchall()
+            for (subscriber_id,) in several:
+                self._fold(
+                    subscriber_id,
+                    f"release:{release}",
+                    stamp,
+                    f"status = 'pending' AND release = ? AND lang IN ({marks})",
+                    (release, *keys),
+                )
+
+    def _fold(self, subscriber_id: int, item: str, stamp: str, rows: str, params: tuple) -> bool:
+        """Queue one email `item` for a subscriber and fold into it their rows matching `rows` ('digested', pointing
+        at it); False when that item was queued before (a second run makes nothing)."""
+        parent = self.conn.execute(
+            "INSERT INTO outbox (channel, recipient, item, subscriber_id, status, message_id, due_at, "
+            "created_at) VALUES ('email', ?, ?, ?, 'pending', ?, ?, ?) "
+            "ON CONFLICT (channel, recipient, item) DO NOTHING",
+            (str(subscriber_id), item, subscriber_id, uuid.uuid4().hex, stamp, stamp),
+        )
+        if parent.rowcount:
+            self.conn.execute(
+                f"UPDATE outbox SET status = 'digested', digest_id = ? WHERE channel = 'email' AND subscriber_id = ? "
+                f"AND {rows}",
+                (parent.lastrowid, subscriber_id, *params),
+            )
+        return bool(parent.rowcount)
 
     def _queue(self, publication: Publication, audience: list[Subscriber], webhook: str | None, stamp: str) -> Queued:
         release, lang = publication.key
@@ -225,19 +271,7 @@ class Outbox:
                 )
             ]
             for subscriber_id in waiting:
-                digest = self.conn.execute(
-                    "INSERT INTO outbox (channel, recipient, item, subscriber_id, status, message_id, due_at, "
-                    "created_at) VALUES ('email', ?, ?, ?, 'pending', ?, ?, ?) "
-                    "ON CONFLICT (channel, recipient, item) DO NOTHING",
-                    (str(subscriber_id), f"digest:{day}", subscriber_id, uuid.uuid4().hex, stamp, stamp),
-                )
-                if digest.rowcount:
-                    self.conn.execute(
-                        "UPDATE outbox SET status = 'digested', digest_id = ? "
-                        "WHERE subscriber_id = ? AND status = 'held'",
-                        (digest.lastrowid, subscriber_id),
-                    )
-                    made += 1
+                made += self._fold(subscriber_id, f"digest:{day}", stamp, "status = 'held'", ())
         return made
 
     def claim(self, channel: str, now: datetime, limit: int = BATCH) -> list[Delivery]:

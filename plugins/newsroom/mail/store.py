@@ -212,8 +212,10 @@ def db_path(settings: dict) -> Path:
     return Path(settings.get("NEWSROOM_DB") or Path(settings["NEWSROOM_STATE_DIR"]) / DB_NAME)
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating and migrating as needed) in autocommit mode: writers take `transaction()` explicitly."""
+def connect(path: Path, migrations: tuple[str, ...] = MIGRATIONS) -> sqlite3.Connection:
+    """Open (creating and migrating as needed) in autocommit mode: writers take `transaction()` explicitly.
+
+    Another database of the newsroom (the desk's accounts) passes its own migrations and gets the same care."""
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
@@ -224,19 +226,19 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys = ON")
     # Deleted rows are overwritten, so an erased address does not linger in free pages of the file.
     conn.execute("PRAGMA secure_delete = ON")
-    migrate(conn)
+    migrate(conn, migrations)
     return conn
 
 
-def migrate(conn: sqlite3.Connection) -> None:
+def migrate(conn: sqlite3.Connection, migrations: tuple[str, ...] = MIGRATIONS) -> None:
     with transaction(conn):
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > len(MIGRATIONS):
+        if version > len(migrations):
             raise RuntimeError(
                 f"the database is schema version {version}, newer than this newsroom knows; "
                 "update the newsroom software"
             )
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        for number, script in enumerate(migrations[version:], start=version + 1):
             for statement in filter(str.strip, script.split(";")):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {number}")

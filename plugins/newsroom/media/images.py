@@ -22,7 +22,10 @@ from newsroom.media.imagemeta import DamagedFile
 
 # Part of every cache key: bump it when the code makes any file differently, and every file is made again.
 VERSION = "2"
-WIDTHS = (480, 960, 1600)
+WIDTHS = (480, 720, 960, 1600)  # 720: a one-column slot on a phone at 2x
+THUMB_WIDTHS = (160, 320)
+SEARCH_RATIOS = ((16, 9), (4, 3), (1, 1))
+EMAIL_WIDTH = 592
 PRINT_LONG_SIDE = 3000
 MAX_SIDE = 20_000  # px on the longer side: beyond any page or print, a scan or a mistake
 MAX_RATIO = 20  # a picture longer than this many times its width cannot be shown or cropped usefully
@@ -101,11 +104,22 @@ RECIPES: dict[str, Recipe] = {
         Recipe("square.webp", "square", True, box=(256, 256), quality=78),
         Recipe("square", "square", box=(256, 256), quality=82),
         Recipe("share", "share", box=(1200, 630), quality=85),
+        # The ratios search engines show an article's image in (Google: 16:9, 4:3 and 1:1, at least 1200 px wide).
+        *(Recipe(f"ratio-{w}x{h}", f"{w}x{h}", box=(1200, 1200 * h // w), quality=82) for w, h in SEARCH_RATIOS),
+        # Small thumbnails for the 6-10 rem slot of a listing card (160 px at 1x, 320 px at 2x).
+        *(Recipe(f"thumb{w}", f"thumb{w}", box=(w, w * 2 // 3), quality=82) for w in THUMB_WIDTHS),
+        *(Recipe(f"thumb{w}.webp", f"thumb{w}", True, box=(w, w * 2 // 3), quality=78) for w in THUMB_WIDTHS),
+        # Email: the lead image at the 592 px an email column holds.
+        Recipe("email", "email", width=EMAIL_WIDTH, quality=80),  # named apart: a small picture has one width
         Recipe("print", "print", long_side=PRINT_LONG_SIDE, quality=92, credit=True),
     )
 }
 # Recipe families a <picture> draws its srcset from.
-FAMILIES = {"w": [f"w{w}" for w in WIDTHS], "thumb": ["thumb"], "square": ["square"]}
+FAMILIES = {
+    "w": [f"w{w}" for w in WIDTHS],
+    "thumb": [*(f"thumb{w}" for w in THUMB_WIDTHS), "thumb"],
+    "square": ["square"],
+}
 
 
 # --- checking a source ----------------------------------------------------------------------

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from newsroom.build import manifest
+from newsroom.build import manifest, pagecache
 from newsroom.build.run import LeakError, build
 from newsroom.content.catalog import ContentError, catalog_for
+from newsroom.core import records
 from newsroom.core.embargo import is_public, next_lift
 from newsroom.core.model import Catalog, Release
 from newsroom.core.settings import Settings
@@ -59,8 +60,8 @@ def publish_lock(state: Path, wait: bool = False) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             raise PublishBusy(
-                f"another publish is running (lock {state / LOCK}: an overlapping 'newsroom publish', or "
-                "'newsroom publisher' building); this run did nothing, the next one will catch up"
+                f"another 'newsroom publish' is running, or the resident publisher is building (lock {state / LOCK}); "
+                "this run did nothing, the next one will catch up"
             ) from None
         yield
 
@@ -76,7 +77,7 @@ def publish_at(settings: dict, notify: Notify | None, now: datetime | None = Non
     settings = Settings.of(settings)
     now = now or settings.now
     catalog = checked_catalog(settings)
-    state = Path(settings["NEWSROOM_STATE_DIR"])
+    state = settings.state_dir
     previous = manifest.read(state) or {"releases": [], "fingerprint": None}
     result = PublishResult(now=now, next_lift=next_lift(catalog, now))
     if previous["fingerprint"] and _unchanged(settings, catalog, now, previous["fingerprint"]):
@@ -128,12 +129,31 @@ def build_public(settings: dict, catalog: Catalog, now: datetime, folder: str = 
     built once more from nothing; only if that leaks too does the LeakError go up.
     """
     warm = staging_settings(settings, now, folder)
+    warm.output.parent.mkdir(parents=True, exist_ok=True)
+    marker = warm.output.parent / f".{folder}-started"
+    marker.touch()
+    started = marker.stat().st_mtime_ns  # the file system's clock, which stamps what the build writes
     try:
         build(warm, catalog)
     except LeakError as exc:
         logger.warning("The warm build was refused (%s); building again from nothing", exc.leaks[0])
         build(staging_settings(settings, now, folder, cold=True), catalog)
+        return warm.output
+    _sweep(warm.output, Path(warm["CACHE_PATH"]) / pagecache.INDEX, started)
     return warm.output
+
+
+def _sweep(output: Path, index: Path, started: int) -> None:
+    """Remove the pages an earlier build left that this one neither wrote nor kept (a release renamed or withdrawn,
+    a listing page fewer): a warm folder must hold what a build from nothing would."""
+    kept = {name for entry in records.read(index).get("pages", {}).values() for name in entry["files"]}
+    for path in output.rglob("*.html"):
+        if path.stat().st_mtime_ns < started and str(path.relative_to(output)) not in kept:
+            path.unlink()
+            logger.info("Removed %s, which the build no longer makes", path)
+    for empty in sorted((p for p in output.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        if not any(empty.iterdir()):
+            empty.rmdir()
 
 
 def _unchanged(settings: dict, catalog, now: datetime, last: str) -> bool:

@@ -39,6 +39,7 @@ from newsroom.build.run import BuildError, LeakError
 from newsroom.build.search import SearchIndexError
 from newsroom.content.catalog import ContentError
 from newsroom.core.model import Catalog
+from newsroom.core.settings import Settings
 from newsroom.mail.notify import NotifyError, notifier
 from newsroom.publishing import status as status_file
 from newsroom.publishing.deploy import DeployError, Staged, deploy, drop_waiting, stage
@@ -121,7 +122,7 @@ class Mail:
 
 class Publisher:
     def __init__(self, settings: dict, clock: Clock | None = None, notify: Notify | None = None):
-        self.settings = settings
+        self.settings = Settings.of(settings)
         self.state = Path(settings["NEWSROOM_STATE_DIR"])
         self.tz = ZoneInfo(settings["TIMEZONE"])
         self.clock = clock or Clock(self.tz)
@@ -246,7 +247,13 @@ class Publisher:
                 self.catalog = checked_catalog(self.settings)
                 result = publish_at(self.settings, None, now)
                 self.live_at = now
-                logger.info("Lifted %s by building at %s: %s", lift.at.isoformat(), now.isoformat(), result.deployed_to)
+                logger.info(
+                    "Lifted %s by building at %s (%s), %d newly public",
+                    lift.at.isoformat(),
+                    now.isoformat(),
+                    result.deployed_to,
+                    len(result.newly_public),
+                )
         except PROBLEMS as exc:
             self.error(f"lift at {lift.at.isoformat()}: {exc}; trying again in {RETRY} s")
             wait_until(self.clock, self.clock.now() + timedelta(seconds=RETRY), self.changed)

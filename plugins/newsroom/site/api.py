@@ -86,6 +86,7 @@ def release(article, files: ImageFiles, site_url: str, tz: ZoneInfo, video_files
             "start": i18n.iso_date(event.start, tz),
             "end": i18n.iso_date(event.end, tz) if event.end else None,
             "location": event.location,
+            "address": event.address,
             "calendar": f"{site_url}/{urls.calendar(article.url, record.slug)}",
         },
     }

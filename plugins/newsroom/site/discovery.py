@@ -33,11 +33,14 @@ class DiscoveryGenerator(Generator):
         self._write_vcards()
         self._write_calendars(releases)
         self._write_api(releases)
-        self._save(urls.ROBOTS, sitemaps.robots(self.site_url, clock.preview))
+        news = None
         if not clock.preview and sitemaps.is_absolute(self.site_url):
-            self._save(
-                urls.NEWS_SITEMAP, sitemaps.news_sitemap(releases, clock.now, self.publisher, self.site_url, self.tz)
-            )
+            news = sitemaps.news_sitemap(releases, clock.now, self.publisher, self.site_url, self.tz)
+        if news:
+            self._save(urls.NEWS_SITEMAP, news)
+        else:
+            (self.out / urls.NEWS_SITEMAP).unlink(missing_ok=True)  # left by an earlier build
+        self._save(urls.ROBOTS, sitemaps.robots(self.site_url, clock.preview, news is not None))
 
     def _save(self, name: str, data: str | bytes) -> None:
         path = self.out / name

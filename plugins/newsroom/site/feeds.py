@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import mimetypes
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,17 +17,19 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 from pelican.generators import Generator
 
-from newsroom.core import i18n, urls
+from newsroom.core import i18n, licences, urls
 from newsroom.core.model import ImageAsset, Publisher, VideoAsset
 from newsroom.core.settings import Settings
+from newsroom.media.images import ORIGINAL
+from newsroom.site.brand import BRAND_KEY, Brand
 from newsroom.site.context import CLOCK_KEY, RELEASES_KEY, write_page
 from newsroom.site.listings import keyword_groups, types_in
 
 FEEDS_KEY = "feeds"
 FORMATS = ("rss", "atom")
 MEDIA_NS = "http://search.yahoo.com/mrss/"
-# RSS 2.0 shows a channel image only as GIF, JPEG or PNG; a logo in another format (SVG) is Atom's icon alone.
-RSS_IMAGE_TYPES = {".gif", ".jpg", ".jpeg", ".png"}
+# RSS 2.0's channel image is shown at most this large (the file may be larger: readers scale it).
+RSS_IMAGE_WIDTH, RSS_IMAGE_HEIGHT = 144, 400
 DC_NS = "http://purl.org/dc/elements/1.1/"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -159,7 +160,13 @@ class _ItemExtension(BaseEntryExtension):
             if item["credit"]:
                 etree.SubElement(content, f"{{{MEDIA_NS}}}credit", role=role).text = item["credit"]
             if item["licence"]:
-                etree.SubElement(content, f"{{{MEDIA_NS}}}license").text = item["licence"]
+                # Media RSS: <media:license> needs the licence's address; a licence known only by name is copyright.
+                if item["licence_url"]:
+                    etree.SubElement(
+                        content, f"{{{MEDIA_NS}}}license", type="text/html", href=item["licence_url"]
+                    ).text = item["licence"]
+                else:
+                    etree.SubElement(content, f"{{{MEDIA_NS}}}copyright").text = item["licence"]
 
 
 class FeedsGenerator(Generator):
@@ -171,6 +178,7 @@ class FeedsGenerator(Generator):
         self.base = urls.public_base(self.settings)
         self.host = urlsplit(self.base).hostname or "localhost"
         self.publisher: Publisher = self.context["publisher"]
+        self.brand: Brand = self.context[BRAND_KEY]
         self.catalogs = i18n.catalog_dir(self.settings)
         self.entries: dict[str, FeedEntry] = {}
         limit = self.settings["NEWSROOM_FEED_MAX_ITEMS"]
@@ -182,6 +190,7 @@ class FeedsGenerator(Generator):
                 limit,
                 i18n.translations(self.catalogs, lang),
                 self.publisher.name[lang],
+                i18n.publisher_words(self.publisher.name, self.publisher.name_forms, lang),
             )
             for lang in self.langs
         }
@@ -205,11 +214,18 @@ class FeedsGenerator(Generator):
         generator.description(feed.description)
         generator.language(feed.lang)
         generator.author(_author(self.publisher, feed.lang))
-        if self.publisher.logo:
-            logo = self._absolute(self.publisher.logo.name)
-            generator.icon(logo)
-            if self.publisher.logo.suffix.lower() in RSS_IMAGE_TYPES:  # also Atom's logo
-                generator.image(logo, feed.title, self._absolute(feed.page))
+        icon, logo = self.brand.icon, self.brand.logo_raster
+        if icon:
+            generator.icon(self._absolute(icon.url))  # Atom: square
+        if logo:  # RSS's channel image and Atom's wide logo
+            shown = min(logo.width, RSS_IMAGE_WIDTH)
+            generator.image(
+                self._absolute(logo.url),
+                feed.title,
+                self._absolute(feed.page),
+                width=str(shown),
+                height=str(min(RSS_IMAGE_HEIGHT, round(logo.height * shown / logo.width))),
+            )
         generator.updated(max((entry.updated() for entry in items), default=self.context[CLOCK_KEY].now))
         for entry in items:
             generator.add_entry(entry, order="append")
@@ -270,15 +286,18 @@ class FeedsGenerator(Generator):
         return entry
 
     def _image(self, image: ImageAsset, lang: str) -> dict:
+        """The original as served (stripped of metadata, or as-is): its own address, byte size and type."""
+        served = self.context["image_files"].of(image)[ORIGINAL]
         return {
-            "url": self._absolute(urls.image(image.filename)),
-            "size": str(image.size),
-            "type": mimetypes.guess_type(image.filename)[0] or "application/octet-stream",
-            "width": str(image.width),
-            "height": str(image.height),
+            "url": self._absolute(served.url),
+            "size": str(served.size),
+            "type": served.mime,
+            "width": str(served.width),
+            "height": str(served.height),
             "description": image.caption.get(lang) or image.alt.get(lang, ""),
             "credit": image.photographer,
             "licence": image.licence,
+            "licence_url": licences.url(image.licence),
         }
 
     def _video(self, video: VideoAsset, lang: str) -> dict:
@@ -293,6 +312,7 @@ class FeedsGenerator(Generator):
             "description": video.caption.get(lang) or video.alt.get(lang, ""),
             "credit": video.credit,
             "licence": video.licence,
+            "licence_url": licences.url(video.licence),
         }
 
 
@@ -301,8 +321,11 @@ def _author(publisher: Publisher, lang: str) -> dict:
     return {"name": publisher.name[lang], "uri": publisher.website}
 
 
-def _language_feeds(lang: str, releases: list, limit: int, translations, publisher: str) -> LanguageFeeds:
-    """The feeds of one language, named in that language; the releases are the public ones, newest first."""
+def _language_feeds(
+    lang: str, releases: list, limit: int, translations, publisher: str, words: dict[str, str]
+) -> LanguageFeeds:
+    """The feeds of one language, named in that language (`words`: the publisher's name as sentences need it);
+    the releases are the public ones, newest first."""
     _ = translations.ugettext
 
     def feed(label: str, heading: str, description: str, page: str, address, items: list) -> Feed:
@@ -320,7 +343,7 @@ def _language_feeds(lang: str, releases: list, limit: int, translations, publish
     whole = feed(
         _("All releases"),
         _("Newsroom"),
-        _("Releases from %(publisher)s, newest first") % {"publisher": publisher},
+        _("Releases from %(publisher_of)s, newest first") % words,
         urls.front(lang),
         lambda fmt: urls.feed(lang, fmt),
         releases,
@@ -331,7 +354,7 @@ def _language_feeds(lang: str, releases: list, limit: int, translations, publish
         types[kind] = feed(
             name,
             name,
-            _("%(kind)s from %(publisher)s, newest first") % {"kind": name, "publisher": publisher},
+            _("%(kind)s from %(publisher)s, newest first") % {**words, "kind": name},
             urls.release_type(lang, kind),
             lambda fmt, k=kind: urls.type_feed(lang, k, fmt),
             [a for a in releases if a.record.type == kind],
@@ -340,8 +363,7 @@ def _language_feeds(lang: str, releases: list, limit: int, translations, publish
         slug: feed(
             word,
             _("Keyword: %(keyword)s") % {"keyword": word},
-            _("Releases from %(publisher)s with the keyword %(keyword)s, newest first")
-            % {"publisher": publisher, "keyword": word},
+            _("Releases from %(publisher_of)s with the keyword %(keyword)s, newest first") % {**words, "keyword": word},
             urls.keyword(lang, word),
             lambda fmt, w=word: urls.keyword_feed(lang, w, fmt),
             items,

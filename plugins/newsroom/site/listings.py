@@ -42,7 +42,7 @@ class NewsroomGenerator(Generator):
         for lang in self.langs:
             self._write_lang(writer, lang)
         self._write(writer, "404.html", "404", self.langs[0])
-        self._write(writer, "index.html", "language_choice", self.langs[0])
+        self._write(writer, "index.html", "language_choice", self.langs[0], alternate_url=urls.front)
         copy_assets(
             Path(self.output_path), [a for items in self.by_lang.values() for a in items], self.catalog.publisher
         )

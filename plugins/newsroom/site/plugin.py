@@ -11,6 +11,7 @@ from newsroom.build import reading, rendering
 from newsroom.core import embargo
 from newsroom.core.settings import Settings
 from newsroom.site import discovery, structured_data
+from newsroom.site.brand import BrandGenerator
 from newsroom.site.consent import SignupPagesGenerator
 from newsroom.site.context import CATALOG_KEY, CLOCK_KEY, RELEASES_KEY, language_links
 from newsroom.site.discovery import DiscoveryGenerator
@@ -31,7 +32,14 @@ def on_get_generators(pelican):
     """Each run of a bare `pelican` instance publishes at its own moment (one for the whole run)."""
     if getattr(pelican, "newsroom_rebuilds", False):
         pelican.settings.follow_the_clock()
-    return [NewsroomGenerator, MediaBankGenerator, FeedsGenerator, DiscoveryGenerator, SignupPagesGenerator]
+    return [
+        NewsroomGenerator,
+        BrandGenerator,
+        MediaBankGenerator,
+        FeedsGenerator,
+        DiscoveryGenerator,
+        SignupPagesGenerator,
+    ]
 
 
 def on_generator_init(generator) -> None:

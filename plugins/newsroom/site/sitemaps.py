@@ -94,11 +94,14 @@ def sitemap(entries: list[Page]) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def news_sitemap(articles: list, now: datetime, publisher: Publisher, site_url: str, tz: ZoneInfo) -> bytes:
-    """Releases published within two days before `now`, newest first, at most a thousand (Google's limit)."""
+def news_sitemap(articles: list, now: datetime, publisher: Publisher, site_url: str, tz: ZoneInfo) -> bytes | None:
+    """Releases published within two days before `now`, newest first, at most a thousand (Google's limit); None
+    when there are none, since Google News' schema wants at least one <url>."""
     recent = sorted(
         (a for a in articles if now - NEWS_WINDOW <= a.record.date <= now), key=lambda a: a.record.date, reverse=True
     )[:NEWS_LIMIT]
+    if not recent:
+        return None
     root = etree.Element(f"{{{SITEMAP_NS}}}urlset", nsmap={None: SITEMAP_NS, "news": NEWS_NS})
     for article in recent:
         record = article.record
@@ -113,11 +116,14 @@ def news_sitemap(articles: list, now: datetime, publisher: Publisher, site_url: 
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def robots(site_url: str, preview: bool) -> str:
-    """A preview keeps every crawler out; a public build lets them in and names the sitemaps."""
+def robots(site_url: str, preview: bool, news: bool) -> str:
+    """A preview keeps every crawler out; a public build lets them in and names the sitemaps (the news sitemap
+    only when there is one: `news`)."""
     if preview:
         return "User-agent: *\nDisallow: /\n"
     text = "User-agent: *\nAllow: /\n"
     if is_absolute(site_url):
-        text += f"\nSitemap: {site_url}/{urls.SITEMAP}\nSitemap: {site_url}/{urls.NEWS_SITEMAP}\n"
+        text += f"\nSitemap: {site_url}/{urls.SITEMAP}\n"
+        if news:
+            text += f"Sitemap: {site_url}/{urls.NEWS_SITEMAP}\n"
     return text

@@ -3,31 +3,39 @@
 from __future__ import annotations
 
 import json
+import re
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from newsroom.core import i18n
+from newsroom.core import i18n, licences
 from newsroom.core.model import Publisher, Release
 from newsroom.core.settings import Settings
+from newsroom.media.images import SEARCH_RATIOS
+from newsroom.site.brand import Brand, BrandFile
 from newsroom.site.mediabank import ImageFiles
 
 # Open Graph names a language with a territory; the newsroom's Swedish is Finland Swedish.
 OG_LOCALES = {"fi": "fi_FI", "sv": "sv_FI", "en": "en_GB"}
-# The lead image in the ratios search engines crop to: wide (1.91:1), its own, 3:2 and square; largest first.
-SHARE_RECIPES = ("share", "w1600", "thumb", "square")
+# The lead image in the ratios search engines show (16:9, 4:3, 1:1, each 1200 px wide), then in its own shape
+# when that is as wide.
+OWN_SHAPE, SEARCH_WIDTH = "w1600", 1200
+SHARE_RECIPES = (*(f"ratio-{w}x{h}" for w, h in SEARCH_RATIOS), OWN_SHAPE)
 
 
-def image_objects(release: Release, files: ImageFiles, site_url: str) -> list[dict]:
+def image_objects(release: Release, files: ImageFiles, site_url: str, brand: Brand) -> list[dict]:
+    """The lead image in each ratio with its caption and credit; without one, the newsroom's share image."""
     image = release.lead_image
     if image is None:
-        return []
+        shared = brand.share_image
+        return [_brand_image(shared, site_url)] if shared else []
     derived, seen, found = files.of(image), set(), []
+    caption, licence = image.caption.get(release.lang), licences.url(image.licence)
     for recipe in SHARE_RECIPES:
         file = derived[recipe]
-        if file.url not in seen:
+        if file.url not in seen and (recipe != OWN_SHAPE or file.width >= SEARCH_WIDTH):
             seen.add(file.url)
             found.append(
                 {
@@ -35,9 +43,10 @@ def image_objects(release: Release, files: ImageFiles, site_url: str) -> list[di
                     "url": f"{site_url}/{file.url}",
                     "width": file.width,
                     "height": file.height,
-                    "caption": image.alt.get(release.lang, ""),
+                    **({"caption": caption} if caption else {}),
                     "creditText": image.photographer,
-                    "license": image.licence,
+                    "copyrightNotice": f"{image.photographer}, {image.licence}",
+                    **({"license": licence} if licence else {}),
                 }
             )
     return found
@@ -77,11 +86,20 @@ def video_objects(release: Release, video_files: dict, site_url: str, tz: ZoneIn
     return found
 
 
-def share_image(release: Release, files: ImageFiles, site_url: str) -> dict | None:
-    """The picture a link preview shows: the lead image cut to 1200 × 630, with its alt text in the release's language."""
+def _brand_image(file: BrandFile, site_url: str) -> dict:
+    return {"@type": "ImageObject", "url": f"{site_url}/{file.url}", "width": file.width, "height": file.height}
+
+
+def share_image(release: Release, files: ImageFiles, site_url: str, brand: Brand, publisher: Publisher) -> dict | None:
+    """The picture a link preview shows: the lead image cut to 1200 × 630 with its alt text in the release's
+    language, else the newsroom's share image."""
     image = release.lead_image
     if image is None:
-        return None
+        shared = brand.share_image
+        if shared is None:
+            return None
+        name = publisher.name[release.lang]
+        return {"url": f"{site_url}/{shared.url}", "width": shared.width, "height": shared.height, "alt": name}
     file = files.of(image)["share"]
     return {
         "url": f"{site_url}/{file.url}",
@@ -91,17 +109,33 @@ def share_image(release: Release, files: ImageFiles, site_url: str) -> dict | No
     }
 
 
-def organization(publisher: Publisher, lang: str, site_url: str) -> dict:
+def postal_address(address: str) -> dict:
+    """'Rantakatu 4, 00990 Kaislaranta' as a schema.org PostalAddress: the part with a postal code is the town."""
+    parts = [part.strip() for part in address.split(",") if part.strip()]
+    data: dict = {"@type": "PostalAddress"}
+    town = next((i for i, part in enumerate(parts) if re.fullmatch(r"\d{5}\s+\S.*", part)), None)
+    if town is not None:
+        code, locality = parts[town].split(None, 1)
+        data.update(postalCode=code, addressLocality=locality)
+        parts = parts[:town] + parts[town + 1 :]
+    if parts:
+        data["streetAddress"] = ", ".join(parts)
+    return data
+
+
+def organization(publisher: Publisher, lang: str, site_url: str, brand: Brand) -> dict:
+    """Search engines show a raster logo only: the PNG or JPEG one where there is one."""
     org = {"@type": "Organization", "name": publisher.name[lang], "url": publisher.website}
-    if publisher.logo:
-        org["logo"] = {"@type": "ImageObject", "url": f"{site_url}/{publisher.logo.name}"}
+    logo = brand.logo_raster or brand.logo
+    if logo:
+        org["logo"] = _brand_image(logo, site_url)
     return org
 
 
 def news_article(
-    release: Release, page_url: str, publisher: Publisher, files: ImageFiles, site_url: str, tz: ZoneInfo
+    release: Release, page_url: str, publisher: Publisher, files: ImageFiles, site_url: str, tz: ZoneInfo, brand: Brand
 ) -> dict:
-    org = organization(publisher, release.lang, site_url)
+    org = organization(publisher, release.lang, site_url, brand)
     data = {
         "@context": "https://schema.org",
         "@type": "NewsArticle",
@@ -116,13 +150,14 @@ def news_article(
         "author": org,
         "publisher": org,
     }
-    if release.images:
-        data["image"] = image_objects(release, files, site_url)
+    pictures = image_objects(release, files, site_url, brand)
+    if pictures:
+        data["image"] = pictures
     return data
 
 
 def event(
-    release: Release, page_url: str, publisher: Publisher, files: ImageFiles, site_url: str, tz: ZoneInfo
+    release: Release, page_url: str, publisher: Publisher, files: ImageFiles, site_url: str, tz: ZoneInfo, brand: Brand
 ) -> dict:
     """An invitation's event, as schema.org `Event`: what, when, where and who invites."""
     happening = release.event
@@ -134,15 +169,21 @@ def event(
         "startDate": i18n.iso_date(happening.start, tz),
         "eventStatus": "https://schema.org/EventScheduled",
         "eventAttendanceMode": "https://schema.org/OfflineEventAttendanceMode",
-        "location": {"@type": "Place", "name": happening.location, "address": happening.location},
-        "organizer": organization(publisher, release.lang, site_url),
+        "location": {
+            "@type": "Place",
+            "name": happening.location,
+            "address": postal_address(happening.address)
+            if happening.address
+            else {"@type": "PostalAddress", "name": happening.location},
+        },
+        "organizer": organization(publisher, release.lang, site_url, brand),
         "inLanguage": release.lang,
         "url": page_url,
     }
     if happening.end:
         data["endDate"] = i18n.iso_date(happening.end, tz)
     if release.images:
-        data["image"] = image_objects(release, files, site_url)
+        data["image"] = image_objects(release, files, site_url, brand)
     return data
 
 
@@ -159,15 +200,16 @@ def install(env: Environment, settings: dict) -> None:
     def json_ld(context: Context, article) -> Markup:
         release, site_url, publisher = article.record, context["SITEURL"], context["publisher"]
         page_url, files = f"{site_url}/{article.url}", context["image_files"]
-        parts = [news_article(release, page_url, publisher, files, site_url, tz)]
+        brand = context["brand"]
+        parts = [news_article(release, page_url, publisher, files, site_url, tz, brand)]
         if release.videos:
             parts[0]["video"] = video_objects(release, context["video_files"], site_url, tz)
         if release.event:
-            parts.append(event(release, page_url, publisher, files, site_url, tz))
+            parts.append(event(release, page_url, publisher, files, site_url, tz, brand))
         return Markup("\n").join(script(part) for part in parts)
 
     @pass_context
     def share_image_of(context: Context, release: Release) -> dict | None:
-        return share_image(release, context["image_files"], context["SITEURL"])
+        return share_image(release, context["image_files"], context["SITEURL"], context["brand"], context["publisher"])
 
     env.globals.update(json_ld=json_ld, share_image=share_image_of, og_locales=OG_LOCALES)

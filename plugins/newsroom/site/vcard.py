@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC
 
 from newsroom.core import urls
 from newsroom.core.model import Contact
@@ -35,12 +36,16 @@ def uid(contact: Contact, namespace: str) -> str:
 
 
 def card(contact: Contact, lang: str, organisation: str, site_url: str, namespace: str) -> str:
-    """The contact's card with the title and unit in `lang`; addresses only when the site has an absolute one."""
+    """The contact's card with the title and unit in `lang`; addresses only when the site has an absolute one.
+
+    PRODID names the newsroom that made it, REV when the contact's card was last changed, so an address book
+    that has the card can tell this one is newer."""
     *given, family = contact.name.split()
     org = escape(organisation) + (f";{escape(contact.unit[lang])}" if contact.unit.get(lang) else "")
     lines = [
         "BEGIN:VCARD",
         "VERSION:4.0",
+        f"PRODID:-//{escape(organisation)}//Newsroom//{lang.upper()}",
         "KIND:individual",
         f"UID:{uid(contact, namespace)}",
         f"FN:{escape(contact.name)}",
@@ -57,5 +62,7 @@ def card(contact: Contact, lang: str, organisation: str, site_url: str, namespac
         if contact.photo:
             lines.append(f"PHOTO:{site_url}/{urls.image(contact.photo.filename)}")
         lines.append(f"URL:{site_url}/{urls.contacts(lang)}")
+    if contact.revised:
+        lines.append(f"REV:{contact.revised.astimezone(UTC):%Y%m%dT%H%M%SZ}")
     lines.append("END:VCARD")
     return "".join(fold(line) + "\r\n" for line in lines)

@@ -62,7 +62,7 @@ class Service:
         self.consent = consent.texts(env, config.langs, publisher)
         self.pages = Pages(env, config, publisher, self.consent)
         self.sender = optin.ConfirmationSender(
-            optin.ConfirmationComposer(env, publisher.name, config.sender, config.site_url),
+            optin.ConfirmationComposer(env, publisher.name, config.sender, config.site_url, publisher.name_forms),
             config.smtp,
             config.db,
             self.link,

@@ -54,8 +54,16 @@ class Confirmation:
 class ConfirmationComposer:
     """Plain-text confirmation emails from the theme's email templates, in the language of the page signed up on."""
 
-    def __init__(self, env: Environment, publisher_names: dict[str, str], sender: str, site_url: str):
+    def __init__(
+        self,
+        env: Environment,
+        publisher_names: dict[str, str],
+        sender: str,
+        site_url: str,
+        name_forms: dict[str, dict[str, str]] | None = None,
+    ):
         self.env, self.names, self.sender, self.site_url = env, publisher_names, sender, site_url
+        self.publisher = {"name": publisher_names, "name_forms": name_forms or {}}  # as sentences name it
         self.domain = sender.rpartition("@")[2]
 
     def compose(self, job: Confirmation) -> bytes:
@@ -64,6 +72,7 @@ class ConfirmationComposer:
             "page_lang": job.lang,
             "lang": job.lang,
             "publisher_name": name,
+            "publisher": self.publisher,
             "link": job.link,
             "already": job.already,
             "site_url": self.site_url,

@@ -59,9 +59,7 @@ def install(env: Environment, settings: dict) -> None:
     cards: dict[tuple, Markup] = {}
 
     @pass_context
-    def release_card(
-        context: Context, item, heading_level: int, pinned_badge: bool = False, lazy: bool = True
-    ) -> Markup:
+    def release_card(context: Context, item, heading_level: int, pinned_badge: bool = False) -> Markup:
         """A release's card in a listing, rendered once per build: a release is listed on its front, type and keyword
         pages and in "more from the publisher" on every release page, so most cards are shown thousands of times."""
         key = (
@@ -69,12 +67,11 @@ def install(env: Environment, settings: dict) -> None:
             page_lang(context),
             heading_level,
             pinned_badge,
-            lazy,
             getattr(item, "embargo_state", None),
         )
         if key not in cards:
             template = context.environment.get_template("partials/_release_card.html")
-            values = {"item": item, "heading_level": heading_level, "pinned_badge": pinned_badge, "lazy": lazy}
+            values = {"item": item, "heading_level": heading_level, "pinned_badge": pinned_badge}
             cards[key] = Markup(template.render(context.get_all(), **values))
         return cards[key]
 
@@ -105,8 +102,20 @@ def install(env: Environment, settings: dict) -> None:
         keyword_slug=urls.keyword_slug,
         filesize=pass_context(lambda context, size: i18n.file_size(size, page_lang(context))),
     )
+
+    @pass_context
+    def publisher_words(context: Context) -> dict[str, str]:
+        """For messages naming the publisher: `_("More from %(publisher)s", **publisher_words())`."""
+        publisher = context.get("publisher")
+        if isinstance(publisher, dict):  # an email's: from the build's manifest
+            names, forms = publisher.get("name") or {}, publisher.get("name_forms") or {}
+        else:
+            names, forms = publisher.name, publisher.name_forms
+        return i18n.publisher_words(names, forms, page_lang(context))
+
     env.globals.update(
         current_lang=pass_context(page_lang),
+        publisher_words=publisher_words,
         urls=urls,
         NEWSROOM_LANGS=tuple(settings["NEWSROOM_LANGUAGES"]),
         type_name=type_name,
