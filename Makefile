@@ -81,6 +81,7 @@ $(BROWSER_STAMP):
 	command -v java >/dev/null || missing="$$missing default-jre-headless"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
 	command -v faketime >/dev/null || missing="$$missing faketime"; \
+	command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
 	test -x /usr/sbin/sshd || missing="$$missing openssh-server"; \
 	command -v ssh >/dev/null || missing="$$missing openssh-client"; \
 	command -v rsync >/dev/null || missing="$$missing rsync"; \

@@ -266,8 +266,10 @@ def test_contact_card_photo_is_a_small_square(site):
 
 def test_media_bank_lists_every_public_image_with_credit_uses_and_downloads(site):
     page = site.html("fi/media/")
-    items = page.select(".media-bank__item")
+    items = page.select(".media-bank__item:not([data-kind=logo])")
     shown = [item.select_one("img")["src"].split("/")[2] for item in items]
+    assert [item["data-kind"] for item in items] == ["photo"] * 6 + ["portrait"]
+    assert page.select_one(".media-bank__item[data-kind=logo] a.download")["href"] == "/logo.svg"
     assert shown == ["gps-photo", "rotated", "cmyk", "grey16", "transparent", "tiny", "portrait"]
     first = items[0]
     assert f"Kuva: {PHOTOGRAPHER}, CC BY 4.0" in first.figcaption.get_text()
@@ -370,7 +372,9 @@ def test_unchanged_images_are_not_decoded_again_and_changed_ones_are(tmp_path):
 
 def test_sample_images_are_made_in_every_size(sample_site):
     made = 0
-    for entry in sample_site.html("fi/media/").select(".media-bank__item"):
+    for entry in sample_site.html("fi/media/").select(
+        ".media-bank__item[data-kind=photo], .media-bank__item[data-kind=portrait]"
+    ):
         image_id = entry.select_one("img")["src"].split("/")[2]
         with Image.open(next((sample_site.content / "images").glob(f"{image_id}.[jpw]*"))) as source:
             width, height = source.size

@@ -40,6 +40,8 @@ def strays(output: Path, settings: dict, catalog: Catalog, now: datetime) -> lis
     images = [i for r in public for i in r.images] + [c.photo for c in public_contacts(catalog, now) if c.photo]
     originals = {urls.image(i.filename) for i in images}
     image_ids = {i.id for i in images}
+    public_videos = {v.id: v for r in public for v in r.videos}
+    video_files = {urls.video(v.filename) for v in public_videos.values()}
     publisher = catalog.publisher
     brand = set()  # the logo, the raster logo, the icon and /favicon.ico made from it, the share image
     if publisher:
@@ -69,6 +71,11 @@ def strays(output: Path, settings: dict, catalog: Catalog, now: datetime) -> lis
                 found.append(Stray(path, "is not a picture of any public release or contact"))
             elif len(relative.parts) > 2 and relative.parts[1] not in image_ids:
                 found.append(Stray(path, "is not made from a picture of any public release or contact"))
+        elif top == "videos":
+            if len(relative.parts) == 2 and name not in video_files:
+                found.append(Stray(path, "is not a video of any public release"))
+            elif len(relative.parts) > 2 and relative.parts[1] not in public_videos:
+                found.append(Stray(path, "is not the poster or captions of a video of any public release"))
         elif len(relative.parts) == 1 and name in brand:
             continue
         elif suffix not in GENERATED:

@@ -15,6 +15,7 @@ import yaml
 from newsroom.content import paths
 from newsroom.content.header import Field, lines, parse_header
 from newsroom.content.text import body_problems, field_problem
+from newsroom.content.videos import load_videos
 from newsroom.core import urls
 from newsroom.core.clock import DateError, parse_local
 from newsroom.core.model import (
@@ -28,6 +29,7 @@ from newsroom.core.model import (
     Problem,
     Publisher,
     Release,
+    VideoAsset,
 )
 from newsroom.core.settings import LANGUAGES, SLUG_SUBSTITUTIONS, Settings
 from newsroom.core.slugs import slugify
@@ -47,6 +49,7 @@ RELEASE_FIELDS = (
     "Keywords",
     "Contacts",
     "Images",
+    "Videos",
     "Attachments",
     "Status",
     "Pinned",
@@ -84,17 +87,18 @@ def load_catalog(
     root = Path(root)
     problems = Problems()
     images = _load_images(root / "images", langs, problems)
+    videos = load_videos(root / "videos", langs, problems, lambda path: _card(path, problems))
     contacts = _load_contacts(root / "contacts", images, langs, problems)
     publisher = _load_publisher(root / "newsroom.yaml", root, langs, problems)
     texts = _release_texts(root, problems)
     _check_pages(root, problems)
     headers = [(path, *parse_header(text)) for path, text in texts]
-    loader = _ReleaseLoader(root, tz, langs, contacts, images, tuple(slug_subs), problems)
+    loader = _ReleaseLoader(root, tz, langs, contacts, images, tuple(slug_subs), problems, videos)
     loaded = (loader.load(path, text, *header[1:]) for (path, text), header in zip(texts, headers))
     releases = [r for r in loaded if r]
     _check_across_versions(headers, problems)
     _check_slugs(releases, problems)
-    return Catalog(root, publisher, contacts, images, tuple(releases), tuple(problems))
+    return Catalog(root, publisher, contacts, images, tuple(releases), tuple(problems), videos)
 
 
 # --- YAML cards -----------------------------------------------------------------------------
@@ -198,6 +202,11 @@ class _Card:
         for field in self.data:
             if field not in known:
                 self.problem(str(field), f"is not a known field{_did_you_mean(str(field), known)}")
+
+
+def _card(path: Path, problems: Problems) -> _Card | None:
+    loaded = _read_yaml(path, problems)
+    return None if loaded is None else _Card(path, *loaded, problems)
 
 
 def _did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str:
@@ -441,9 +450,10 @@ def _utf8(path: Path, problems: Problems) -> str | None:
 class _ReleaseLoader:
     """Turns one release header into a Release with its references resolved, or reports why it cannot."""
 
-    def __init__(self, root, tz, langs, contacts, images, slug_subs, problems: Problems):
+    def __init__(self, root, tz, langs, contacts, images, slug_subs, problems: Problems, videos=None):
         self.root, self.tz, self.langs = root, tz, langs
         self.contacts, self.images, self.slug_subs = contacts, images, slug_subs
+        self.videos: dict[str, VideoAsset] = videos or {}
         self.problems = problems
 
     def load(self, path: Path, text: str, fields: dict[str, Field], repeated: list[Field]) -> Release | None:
@@ -529,6 +539,9 @@ class _ReleaseLoader:
                     "Images",
                     f"image '{image.id}' has no alt text in {lang}; add '  {lang}: ...' under 'alt:' in {image.path.with_suffix('.yaml')}",
                 )
+        videos = self._resolve(
+            split_list(get("Videos")), self.videos, "Videos", "video", "content/videos/<id>.yaml", problem
+        )
         keywords = split_list(get("Keywords"))
         if len(keywords) > MAX_KEYWORDS:
             problem(
@@ -574,6 +587,7 @@ class _ReleaseLoader:
             lines={found.name: found.line for found in fields.values()},
             distribution=distribution,
             advance=advance,
+            videos=videos,
             correction=get("Correction"),
             correction_notify=notify in YES,
         )

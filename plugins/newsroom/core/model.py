@@ -55,6 +55,30 @@ class ImageAsset:
 
 
 @dataclass(frozen=True)
+class VideoAsset:
+    """A video file with its sidecar: WebVTT captions in every language are required (WCAG 2.1 AA, 1.2.2)."""
+
+    id: str
+    path: Path
+    size: int
+    width: int
+    height: int
+    duration: float
+    mime: str
+    title: dict[str, str]
+    alt: dict[str, str]
+    caption: dict[str, str]
+    credit: str
+    licence: str
+    captions: dict[str, Path]  # language -> .vtt file
+    poster: Path | None = None  # a picture the sidecar names; else the media bank takes a frame with ffmpeg
+
+    @property
+    def filename(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True)
 class Attachment:
     name: str
     path: Path
@@ -122,6 +146,7 @@ class Release:
     # The media lists it is sent to (mail/distribution.py), and when they get it under embargo, if before Date.
     distribution: tuple[str, ...] = ()
     advance: datetime | None = None
+    videos: tuple[VideoAsset, ...] = ()
     # A correction of a public release: the note readers see beside its time (Modified), and whether the editor
     # asked for subscribers to be told (mail/outbox.py then sends it once, to those who got the release).
     correction: str = ""
@@ -148,6 +173,7 @@ class Catalog:
     images: dict[str, ImageAsset]
     releases: tuple[Release, ...]
     problems: tuple[Problem, ...]
+    videos: dict[str, VideoAsset] = field(default_factory=dict)
 
     def release_at(self, source: Path | str) -> Release | None:
         return self._by_source.get(Path(source).resolve())

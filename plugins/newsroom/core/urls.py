@@ -108,6 +108,16 @@ def images_zip(release_url: str, slug: str) -> str:
     return f"{release_url}{slug}.zip"
 
 
+def video(filename: str) -> str:
+    """A video's original file, as the publisher gave it."""
+    return f"videos/{filename}"
+
+
+def video_file(video_id: str, name: str) -> str:
+    """A file that goes with a video: its poster ('poster.jpg') or its captions ('<lang>.vtt')."""
+    return f"videos/{video_id}/{name}"
+
+
 def media(lang: str) -> str:
     """The media bank: every public image."""
     return f"{lang}/media/"

@@ -41,7 +41,15 @@ FORMATS = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png"), "WEBP": (
 READABLE = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WebP"}
 SUFFIXES = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WebP"}
 ORIENTATION = 0x0112
-KINDS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP", "application/zip": "ZIP"}
+KINDS = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/webp": "WebP",
+    "application/zip": "ZIP",
+    "video/mp4": "MP4",
+    "video/webm": "WebM",
+    "text/vtt": "WebVTT",
+}
 _ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
 # Modes whose pixels are values to average (a palette's are indexes; 16 bits are turned to 8 first, in to_srgb).
 _REDUCIBLE = ("L", "LA", "RGB", "RGBA", "CMYK")

@@ -28,6 +28,25 @@ def _image(image, lang: str, files: ImageFiles, site_url: str) -> dict:
     }
 
 
+def _video(video, lang: str, video_files: dict, site_url: str) -> dict:
+    files = video_files[video.id]
+    return {
+        "url": f"{site_url}/{files.original.url}",
+        "type": video.mime,
+        "size": video.size,
+        "width": video.width,
+        "height": video.height,
+        "duration": round(video.duration, 3),
+        "poster": f"{site_url}/{files.poster.url}",
+        "captions": [{"language": k, "url": f"{site_url}/{f.url}"} for k, f in files.captions.items()],
+        "title": video.title.get(lang, ""),
+        "alt": video.alt.get(lang, ""),
+        "caption": video.caption.get(lang, ""),
+        "credit": video.credit,
+        "licence": video.licence,
+    }
+
+
 def _contact(contact, lang: str, site_url: str) -> dict:
     return {
         "id": contact.id,
@@ -41,7 +60,7 @@ def _contact(contact, lang: str, site_url: str) -> dict:
     }
 
 
-def release(article, files: ImageFiles, site_url: str, tz: ZoneInfo) -> dict:
+def release(article, files: ImageFiles, site_url: str, tz: ZoneInfo, video_files: dict | None = None) -> dict:
     record = article.record
     event = record.event
     return {
@@ -56,6 +75,7 @@ def release(article, files: ImageFiles, site_url: str, tz: ZoneInfo) -> dict:
         "keywords": list(record.keywords),
         "translations": [{"language": t.lang, "url": f"{site_url}/{t.url}"} for t in article.translations],
         "images": [_image(image, record.lang, files, site_url) for image in record.images],
+        "videos": [_video(video, record.lang, video_files or {}, site_url) for video in record.videos],
         "attachments": [
             {"name": a.name, "url": f"{site_url}/{urls.attachment(a.name)}", "size": a.size} for a in record.attachments
         ],
@@ -73,7 +93,13 @@ def release(article, files: ImageFiles, site_url: str, tz: ZoneInfo) -> dict:
 
 
 def document(
-    articles: list, publisher: Publisher, files: ImageFiles, site_url: str, tz: ZoneInfo, lang: str | None = None
+    articles: list,
+    publisher: Publisher,
+    files: ImageFiles,
+    site_url: str,
+    tz: ZoneInfo,
+    lang: str | None = None,
+    video_files: dict | None = None,
 ) -> dict:
     """Newest first; `lang` limits the list to one language, None keeps every language."""
     return {
@@ -85,5 +111,5 @@ def document(
             "website": publisher.website,
             "logo": f"{site_url}/{publisher.logo.name}" if publisher.logo else None,
         },
-        "releases": [release(a, files, site_url, tz) for a in articles if lang is None or a.lang == lang],
+        "releases": [release(a, files, site_url, tz, video_files) for a in articles if lang is None or a.lang == lang],
     }

@@ -75,7 +75,15 @@ class DiscoveryGenerator(Generator):
 
     def _write_api(self, releases: list) -> None:
         for lang in (None, *self.settings["NEWSROOM_LANGUAGES"]):
-            document = api.document(releases, self.publisher, self.context["image_files"], self.site_url, self.tz, lang)
+            document = api.document(
+                releases,
+                self.publisher,
+                self.context["image_files"],
+                self.site_url,
+                self.tz,
+                lang,
+                self.context.get("video_files"),
+            )
             self._save(urls.api(lang), json.dumps(document, ensure_ascii=False, indent=1) + "\n")
         shutil.copyfile(api.SCHEMA, self.out / urls.API_SCHEMA)
 

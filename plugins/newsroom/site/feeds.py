@@ -18,7 +18,7 @@ from lxml import etree
 from pelican.generators import Generator
 
 from newsroom.core import i18n, licences, urls
-from newsroom.core.model import ImageAsset, Publisher
+from newsroom.core.model import ImageAsset, Publisher, VideoAsset
 from newsroom.core.settings import Settings
 from newsroom.media.images import ORIGINAL
 from newsroom.site.brand import BRAND_KEY, Brand
@@ -126,6 +126,7 @@ class _ItemExtension(BaseEntryExtension):
     updated: datetime | None = None
     links: tuple[dict, ...] = ()
     image: dict | None = None
+    videos: tuple[dict, ...] = ()
 
     def extend_atom(self, entry):
         entry.set(XML_LANG, self.language)
@@ -143,30 +144,29 @@ class _ItemExtension(BaseEntryExtension):
         return item
 
     def _media(self, parent) -> None:
-        if not self.image:
-            return
-        image = self.image
-        content = etree.SubElement(
-            parent,
-            f"{{{MEDIA_NS}}}content",
-            url=image["url"],
-            fileSize=image["size"],
-            type=image["type"],
-            medium="image",
-            width=image["width"],
-            height=image["height"],
-        )
-        etree.SubElement(content, f"{{{MEDIA_NS}}}description", type="plain").text = image["description"]
-        if image["credit"]:
-            etree.SubElement(content, f"{{{MEDIA_NS}}}credit", role="photographer").text = image["credit"]
-        if image["licence"]:
-            # Media RSS: <media:license> needs the licence's address; a licence known only by name is copyright.
-            if image["licence_url"]:
-                etree.SubElement(
-                    content, f"{{{MEDIA_NS}}}license", type="text/html", href=image["licence_url"]
-                ).text = image["licence"]
-            else:
-                etree.SubElement(content, f"{{{MEDIA_NS}}}copyright").text = image["licence"]
+        for medium, role, item in [("image", "photographer", self.image)] + [
+            ("video", "producer", v) for v in self.videos
+        ]:
+            if not item:
+                continue
+            attributes = {"url": item["url"], "fileSize": item["size"], "type": item["type"], "medium": medium}
+            attributes.update(width=item["width"], height=item["height"])
+            if item.get("duration"):
+                attributes["duration"] = item["duration"]
+            content = etree.SubElement(parent, f"{{{MEDIA_NS}}}content", **attributes)
+            etree.SubElement(content, f"{{{MEDIA_NS}}}description", type="plain").text = item["description"]
+            if item.get("thumbnail"):
+                etree.SubElement(content, f"{{{MEDIA_NS}}}thumbnail", url=item["thumbnail"])
+            if item["credit"]:
+                etree.SubElement(content, f"{{{MEDIA_NS}}}credit", role=role).text = item["credit"]
+            if item["licence"]:
+                # Media RSS: <media:license> needs the licence's address; a licence known only by name is copyright.
+                if item["licence_url"]:
+                    etree.SubElement(
+                        content, f"{{{MEDIA_NS}}}license", type="text/html", href=item["licence_url"]
+                    ).text = item["licence"]
+                else:
+                    etree.SubElement(content, f"{{{MEDIA_NS}}}copyright").text = item["licence"]
 
 
 class FeedsGenerator(Generator):
@@ -277,6 +277,11 @@ class FeedsGenerator(Generator):
         if image is not None:
             extension.image = self._image(image, lang)
             entry.enclosure(extension.image["url"], extension.image["size"], extension.image["type"])
+        # Atom links every video as an enclosure; RSS has room for one, and a video is the file a reader cannot get
+        # from the page's text, so it takes the place of the image there.
+        extension.videos = tuple(self._video(video, lang) for video in record.videos)
+        for video in extension.videos:
+            entry.enclosure(video["url"], video["size"], video["type"])
         extension.links = tuple(entry.link())
         return entry
 
@@ -293,6 +298,21 @@ class FeedsGenerator(Generator):
             "credit": image.photographer,
             "licence": image.licence,
             "licence_url": licences.url(image.licence),
+        }
+
+    def _video(self, video: VideoAsset, lang: str) -> dict:
+        return {
+            "url": self._absolute(urls.video(video.filename)),
+            "size": str(video.size),
+            "type": video.mime,
+            "width": str(video.width),
+            "height": str(video.height),
+            "duration": str(round(video.duration)),
+            "thumbnail": self._absolute(self.context["video_files"][video.id].poster.url),
+            "description": video.caption.get(lang) or video.alt.get(lang, ""),
+            "credit": video.credit,
+            "licence": video.licence,
+            "licence_url": licences.url(video.licence),
         }
 
 

@@ -14,9 +14,9 @@ from pelican.generators import Generator
 
 from newsroom.content.catalog import ContentError
 from newsroom.core import i18n, urls
-from newsroom.core.model import Contact, ImageAsset
+from newsroom.core.model import Contact, ImageAsset, Problem, VideoAsset
 from newsroom.core.settings import Settings
-from newsroom.media import images
+from newsroom.media import images, videos
 from newsroom.media.images import Derived, File
 from newsroom.site.context import RELEASES_KEY, write_page
 
@@ -54,6 +54,48 @@ class Entry:
         return [a for a in self.releases if a.lang == lang] or self.releases
 
 
+@dataclass
+class VideoFiles:
+    """One public video's files in the site: `files.original`, `.poster`, `.captions[lang]` (each a File)."""
+
+    video: VideoAsset
+    original: File
+    poster: File
+    captions: dict[str, File]
+    releases: list  # public Articles using it, newest first, every language
+
+    def all(self) -> list[File]:
+        return [self.original, self.poster, *self.captions.values()]
+
+    def releases_in(self, lang: str) -> list:
+        return [a for a in self.releases if a.lang == lang] or self.releases
+
+
+def public_videos(articles: list) -> dict[str, tuple[VideoAsset, list]]:
+    found: dict[str, tuple[VideoAsset, list]] = {}
+    for article in articles:
+        for video in article.record.videos:
+            found.setdefault(video.id, (video, []))[1].append(article)
+    return found
+
+
+def video_files(video: VideoAsset, uses: list, cache: Path) -> VideoFiles:
+    """The video's files, its poster taken by ffmpeg into the cache unless the sidecar names a picture."""
+    poster = video.poster or videos.poster(video.path, cache, min(1.0, video.duration / 2))
+    poster_name = "poster" + (poster.suffix.lower() if video.poster else ".jpg")
+    poster_type = {".png": "image/png", ".webp": "image/webp"}.get(poster.suffix.lower(), "image/jpeg")
+    return VideoFiles(
+        video,
+        File(urls.video(video.filename), video.width, video.height, video.size, video.mime, video.path),
+        File(urls.video_file(video.id, poster_name), 0, 0, poster.stat().st_size, poster_type, poster),
+        {
+            lang: File(urls.video_file(video.id, f"{lang}.vtt"), 0, 0, path.stat().st_size, "text/vtt", path)
+            for lang, path in video.captions.items()
+        },
+        uses,
+    )
+
+
 def public_images(articles: list, contacts: list[Contact]) -> dict[str, tuple[ImageAsset, list, list[Contact]]]:
     """Every image a public release or a contact card shows, newest use first, with those that use it."""
     found: dict[str, tuple[ImageAsset, list, list[Contact]]] = {}
@@ -79,38 +121,59 @@ class MediaBankGenerator(Generator):
         derived, problems = images.derive(
             [image for image, _, _ in used.values()], self.cache, original, self.settings["NEWSROOM_PROCESSES"]
         )
+        problems = list(problems)
+        self.files = ImageFiles(derived)
+        self.videos: dict[str, VideoFiles] = {}
+        for key, (video, uses) in public_videos(articles).items():
+            try:
+                self.videos[key] = video_files(video, uses, self.cache)
+            except videos.BadVideo as exc:
+                problems.append(Problem(video.path, 0, "", str(exc)))
         if problems:
             raise ContentError(tuple(problems))
-        self.files = ImageFiles(derived)
+        self.context["video_files"] = self.videos
+        self.context["media_videos"] = list(self.videos.values())
         self.context["image_files"] = self.files
         self.context["media_bank"] = [Entry(derived[key], uses, people) for key, (_, uses, people) in used.items()]
         catalogs = i18n.catalog_dir(self.settings)
         self.zips = {}
         for article in articles:
-            if article.record.images:
+            if article.record.images or article.record.videos:
                 article.images_zip = self._zip(article, catalogs)
-                article.email_image = self.files.of(article.record.lead_image)["email"]  # the manifest's, for emails
+                if article.record.lead_image:  # a release may have videos and no picture
+                    article.email_image = self.files.of(article.record.lead_image)["email"]  # the manifest's, for emails
                 self.zips[article.images_zip.url] = article.images_zip
         kept = [file.path for d in derived.values() for file in d.files.values()] + [z.path for z in self.zips.values()]
+        kept += [v.poster.path for v in self.videos.values()]
         images.prune(self.cache, {Path(path) for path in kept if self.cache in Path(path).parents})
 
     def generate_output(self, writer) -> None:
         out = Path(self.output_path)
         placed = {file.url: file for derived in self.files.derived.values() for file in derived.files.values()}
         placed.update(self.zips)
+        placed.update({file.url: file for files in self.videos.values() for file in files.all()})
         for url, file in placed.items():
             _place(file.path, out / url)
         _remove_others(out / urls.image(""), {out / url for url in placed})
+        _remove_others(out / urls.video(""), {out / url for url in placed})
         for lang in self.settings["NEWSROOM_LANGUAGES"]:
             write_page(self, writer, urls.media(lang), "media", lang, alternate_url=urls.media)
 
     def _zip(self, article, catalogs: Path) -> File:
-        """All images of one release version in print quality, with a credits file in its language; built once."""
+        """All images of one release version in print quality and its videos with their captions and posters, with a
+        credits file in its language; built once."""
         record = article.record
         members = [(_zip_name(image, self.files), str(self.files.of(image)["print"].path)) for image in record.images]
+        for video in record.videos:
+            files = self.videos[video.id]
+            members.append((video.filename, str(video.path)))
+            members.append((f"{video.id}-{Path(files.poster.url).name}", str(files.poster.path)))
+            members += [(f"{video.id}.{lang}.vtt", str(file.path)) for lang, file in files.captions.items()]
         credits = _credits(article, self.files, catalogs, self.settings["SITEURL"])
         stamp = record.date.astimezone(Settings.of(self.settings).tz).timetuple()[:6]
-        key = hashlib.sha256(repr((images.VERSION, members, credits, stamp)).encode()).hexdigest()
+        # Video files are not named by their content as derivatives are: their size and time stand for it.
+        changed = [(Path(p).stat().st_size, Path(p).stat().st_mtime_ns) for _, p in members]
+        key = hashlib.sha256(repr((images.VERSION, members, changed, credits, stamp)).encode()).hexdigest()
         cached = self.cache / "zip" / f"{key[:32]}.zip"
         if not cached.exists():
             cached.parent.mkdir(parents=True, exist_ok=True)
@@ -135,6 +198,12 @@ def _credits(article, files: ImageFiles, catalogs: Path, site_url: str) -> str:
             "licence": image.licence,
         }
         lines += [_zip_name(image, files), image.caption.get(lang) or image.alt.get(lang, ""), credit, ""]
+    for video in record.videos:
+        credit = i18n.gettext(catalogs, lang, "Video: %(credit)s, %(licence)s") % {
+            "credit": video.credit,
+            "licence": video.licence,
+        }
+        lines += [video.filename, video.title.get(lang, ""), video.caption.get(lang, ""), credit, ""]
     return "\n".join(lines)
 
 

@@ -52,6 +52,40 @@ def image_objects(release: Release, files: ImageFiles, site_url: str, brand: Bra
     return found
 
 
+def video_objects(release: Release, video_files: dict, site_url: str, tz: ZoneInfo) -> list[dict]:
+    """Each video as schema.org VideoObject: what search engines need to list it (name, poster, date, length)."""
+    found = []
+    for video in release.videos:
+        files = video_files[video.id]
+        found.append(
+            {
+                "@type": "VideoObject",
+                "name": video.title.get(release.lang, ""),
+                "description": video.caption.get(release.lang) or video.alt.get(release.lang, ""),
+                "thumbnailUrl": f"{site_url}/{files.poster.url}",
+                "contentUrl": f"{site_url}/{files.original.url}",
+                "encodingFormat": video.mime,
+                "uploadDate": i18n.iso_date(release.date, tz),
+                "duration": f"PT{max(1, round(video.duration))}S",
+                "width": video.width,
+                "height": video.height,
+                "inLanguage": release.lang,
+                "creditText": video.credit,
+                "license": video.licence,
+                "caption": [
+                    {
+                        "@type": "MediaObject",
+                        "contentUrl": f"{site_url}/{file.url}",
+                        "encodingFormat": "text/vtt",
+                        "inLanguage": lang,
+                    }
+                    for lang, file in files.captions.items()
+                ],
+            }
+        )
+    return found
+
+
 def _brand_image(file: BrandFile, site_url: str) -> dict:
     return {"@type": "ImageObject", "url": f"{site_url}/{file.url}", "width": file.width, "height": file.height}
 
@@ -168,6 +202,8 @@ def install(env: Environment, settings: dict) -> None:
         page_url, files = f"{site_url}/{article.url}", context["image_files"]
         brand = context["brand"]
         parts = [news_article(release, page_url, publisher, files, site_url, tz, brand)]
+        if release.videos:
+            parts[0]["video"] = video_objects(release, context["video_files"], site_url, tz)
         if release.event:
             parts.append(event(release, page_url, publisher, files, site_url, tz, brand))
         return Markup("\n").join(script(part) for part in parts)

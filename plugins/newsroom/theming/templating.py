@@ -99,6 +99,7 @@ def install(env: Environment, settings: dict) -> None:
         type_name=type_name,
         event_time=event_time,
         language_name=i18n.language_name,
+        keyword_slug=urls.keyword_slug,
         filesize=pass_context(lambda context, size: i18n.file_size(size, page_lang(context))),
     )
 
