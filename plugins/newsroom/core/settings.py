@@ -104,14 +104,17 @@ FROM_ENVIRONMENT = (
 )
 
 
-# Pelican's default SLUG_REGEX_SUBSTITUTIONS, for slugs made where no settings are at hand (core and content import
-# no Pelican); a newsroom's own SLUG_REGEX_SUBSTITUTIONS, when it sets one, is passed in instead.
-SLUG_SUBSTITUTIONS: tuple[tuple[str, str], ...] = (
+# Pelican's default SLUG_REGEX_SUBSTITUTIONS (pelican.settings.DEFAULT_CONFIG, which core may not import).
+PELICAN_SLUG_SUBSTITUTIONS: tuple[tuple[str, str], ...] = (
     (r"[^\w\s-]", ""),  # remove non-alphabetical/whitespace/'-' chars
     (r"(?u)\A\s*", ""),  # strip leading whitespace
     (r"(?u)\s*\Z", ""),  # strip trailing whitespace
     (r"[-\s]+", "-"),  # reduce multiple whitespace or '-' to single '-'
 )
+# The newsroom's: Pelican's, after a dot, comma or colon between digits becomes a hyphen, so that a date or a time
+# in a title keeps its separator ("2.3." gives "2-3", not "23"; "klo 17.30" gives "17-30"). Used by Pelican (set
+# as SLUG_REGEX_SUBSTITUTIONS unless the settings file sets its own) and where no settings are at hand.
+SLUG_SUBSTITUTIONS: tuple[tuple[str, str], ...] = ((r"(?<=\d)[.,:](?=\d)", "-"), *PELICAN_SLUG_SUBSTITUTIONS)
 
 
 class SettingsError(ValueError):
@@ -265,6 +268,6 @@ class Settings(dict):
         self.content = Path(self.get("PATH") or "content")
         self.output = Path(self.get("OUTPUT_PATH") or "output")
         self.state_dir = Path(self["NEWSROOM_STATE_DIR"])
-        self.slug_substitutions = tuple(
-            (str(find), str(put)) for find, put in self.get("SLUG_REGEX_SUBSTITUTIONS", SLUG_SUBSTITUTIONS)
-        )
+        own = tuple((str(find), str(put)) for find, put in self.get("SLUG_REGEX_SUBSTITUTIONS") or ())
+        self.slug_substitutions = own if own and own != PELICAN_SLUG_SUBSTITUTIONS else SLUG_SUBSTITUTIONS
+        self["SLUG_REGEX_SUBSTITUTIONS"] = list(self.slug_substitutions)
