@@ -299,6 +299,7 @@ def _load_publisher(path: Path, root: Path, langs: tuple[str, ...], problems: Pr
             *("name", "address", "phone", "email", "website", "about", "media_use", "logo", "brand_color", "social"),
             *BRAND_FILES,
             "name_forms",
+            "media_phone",
         )
     )
     name = card.texts("name", langs)
@@ -335,6 +336,7 @@ def _load_publisher(path: Path, root: Path, langs: tuple[str, ...], problems: Pr
         social=tuple(social),
         **brand,
         name_forms=_name_forms(card, langs),
+        media_phone=card.text("media_phone", "+358 9 555 1010", required=False),
     )
 
 
