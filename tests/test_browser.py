@@ -385,9 +385,7 @@ def test_search_finds_the_oldest_and_the_newest_release_across_the_shards_of_the
     for wanted in (public[0], public[-1]):
         page = browser.new_page()
         page.goto(f"{address}fi/search/?q={quote(wanted.title)}")
-        page.wait_for_selector(".pagefind-ui__result-link", timeout=15_000)
-        found = page.eval_on_selector_all(
-            ".pagefind-ui__result-link", "links => links.map(a => a.getAttribute('href'))"
-        )
+        page.wait_for_selector(".search-result a", timeout=15_000)
+        found = page.eval_on_selector_all(".search-result a", "links => links.map(a => a.getAttribute('href'))")
         assert f"/fi/releases/{wanted.slug}/" in found, (wanted.title, found)
         page.close()

@@ -171,9 +171,9 @@ def test_slugs_are_pelicans(title):
 def test_the_slug_substitutions_are_pelicans_after_the_digit_separator_rule():
     assert [tuple(pair) for pair in DEFAULT_CONFIG["SLUG_REGEX_SUBSTITUTIONS"]] == list(SLUG_SUBSTITUTIONS[1:])
     # Pelican's defaults, as read_settings fills them in, give way to the newsroom's; a newsroom's own stay.
-    assert Settings.load(dict(SLUG_REGEX_SUBSTITUTIONS=DEFAULT_CONFIG["SLUG_REGEX_SUBSTITUTIONS"])).slug_substitutions == (
-        SLUG_SUBSTITUTIONS
-    )
+    assert Settings.load(
+        dict(SLUG_REGEX_SUBSTITUTIONS=DEFAULT_CONFIG["SLUG_REGEX_SUBSTITUTIONS"])
+    ).slug_substitutions == (SLUG_SUBSTITUTIONS)
     assert Settings.load(dict(SLUG_REGEX_SUBSTITUTIONS=[(r"\s+", "_")])).slug_substitutions == ((r"\s+", "_"),)
 
 

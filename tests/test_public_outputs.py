@@ -279,7 +279,7 @@ def test_image_caption_is_the_caption_and_not_the_alt_text(public):
 
 def test_event_location_is_a_place_with_a_postal_address(public):
     page = _soup(
-        public.output / "fi/releases/kutsu-medialle-rantapuiston-kirjaston-ennakkoesittely-ja-avajaiset-23/index.html"
+        public.output / "fi/releases/kutsu-medialle-rantapuiston-kirjaston-ennakkoesittely-ja-avajaiset-2-3/index.html"
     )
     location = _json_ld(page)["Event"]["location"]
     assert location == {

@@ -662,11 +662,31 @@ def test_pages_carry_security_headers_and_load_nothing_from_elsewhere(service: S
         assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
         assert response.headers["x-frame-options"] == "DENY"
         assert response.headers["x-content-type-options"] == "nosniff"
+        assert "script-src 'self'" in policy
         page = BeautifulSoup(response.text, "html5lib")
-        assert not page.select("script, iframe, img[src^=http]")
-        assert all(link["href"].startswith(service.url) for link in page.select("link[href]"))
+        assert not page.select("iframe, script:not([src])")
+        loaded = [tag.get("src") or tag.get("href") for tag in page.select("link[href], script[src], img[src]")]
+        assert {"/static/newsroom.css", "/static/js/menu.js", "/static/logo.svg"} <= {
+            address.removeprefix(service.url) for address in loaded
+        }
+        assert all(address.startswith(service.url) for address in loaded), loaded
+        for address in loaded:
+            assert service.get(address.removeprefix(service.url)).status_code == 200
     css = service.get("/static/newsroom.css")
     assert css.headers["content-type"].startswith("text/css") and "--brand: #123456" in css.text
+    assert service.get("/static/logo.svg").headers["content-type"] == "image/svg+xml"
+
+
+def test_pages_wear_the_newsrooms_header_footer_and_logo(service: Service):
+    page = BeautifulSoup(service.get("/subscribe?lang=fi").text, "html5lib")
+    assert page.select_one(".site-header .brand img.brand__logo")
+    assert page.select_one(".site-header .menu-button[aria-controls=site-menu]")
+    assert page.select_one(".site-header form.header-search")["action"].endswith("/fi/search/")
+    nav = [a.get_text() for a in page.select(".site-nav a")]
+    assert nav[0] == "Uusimmat" and "Yhteyshenkilöt" in nav and "Tietoa meistä" in nav
+    assert page.select_one(".site-footer .site-footer__name")
+    switcher = page.select(".language-switcher a")
+    assert [a["hreflang"] for a in switcher] == ["sv", "en"] and switcher[0]["href"].endswith("/subscribe?lang=sv")
 
 
 def test_pages_speak_the_readers_language(service: Service):
