@@ -333,7 +333,7 @@ def test_the_site_shows_the_forms_and_the_privacy_notice(service: Service):
             "source",
         } <= names
         assert form.select_one(f'a[href="{SITE}/{lang}/privacy/"]')
-        assert not page.select("script[src^=http]")
+        assert all(script["src"].startswith(f"{SITE}/") for script in page.select("script[src]"))  # our own only
         privacy = site.html(f"{lang}/privacy/")
         assert privacy.html["lang"] == lang
         assert len(privacy.select("main h2")) >= 5
@@ -343,6 +343,20 @@ def test_the_site_shows_the_forms_and_the_privacy_notice(service: Service):
     assert box.select_one('input[name="languages"]')["value"] == "fi"
     assert box.select_one(f'a[href="{SITE}/fi/privacy/"]')
     assert site.html("fi/").select_one(f'footer a[href="{SITE}/fi/subscribe/"]')
+
+
+def test_the_site_form_offers_the_keywords_of_public_releases_and_the_service_takes_ticked_and_typed_ones(
+    service: Service,
+):
+    def offered(site: Site) -> list[str]:
+        form = site.html("fi/subscribe/").select_one("form.subscribe__form")
+        assert form.select_one("input#subscribe-keywords[type=text][name=keywords]")
+        return [box["value"] for box in form.select("fieldset input[type=checkbox][name=keywords]")]
+
+    assert offered(service.sites[0]) == []  # the keywords of embargoed releases are not shown before their time
+    assert offered(service.sites[2]) == ["kirjastot", "liikenne"]
+    assert service.sign_up("ticked@keywords.test", keywords=["kirjastot", "satama, laivat", ""]).status_code == 200
+    assert service.subscriber("ticked@keywords.test").preferences.keywords == ("kirjastot", "satama", "laivat")
 
 
 def test_the_site_and_the_service_agree_on_the_consent_text_version(service: Service, journey: Journey):

@@ -10,7 +10,7 @@
   button.className = "share-links__button";
   button.textContent = link.parentNode.parentNode.dataset.copyLabel;
   button.addEventListener("click", function () {
-    navigator.clipboard.writeText(link.dataset.copy).then(function () {
+    navigator.clipboard.writeText(link.href).then(function () { // the address in full, also where SITEURL is empty
       status.textContent = link.dataset.copied;
     }, function () {
       status.textContent = "";
