@@ -55,6 +55,13 @@
     title.appendChild(link);
     var excerpt = element("p", "release-card__lead search-result__excerpt");
     excerpt.innerHTML = data.excerpt; // Pagefind's excerpt: the page's own text, escaped, with <mark> around hits
+    var plain = excerpt.textContent.trim();
+    var content = (data.content || "").trim();
+    // An excerpt from the middle of the text says so, rather than starting or ending mid-sentence unmarked.
+    if (plain && content.indexOf(plain.slice(0, 40)) > 0) {
+      excerpt.insertBefore(document.createTextNode("… "), excerpt.firstChild);
+    }
+    if (plain && content.slice(-40) !== plain.slice(-40)) excerpt.appendChild(document.createTextNode(" …"));
     item.append(meta, title, excerpt);
     return item;
   };
