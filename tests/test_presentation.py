@@ -72,8 +72,16 @@ def test_phone_menu_opens_and_closes_from_the_keyboard_with_focus_managed(browse
         assert button.get_attribute("aria-controls") == "site-menu"
         header_bottom = page.evaluate("document.querySelector('.site-header').getBoundingClientRect().bottom")
         assert header_bottom < 100  # compact: the bar alone, not rows of links
+        # The other languages stay in the bar, beside the button: a release's versions are one tap away.
+        languages = page.locator(".language-switcher--bar a")
+        assert [a.get_attribute("hreflang") for a in languages.all()] == ["sv", "en"]
+        assert all(a.is_visible() for a in languages.all()) and languages.first.inner_text().startswith("SV")
+        assert page.evaluate("document.querySelector('.language-switcher--bar a').textContent") == "SV – Svenska"
         page.keyboard.press("Tab")  # the skip link
         page.keyboard.press("Tab")  # the brand
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.hreflang") == "sv"
+        page.keyboard.press("Tab")
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.className") == "menu-button"
         page.keyboard.press("Enter")

@@ -699,7 +699,7 @@ def test_pages_wear_the_newsrooms_header_footer_and_logo(service: Service):
     nav = [a.get_text() for a in page.select(".site-nav a")]
     assert nav[0] == "Uusimmat" and "Yhteyshenkilöt" in nav and "Tietoa meistä" in nav
     assert page.select_one(".site-footer .site-footer__name")
-    switcher = page.select(".language-switcher a")
+    switcher = page.select(".language-switcher--tools a")
     assert [a["hreflang"] for a in switcher] == ["sv", "en"] and switcher[0]["href"].endswith("/subscribe?lang=sv")
 
 
