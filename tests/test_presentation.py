@@ -181,7 +181,7 @@ def test_main_pages_have_no_axe_violations_and_are_photographed(browser, site, m
         if kind == "search":
             page.wait_for_selector(".search-result")
         page.evaluate("() => document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')")
-        page.wait_for_timeout(300)
+        page.wait_for_function("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{kind}-{WIDTHS[width]}.png"), full_page=True)
         if width == "phone":
