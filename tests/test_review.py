@@ -11,15 +11,14 @@ public build or search index holds a trace of a shared release before its lift.
 
 from __future__ import annotations
 
+import gzip
 import re
-import subprocess
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import expect
 
 from newsroom.build.audit import audit
 from newsroom.content.catalog import catalog_for
@@ -31,7 +30,7 @@ from newsroom.publishing.publish import publish_at
 from newsroom.publishing.publisher import Publisher
 from newsroom.publishing.schedule import Clock
 from sitebuilder import release
-from test_desk import NOW, PASSWORD, TZ, Desk, _csrf, _git, _serve, _free_port, browser  # noqa: F401
+from test_desk import NOW, PASSWORD, TZ, Desk, _csrf, _free_port, _git, _serve, browser  # noqa: F401
 
 DOMAIN = "review-sink.example"
 LIFT = "2027-01-05 09:00"
@@ -201,7 +200,12 @@ def _share(desk: Desk, client: httpx.Client, recipients: str, lang: str = "fi", 
 
 def test_a_press_link_shows_the_embargo_banner_records_openings_and_is_refused_once_revoked(desk, smtp_server):
     conn = _db(desk)
-    medialists.add(conn, "kulttuuri", Entry.checked(f"kaisa@{DOMAIN}", "Kaisa K", "Lehti", ("sv",), (), ("fi", "sv", "en")), datetime.fromisoformat(NOW))
+    medialists.add(
+        conn,
+        "kulttuuri",
+        Entry.checked(f"kaisa@{DOMAIN}", "Kaisa K", "Lehti", ("sv",), (), ("fi", "sv", "en")),
+        datetime.fromisoformat(NOW),
+    )
     conn.close()
     client = desk.client("aino")
     _share(desk, client, f"Tiina Toimittaja, tiina@{DOMAIN}", "fi", "kulttuuri")
@@ -242,9 +246,18 @@ def test_a_press_link_shows_the_embargo_banner_records_openings_and_is_refused_o
 def test_a_press_link_expires_after_the_lift_and_its_grace_and_a_review_link_after_its_time(desk, tmp_path):
     conn = _db(desk)
     try:
-        press, _ = sharelinks.issue(conn, "press", "yo", "fi", f"late@{DOMAIN}", "", "test", datetime.fromisoformat(NOW))
+        press, _ = sharelinks.issue(
+            conn, "press", "yo", "fi", f"late@{DOMAIN}", "", "test", datetime.fromisoformat(NOW)
+        )
         review, _ = sharelinks.issue(
-            conn, "review", "yo", "en", f"slow@{DOMAIN}", "", "test", datetime.fromisoformat(NOW),
+            conn,
+            "review",
+            "yo",
+            "en",
+            f"slow@{DOMAIN}",
+            "",
+            "test",
+            datetime.fromisoformat(NOW),
             expires_at=datetime.fromisoformat(NOW) - timedelta(minutes=1),
         )
     finally:
@@ -267,3 +280,149 @@ def test_a_press_link_expires_after_the_lift_and_its_grace_and_a_review_link_aft
         assert httpx.get(f"http://127.0.0.1:{port}/t/{press}/", follow_redirects=True).status_code == 200
     finally:
         grace.should_exit = True
+
+
+# --- approval required: the publisher holds, tells, and lets it out -------------------------------------------
+
+
+class SteppedClock(Clock):
+    """The publisher's wall clock, moved by the test; a sleep moves it on at once (no real waiting)."""
+
+    def __init__(self, start: datetime):
+        super().__init__(TZ)
+        self.at = start
+
+    def now(self) -> datetime:
+        return self.at
+
+    def sleep(self, seconds: float, wake) -> None:
+        self.at += timedelta(seconds=max(seconds, 0.001))
+
+
+def _public_files(folder: Path) -> dict[Path, str]:
+    found = {}
+    for path in folder.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            if data[:2] == b"\x1f\x8b":
+                data = gzip.decompress(data)
+            found[path] = data.decode("utf-8", "ignore")
+    return found
+
+
+def test_a_release_needing_approval_is_held_at_its_time_its_writer_told_once_then_out_at_the_next_pass(
+    tmp_path, smtp_server
+):
+    due = datetime.fromisoformat(NOW) + timedelta(hours=1)
+    running = Desk(tmp_path, **_mail_settings(tmp_path, smtp_server.url, NEWSROOM_APPROVAL="required"))
+    try:
+        releases = running.content / "releases"
+        (releases / "held.fi.md").write_text(
+            release("Pidätetty tiedote", f"{due:%Y-%m-%d %H:%M}", release_id="held", body=f"{SECRET_WORD} pidossa."),
+            "utf-8",
+        )
+        _git(tmp_path, "add", "-A")
+        _git(tmp_path, "-c", "user.name=Kirjoittaja", "-c", f"user.email=kirjoittaja@{DOMAIN}", "commit", "-qm", "held")
+        conn = accounts.connect(accounts.db_path(running.settings))
+        accounts.add(
+            conn, "olli", "Olli Osasto", f"olli-held@{DOMAIN}", "approver", PASSWORD, datetime.fromisoformat(NOW)
+        )
+        conn.close()
+        clock = SteppedClock(datetime.fromisoformat(NOW))
+        publisher = Publisher(running.settings, clock=clock)
+        publisher.publish_now("start")
+        target = Path(running.settings["NEWSROOM_DEPLOY"])
+        page = target / "fi" / "releases" / "pidatetty-tiedote" / "index.html"
+        assert (target / "index.html").is_file() and not page.exists()
+        assert "Held until approved" in running.client("aino").get("/").text  # red on the board, in words too
+        # Its time comes: the publisher looks, finds it unapproved, keeps it hidden and tells its writer.
+        clock.at = due + timedelta(seconds=1)
+        publisher.step()
+        assert not page.exists()
+        hidden = [r for r in catalog_for(running.settings).releases if r.release_id == "held"]
+        assert audit(target, running.settings, hidden) == []
+        assert not any(SECRET_WORD in text for text in _public_files(target).values())
+        told = _mails(smtp_server, f"kirjoittaja@{DOMAIN}")
+        assert [m["Subject"] for m in told] == ["Ei julkaistu: Pidätetty tiedote odottaa hyväksyntää"]
+        # Approved by an emailed link, by POST; the next pass publishes it, and the writer is not told again.
+        client = running.client("aino")
+        _ask_review(running, client, "held", users=["olli"], addresses="")
+        link = _link(_mails(smtp_server, f"olli-held@{DOMAIN}")[-1], running.url)
+        assert _decide(running, link, "approved").status_code == 303
+        publisher.step()  # waits (on the stepped clock) until the next look
+        assert not page.exists()
+        publisher.step()
+        assert page.is_file() and SECRET_WORD in page.read_text("utf-8")
+        publisher.step()
+        assert len(_mails(smtp_server, f"kirjoittaja@{DOMAIN}")) == 1
+    finally:
+        running.stop()
+
+
+# --- no trace in public ----------------------------------------------------------------------------------------
+
+
+def test_an_advance_send_carries_each_journalists_own_working_preview_link(desk, smtp_server):
+    text = release(
+        TITLE_FI,
+        LIFT,
+        release_id="yo",
+        body=f"{SECRET_WORD} kertoo.",
+        Distribution="ennakko",
+        Advance="2026-03-01 08:00",
+    )
+    conn = _db(desk)
+    for who in ("eka", "toka"):
+        medialists.add(
+            conn,
+            "ennakko",
+            Entry.checked(f"{who}@{DOMAIN}", who.title(), "Lehti", ("fi",), (), ("fi", "sv", "en")),
+            datetime.fromisoformat(NOW),
+        )
+    conn.close()
+    path = desk.content / "releases" / "yo.fi.md"
+    original = path.read_text("utf-8")
+    path.write_text(text, "utf-8")
+    try:
+        settings = desk.settings
+        sent = distribution.send_due(settings, NotifyConfig.from_settings(settings), datetime.fromisoformat(NOW))
+        assert sent.tally.sent == 2
+    finally:
+        path.write_text(original, "utf-8")
+    links = [_link(_mails(smtp_server, f"{who}@{DOMAIN}")[-1], desk.preview_url) for who in ("eka", "toka")]
+    assert links[0] != links[1]
+    for link in links:
+        page = httpx.get(link, follow_redirects=True)
+        assert page.status_code == 200 and "EMBARGO – ei julkaistavaksi ennen 5.1.2027 klo 9.00" in page.text
+    conn = _db(desk)
+    try:
+        made = [l for l in sharelinks.for_release(conn, "yo", "press") if l.created_by == "advance send"]
+        assert sorted(l.email for l in made) == [f"eka@{DOMAIN}", f"toka@{DOMAIN}"]
+        assert all(len(sharelinks.openings(conn, l.id)) == 1 for l in made)
+    finally:
+        conn.close()
+
+
+def test_the_public_build_and_its_search_index_hold_no_trace_of_a_shared_release(desk, smtp_server):
+    """Run after the shares above: review and press links, their emails and snapshots all exist."""
+    conn = _db(desk)
+    try:
+        assert sharelinks.for_release(conn, "yo", "press") and sharelinks.for_release(conn, "yo", "review")
+    finally:
+        conn.close()
+    assert any((Path(desk.settings["NEWSROOM_STATE_DIR"]) / "desk" / "snapshots").iterdir())
+    result = publish_at(desk.settings, None, datetime.fromisoformat(NOW))
+    target = Path(result.deployed_to or desk.settings["NEWSROOM_DEPLOY"])
+    files = _public_files(target)
+    assert any("pagefind" in str(p) for p in files), "the search index is part of what is checked"
+    hidden = [r for r in catalog_for(desk.settings).releases if r.release_id == "yo"]
+    assert audit(target, desk.settings, hidden) == []
+    tokens = [
+        link
+        for r in smtp_server.handler.to(DOMAIN)
+        for link in re.findall(r"/(?:t|r)/([\w-]{43})", r.message.get_body(("plain",)).get_content())
+    ]
+    assert tokens
+    for path, text in files.items():
+        for trace in (SECRET_WORD, TITLE_FI, TITLE_SV, desk.preview_url, "/t/", "NEWSROOMxSHARED", *tokens):
+            assert trace not in text, f"{trace} in {path}"
