@@ -396,9 +396,9 @@ def test_an_advance_send_carries_each_journalists_own_working_preview_link(desk,
         assert page.status_code == 200 and "EMBARGO – ei julkaistavaksi ennen 5.1.2027 klo 9.00" in page.text
     conn = _db(desk)
     try:
-        made = [l for l in sharelinks.for_release(conn, "yo", "press") if l.created_by == "advance send"]
-        assert sorted(l.email for l in made) == [f"eka@{DOMAIN}", f"toka@{DOMAIN}"]
-        assert all(len(sharelinks.openings(conn, l.id)) == 1 for l in made)
+        made = [x for x in sharelinks.for_release(conn, "yo", "press") if x.created_by == "advance send"]
+        assert sorted(x.email for x in made) == [f"eka@{DOMAIN}", f"toka@{DOMAIN}"]
+        assert all(len(sharelinks.openings(conn, x.id)) == 1 for x in made)
     finally:
         conn.close()
 
