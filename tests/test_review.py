@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from newsroom.build.audit import audit
 from newsroom.content.catalog import catalog_for
@@ -30,7 +31,7 @@ from newsroom.publishing.publish import publish_at
 from newsroom.publishing.publisher import Publisher
 from newsroom.publishing.schedule import Clock
 from sitebuilder import release
-from test_desk import NOW, PASSWORD, TZ, Desk, _csrf, _free_port, _git, _serve, browser  # noqa: F401
+from test_desk import ARTIFACTS, NOW, PASSWORD, TZ, Desk, _axe, _csrf, _free_port, _git, _serve, _sign_in, browser  # noqa: F401
 
 DOMAIN = "review-sink.example"
 LIFT = "2027-01-05 09:00"
@@ -426,3 +427,63 @@ def test_the_public_build_and_its_search_index_hold_no_trace_of_a_shared_release
     for path, text in files.items():
         for trace in (SECRET_WORD, TITLE_FI, TITLE_SV, desk.preview_url, "/t/", "NEWSROOMxSHARED", *tokens):
             assert trace not in text, f"{trace} in {path}"
+
+
+# --- in the browser --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_in_chromium_a_reviewer_with_no_session_approves_and_a_journalist_sees_the_embargo(desk, smtp_server, browser):  # noqa: F811
+    releases = desk.content / "releases"
+    (releases / "ilta.fi.md").write_text(release("Iltakirjasto aukeaa", LIFT, release_id="ilta"), "utf-8")
+    _git(desk.root, "add", "-A")
+    _git(desk.root, "-c", "user.name=Aino", "-c", f"user.email=aino@{DOMAIN}", "commit", "-qm", "ilta")
+    writer_context = browser.new_context(locale="fi-FI", bypass_csp=True)  # bypass: axe's own script
+    writer = writer_context.new_page()
+    _sign_in(writer, desk)
+    writer.goto(f"{desk.url}/review/ilta")
+    writer.get_by_label("Olli Osasto").check()
+    writer.get_by_role("button", name="Lähetä tarkastuslinkit").click()
+    expect(writer.get_by_role("status")).to_have_text(
+        "Tarkastusta pyydetty: tarkastajat saivat linkkinsä sähköpostilla."
+    )
+    violations = _axe(writer)
+    link = _link(_mails(smtp_server, f"olli@{DOMAIN}")[-1], desk.url)
+    # The approver: a browser that has never seen the desk, in Swedish.
+    reviewer_context = browser.new_context(locale="sv-SE")
+    reviewer = reviewer_context.new_page()
+    reviewer.goto(link)
+    expect(reviewer.get_by_role("heading", level=1)).to_have_text("För granskning: Iltakirjasto aukeaa")
+    assert not reviewer_context.cookies(desk.url)
+    with reviewer.expect_navigation():
+        reviewer.get_by_role("link", name=re.compile("Iltakirjasto aukeaa")).click()
+    banner = reviewer.locator(".shared-banner")
+    expect(banner).to_contain_text("Tarkastettavaksi: tätä tiedotetta ei ole vielä julkaistu.")
+    expect(reviewer.get_by_role("heading", name="Iltakirjasto aukeaa", level=1)).to_be_visible()
+    reviewer.get_by_role("link", name="Hyväksy tai pyydä muutoksia").click()
+    reviewer.get_by_role("button", name="Godkänn").click()
+    expect(reviewer.get_by_role("status")).to_have_text("Tack: ditt godkännande är registrerat.")
+    assert _status(desk, "ilta").approved
+    assert _status(desk, "ilta").approval.revision == _git(desk.root, "log", "-1", "--format=%H").strip()
+    writer.goto(link)
+    violations += _axe(writer)
+    # A journalist's link, shared from the desk, in a third fresh browser.
+    writer.goto(f"{desk.url}/press/ilta")
+    writer.get_by_label("Vastaanottajat, yksi riville: nimi, osoite").fill(f"Jussi Juttu, jussi@{DOMAIN}")
+    writer.get_by_role("button", name="Lähetä ennakkolinkit").click()
+    expect(writer.get_by_role("status")).to_have_text(
+        "Jaettu: jokainen vastaanottaja sai oman linkkinsä sähköpostilla."
+    )
+    press_context = browser.new_context(locale="en-GB")
+    journalist = press_context.new_page()
+    journalist.goto(_link(_mails(smtp_server, f"jussi@{DOMAIN}")[-1], desk.preview_url))
+    expect(journalist.locator(".shared-banner")).to_contain_text("EMBARGO – ei julkaistavaksi ennen 5.1.2027 klo 9.00")
+    writer.goto(f"{desk.url}/press/ilta")
+    expect(writer.locator("ul.openings li")).to_have_count(1)
+    violations += _axe(writer)
+    ARTIFACTS.mkdir(exist_ok=True)
+    writer.screenshot(path=str(ARTIFACTS / "desk-press-links.png"), full_page=True)
+    journalist.screenshot(path=str(ARTIFACTS / "press-preview-embargo.png"), full_page=True)
+    for context in (writer_context, reviewer_context, press_context):
+        context.close()
+    assert violations == []
