@@ -17,6 +17,7 @@ from newsroom.build import manifest
 from newsroom.core.model import Catalog, Release
 from newsroom.core.settings import Settings
 from newsroom.mail import approvals, sharemail, store
+from newsroom.mail.mailer import MailerConfigError
 
 logger = logging.getLogger("newsroom.publisher")
 
@@ -54,7 +55,7 @@ def _tell_writers(conn, settings: dict, due: list[Release], now: datetime) -> No
                 (release_id, store.stamp(release.date), store.stamp(now)),
             ).rowcount
             if fresh and writer:
-                message = sharemail.compose(
+                message = _compose_or_none(
                     settings,
                     "review_held",
                     release.lang,
@@ -65,11 +66,21 @@ def _tell_writers(conn, settings: dict, due: list[Release], now: datetime) -> No
                     desk_url=str(settings["NEWSROOM_DESK_URL"]).rstrip("/"),
                     release_id=release_id,
                 )
-                sharemail.queue(conn, writer, message, now)
+                if message:
+                    sharemail.queue(conn, writer, message, now)
         if fresh:
             logger.warning("Held %s at its time: not approved (NEWSROOM_APPROVAL = required)", release_id)
     if first:
         sharemail.deliver(conn, settings)
+
+
+def _compose_or_none(settings: dict, *args, **context) -> bytes | None:
+    """The writer's email, or None (logged) when the mail settings are wrong: a publish never fails for it."""
+    try:
+        return sharemail.compose(settings, *args, **context)
+    except MailerConfigError as exc:
+        logger.error("Cannot tell the writer a release is held: %s", exc)
+        return None
 
 
 def _writer(settings: dict, paths: list[Path]) -> str | None:
