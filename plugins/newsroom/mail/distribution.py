@@ -28,7 +28,7 @@ from markupsafe import escape
 from newsroom.build import manifest
 from newsroom.content.catalog import catalog_for
 from newsroom.core.model import Catalog, Release
-from newsroom.mail import medialists, sharelinks, store
+from newsroom.mail import approvals, medialists, sharelinks, store
 from newsroom.mail.addresses import SubscriberError, normalize_address
 from newsroom.mail.mailer import Mailer
 from newsroom.mail.medialists import Journalist
@@ -72,10 +72,11 @@ class Sources:
     catalog: Catalog
     public: dict[tuple[str, str], str]
     now: datetime
+    held: frozenset[str] = frozenset()  # releases NEWSROOM_APPROVAL = "required" holds (mail/approvals.py)
 
     @cached_property
     def releases(self) -> dict[str, list[Release]]:
-        return _versions(self.catalog)
+        return {rid: found for rid, found in _versions(self.catalog).items() if rid not in self.held}
 
     def versions(self, release_id: str, kind: str) -> dict[str, tuple[Release, str | None]]:
         """The versions a send of this kind may carry now, by language, with the public address (None in advance)."""
@@ -453,7 +454,8 @@ def run(
     """
     catalog = catalog_for(settings)
     public = {(e["release"], e["lang"]): e["url"] for e in (data or {}).get("releases", [])}
-    sources = Sources(catalog, public, now)
+    held = frozenset(approvals.held(conn, settings, catalog, {release for release, _ in public}))
+    sources = Sources(catalog, public, now, held)
     queued = queue_due(conn, sources)
     publisher = (data or {}).get("publisher") or _publisher(catalog)
     channel = PressChannel(
