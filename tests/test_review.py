@@ -487,3 +487,34 @@ def test_in_chromium_a_reviewer_with_no_session_approves_and_a_journalist_sees_t
     for context in (writer_context, reviewer_context, press_context):
         context.close()
     assert violations == []
+
+
+def test_under_required_approval_the_advance_to_media_lists_waits_for_the_approval(desk, smtp_server):
+    text = release("Varauskirjasto", LIFT, release_id="varaus", Distribution="odottajat", Advance="2026-03-01 08:00")
+    (desk.content / "releases" / "varaus.fi.md").write_text(text, "utf-8")
+    _git(desk.root, "add", "-A")
+    _git(desk.root, "-c", "user.name=Aino", "-c", f"user.email=aino@{DOMAIN}", "commit", "-qm", "varaus")
+    conn = _db(desk)
+    medialists.add(
+        conn,
+        "odottajat",
+        Entry.checked(f"odottaja@{DOMAIN}", "Odottaja", "Lehti", ("fi",), (), ("fi", "sv", "en")),
+        datetime.fromisoformat(NOW),
+    )
+    conn.close()
+    settings = desk.settings.replace(NEWSROOM_APPROVAL="required")
+    config, now = NotifyConfig.from_settings(settings), datetime.fromisoformat(NOW)
+    try:
+        assert distribution.send_due(settings, config, now).queued == []
+        assert _mails(smtp_server, f"odottaja@{DOMAIN}") == []
+        _ask_review(desk, desk.client("aino"), "varaus", users=[], addresses=f"hyvaksyja@{DOMAIN}")
+        assert (
+            _decide(desk, _link(_mails(smtp_server, f"hyvaksyja@{DOMAIN}")[-1], desk.url), "approved").status_code
+            == 303
+        )
+        assert distribution.send_due(settings, config, now).tally.sent == 1
+        assert _mails(smtp_server, f"odottaja@{DOMAIN}")[0]["Subject"].startswith("EMBARGO 5.1.2027 klo 9.00 asti")
+    finally:
+        (desk.content / "releases" / "varaus.fi.md").unlink()
+        _git(desk.root, "add", "-A")
+        _git(desk.root, "-c", "user.name=Aino", "-c", f"user.email=aino@{DOMAIN}", "commit", "-qm", "varaus gone")
