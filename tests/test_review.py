@@ -230,6 +230,14 @@ def test_a_press_link_shows_the_embargo_banner_records_openings_and_is_refused_o
     # A press link opens only its release, and is no review link.
     token = link.split("/t/")[1].strip("/")
     assert anonymous.get(f"{desk.preview_url}/t/{token}/fi/").status_code == 404
+    for other in (
+        "index.html",
+        "robots.txt",
+        "api/releases.json",
+        "fi/feeds/all.atom.xml",
+        "%2E%2E/%2E%2E/preview-key.json",
+    ):
+        assert anonymous.get(f"{desk.preview_url}/t/{token}/{other}").status_code == 404, other
     assert anonymous.get(f"{desk.url}/r/{token}").status_code == 404
     anonymous.get(link)
     desk_page = client.get("/press/yo").text
@@ -518,3 +526,12 @@ def test_under_required_approval_the_advance_to_media_lists_waits_for_the_approv
         (desk.content / "releases" / "varaus.fi.md").unlink()
         _git(desk.root, "add", "-A")
         _git(desk.root, "-c", "user.name=Aino", "-c", f"user.email=aino@{DOMAIN}", "commit", "-qm", "varaus gone")
+
+
+def test_guessing_links_is_rate_limited_on_both_origins(desk):
+    """Last in this file: it spends this client's allowance for the minute."""
+    with httpx.Client() as client:
+        answers = [client.get(f"{desk.url}/r/{'x' * 43}").status_code for _ in range(31)]
+        assert answers[0] == 404 and answers[-1] == 429
+        answers = [client.get(f"{desk.preview_url}/t/{'y' * 43}/").status_code for _ in range(301)]
+        assert answers[0] == 404 and answers[-1] == 429

@@ -12,8 +12,10 @@ page in the recipient's language saying so (403 revoked, 410 expired). Requests 
 from __future__ import annotations
 
 import mimetypes
+import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import anyio.to_thread
@@ -224,6 +226,20 @@ def _press_email(
 # --- the preview origin's side ---------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=64)
+def _referenced(site: Path, pages: tuple[str, ...]) -> frozenset[str]:
+    """The files the release's own pages use (pictures, attachments, cards): with the theme's, all a link serves."""
+    found = set()
+    for folder in pages:
+        index = site / folder / "index.html"
+        if index.is_file():
+            found |= set(_ADDRESS.findall(index.read_text("utf-8", errors="ignore")))
+    return frozenset(found)
+
+
+_ADDRESS = re.compile(re.escape(snapshot.KEY) + r"/([^\"'\s?#<>)]+)")
+
+
 def preview_routes(settings: dict, headers: dict[str, str]) -> list[Route]:
     checked = Settings.of(settings)
     content = Path(settings["PATH"]).resolve()
@@ -280,15 +296,8 @@ def preview_routes(settings: dict, headers: dict[str, str]) -> list[Route]:
                         "This link has been withdrawn by the newsroom. Ask the sender for a new one if you still need it."
                     ),
                 )
-            if state == sharelinks.EXPIRED:
-                return plain(
-                    410,
-                    link.lang,
-                    N_("Link expired"),
-                    N_("This link has expired. The release is on the newsroom's public site once it is published."),
-                )
             mine = versions(found, link.release)
-            if not mine:
+            if state == sharelinks.EXPIRED or not mine:
                 return plain(
                     410,
                     link.lang,
@@ -309,7 +318,9 @@ def preview_routes(settings: dict, headers: dict[str, str]) -> list[Route]:
                 return plain(404, link.lang, N_("Not found"), N_("There is no such page behind this link."))
             is_page = wanted.is_dir() or wanted.suffix == ".html"
             folder = path.removesuffix("index.html").rstrip("/") + "/"
-            if is_page and folder not in {page_path(r) for r in mine}:
+            pages = tuple(page_path(r) for r in mine)
+            allowed = folder in pages if is_page else path.startswith("theme/") or path in _referenced(site, pages)
+            if not allowed:
                 return plain(404, link.lang, N_("Not found"), N_("There is no such page behind this link."))
             if wanted.is_dir():
                 wanted = wanted / "index.html"

@@ -56,6 +56,7 @@ def board_states(desk: Desk) -> dict[str, tuple[str, bool]]:
 
 
 def routes(desk: Desk) -> list[Route]:
+    approvals.mode(desk.settings)  # a wrong NEWSROOM_APPROVAL stops the desk at its start
     limiter = RateLimiter(DECIDE_LIMITS)
 
     def connect() -> sqlite3.Connection:

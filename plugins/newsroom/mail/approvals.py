@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 from newsroom.core.model import Catalog
+from newsroom.core.settings import SettingsError
 from newsroom.mail import store
 from newsroom.mail.sharelinks import Link
 
@@ -27,14 +28,10 @@ MODES = ("required", "optional", "off")
 NONE, ASKED, APPROVED, WITHDRAWN, CHANGES = "none", "asked", "approved", "withdrawn", "changes"
 
 
-class ApprovalSettingError(ValueError):
-    """NEWSROOM_APPROVAL has a value the newsroom cannot use."""
-
-
 def mode(settings: dict) -> str:
     value = str(settings.get("NEWSROOM_APPROVAL") or "optional")
     if value not in MODES:
-        raise ApprovalSettingError(f"NEWSROOM_APPROVAL is '{value}'; write one of {', '.join(MODES)}")
+        raise SettingsError(f"NEWSROOM_APPROVAL is '{value}'; write one of {', '.join(MODES)}")
     return value
 
 

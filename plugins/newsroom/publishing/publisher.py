@@ -40,6 +40,7 @@ from newsroom.build.search import SearchIndexError
 from newsroom.content.catalog import ContentError
 from newsroom.core.model import Catalog, Release
 from newsroom.core.settings import Settings
+from newsroom.mail import approvals
 from newsroom.mail.notify import NotifyError, notifier
 from newsroom.publishing import status as status_file
 from newsroom.publishing.deploy import DeployError, Staged, deploy, drop_waiting, stage
@@ -137,6 +138,7 @@ class Publisher:
         self.live_at: datetime | None = None  # the moment the live site shows: lifts after it are still to come
         self.held: list[Release] = []  # versions held for approval (publishing/holding.py) at the last publish
         self.approval_poll = timedelta(seconds=settings["NEWSROOM_APPROVAL_POLL"])
+        approvals.mode(settings)  # a wrong NEWSROOM_APPROVAL stops the publisher before it starts, not at a lift
         self.mail = Mail(notify or notifier(settings), self.state, self.clock, self.error)
 
     # The loop ---------------------------------------------------------------------------------------------------
