@@ -64,8 +64,8 @@ DEFAULTS: dict[str, object] = {
     "NEWSROOM_PREBUILD_AHEAD": 120,
     # The publisher runs `git pull --ff-only` in the content folder every this many seconds (0: never).
     "NEWSROOM_GIT_PULL_INTERVAL": 0,
-    # Media lists: the journalists' embargoed preview of a release, {release} and {lang} filled in, for advance
-    # emails; '' while there is none (the advance email then carries no link to the release).
+    # Media lists: the address of each journalist's own embargoed preview link in advance emails, {token} (and
+    # {release}, {lang}) filled in; '' is the desk's preview origin, NEWSROOM_DESK_PREVIEW_URL/t/{token}/.
     "NEWSROOM_PRESS_PREVIEW_URL": "",
     # The desk's public address (`newsroom desk serve`): https:// makes its cookies Secure; plain http is only
     # accepted on loopback.
@@ -82,6 +82,18 @@ DEFAULTS: dict[str, object] = {
     "NEWSROOM_DESK_OIDC_ROLE_CLAIM": "groups",
     # Which values of that claim give which role ('value=role, ...'); a user with none is not let in.
     "NEWSROOM_DESK_OIDC_ROLES": "desk-admins=admin, desk-approvers=approver, desk-writers=writer",
+    # Review before release (docs/review.md): "required" holds a release nobody approved at its time; "optional"
+    # records reviews and holds nothing (the default: switching it on would hold every release not yet reviewed);
+    # "off" takes review out of the desk.
+    "NEWSROOM_APPROVAL": "optional",
+    # How many days a review link works.
+    "NEWSROOM_REVIEW_DAYS": 7,
+    # How many hours a journalist's embargoed preview link keeps working after the embargo lifts.
+    "NEWSROOM_PRESS_GRACE_HOURS": 48,
+    # How often (seconds) the publisher looks again whether a held release has been approved.
+    "NEWSROOM_APPROVAL_POLL": 30,
+    # Set only for the builds behind shared links (desk/snapshot.py): the banner their pages carry.
+    "NEWSROOM_SHARED": None,
 }
 
 
