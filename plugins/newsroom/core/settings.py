@@ -82,6 +82,9 @@ DEFAULTS: dict[str, object] = {
     "NEWSROOM_DESK_OIDC_ROLE_CLAIM": "groups",
     # Which values of that claim give which role ('value=role, ...'); a user with none is not let in.
     "NEWSROOM_DESK_OIDC_ROLES": "desk-admins=admin, desk-approvers=approver, desk-writers=writer",
+    # The largest attachment a release may have, in megabytes (10^6 bytes): `newsroom check`, the build and the
+    # desk's upload refuse larger files.
+    "NEWSROOM_ATTACHMENT_MAX_MB": 25,
 }
 
 
@@ -126,6 +129,7 @@ WHOLE_NUMBERS = {
     "NEWSROOM_PROCESSES": 0,
     "NEWSROOM_PREBUILD_AHEAD": 0,
     "NEWSROOM_GIT_PULL_INTERVAL": 0,
+    "NEWSROOM_ATTACHMENT_MAX_MB": 1,
 }
 
 
