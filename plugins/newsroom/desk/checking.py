@@ -38,6 +38,7 @@ def check(content: Path, settings: dict, proposed: dict[Path, str]) -> tuple[lis
             ZoneInfo(settings["TIMEZONE"]),
             tuple(settings["NEWSROOM_LANGUAGES"]),
             settings["SLUG_REGEX_SUBSTITUTIONS"],
+            settings["NEWSROOM_ATTACHMENT_MAX_MB"],
         )
         problems = [
             Problem(stand_ins[p.path], p.line, p.field, p.message.replace(scratch, str(content)))

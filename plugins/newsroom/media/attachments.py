@@ -16,7 +16,13 @@ HEAD = 8192  # bytes read to tell a text file from a binary one
 
 
 class BadAttachment(ValueError):
-    """The file is not one the newsroom publishes, or its name says another type; the message says what to do."""
+    """The file is not one the newsroom publishes, or its name says another type; the message says what to do.
+
+    `kind` is what the contents are when only the name is wrong (None: not a type the newsroom publishes)."""
+
+    def __init__(self, message: str, kind: Kind | None = None):
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,8 @@ def sniff(data: bytes, name: str) -> Kind:
         right = f"{Path(name).stem}{kind.suffixes[0]}"
         raise BadAttachment(
             f"is of type {kind.label} by its contents, but its name ends in '{suffix or '(nothing)'}'; rename it to '{right}' so "
-            "readers' computers open it with the right program"
+            "readers' computers open it with the right program",
+            kind,
         )
     return kind
 
