@@ -4,9 +4,6 @@ at its field and keeps everything typed. Real desk on loopback; the browser test
 
 from __future__ import annotations
 
-import io
-import zipfile
-
 import httpx
 import pytest
 import yaml
@@ -14,6 +11,7 @@ from playwright.sync_api import expect
 
 from newsroom.cli.main import main
 from sitebuilder import ROOT
+from test_attachments import _docx
 from test_desk import Desk, _csrf, _editor_form, _git, _sign_in, browser  # noqa: F401 (browser is a fixture)
 
 TITLES = {"fi": "Talousarvio 2027", "sv": "Budget 2027", "en": "Budget 2027"}
@@ -24,14 +22,6 @@ def desk(tmp_path_factory):
     running = Desk(tmp_path_factory.mktemp("desk-attach"), NEWSROOM_ATTACHMENT_MAX_MB=1)
     yield running
     running.stop()
-
-
-def _docx() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr("word/document.xml", "<w:document/>")
-    return buffer.getvalue()
 
 
 def _attach(client: httpx.Client, name: str, data: bytes, **changes: str) -> httpx.Response:
