@@ -131,6 +131,7 @@ def build_public(settings: dict, catalog: Catalog, now: datetime, folder: str = 
     warm = staging_settings(settings, now, folder)
     warm.output.parent.mkdir(parents=True, exist_ok=True)
     marker = warm.output.parent / f".{folder}-started"
+    marker.unlink(missing_ok=True)  # a new file, not touch(): utime() may be given a clock other than the disk's
     marker.touch()
     started = marker.stat().st_mtime_ns  # the file system's clock, which stamps what the build writes
     try:
