@@ -82,6 +82,7 @@ def _small_releases() -> dict[str, str]:
 
 SMALL_EXTRA = {
     "attachments/plan.pdf": "%PDF-1.4 tiny test file\n",
+    "attachments/plan.yaml": "title:\n  fi: Asemakaavan suunnitelma\n  sv: Detaljplaneförslag\n  en: Local plan proposal\n",
     "pages/accessibility.fi.md": "Title: Saavutettavuusseloste\nLang: fi\nSlug: accessibility\n\nSeloste.\n",
     "pages/accessibility.sv.md": "Title: Tillgänglighetsutlåtande\nLang: sv\nSlug: accessibility\n\nUtlåtande.\n",
 }

@@ -33,7 +33,7 @@ from test_browser import AXE, CHROMIUM, CHROMIUM_FLAGS, WCAG_TAGS
 NOW = "2026-03-01T09:00+02:00"
 TZ = ZoneInfo("Europe/Helsinki")
 PASSWORD = "correct horse battery"
-ARTIFACTS = ROOT / "artifacts"
+ARTIFACTS = ROOT / "test-artifacts" / "desk"
 
 
 def _free_port() -> int:
@@ -342,8 +342,8 @@ def _sign_in(page: Page, desk: Desk, username: str = "aino") -> None:
 
 
 def _shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"desk-{name}.png"), full_page=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 @pytest.mark.browser
@@ -382,6 +382,7 @@ def test_a_writer_writes_checks_translates_previews_and_schedules_a_release(desk
     body.press("Control+End")
     page.get_by_role("button", name="Väliotsikko").click()
     expect(page.frame_locator("#body-preview").locator("h2")).to_have_text("Altaita on kolme.", timeout=10_000)
+    expect(page.frame_locator("#body-preview").locator("p").first).to_have_text("Uimahalli avautuu.")
     _shot(page, "editor-with-problem")
     page.get_by_role("button", name="Ajasta julkaisuaikaan").click()
     expect(page.get_by_role("alert")).to_contain_text("Ei ajastettu")

@@ -116,17 +116,14 @@ def test_a_post_without_csrf_and_a_writer_changing_a_list_are_refused(desk):
         conn.close()
 
 
-def test_the_report_shows_who_was_sent_and_who_bounced(desk, smtp_server):
-    text = release(
-        "Uutinen", "2026-03-05 09:00", release_id="news", Distribution="report-desk", Advance="2026-03-01 08:00"
-    )
+def send_advance(desk, smtp_server, list_name: str, entries: list[Entry]) -> None:
+    """A release 'news' with an advance to `list_name`, holding `entries`, sent to the test SMTP server (which
+    refuses reject@ addresses with 550)."""
+    text = release("Uutinen", "2026-03-05 09:00", release_id="news", Distribution=list_name, Advance="2026-03-01 08:00")
     (desk.content / "releases" / "news.fi.md").write_text(text, encoding="utf-8")
     conn = store.connect(store.db_path(desk.settings))
-    when = datetime.fromisoformat("2026-02-01T09:00+02:00")
-    for who in ("ok", "reject"):
-        medialists.add(
-            conn, "report-desk", Entry.checked(f"{who}@{DOMAIN}", who.title(), "Lehti", ("fi",), (), LANGS), when
-        )
+    for entry in entries:
+        medialists.add(conn, list_name, entry, datetime.fromisoformat("2026-02-01T09:00+02:00"))
     conn.close()
     settings = desk.settings.replace(
         NEWSROOM_SMTP_URL=smtp_server.url,
@@ -135,6 +132,11 @@ def test_the_report_shows_who_was_sent_and_who_bounced(desk, smtp_server):
     )
     sent = distribution.send_due(settings, NotifyConfig.from_settings(settings), datetime.fromisoformat(NOW))
     assert (sent.tally.sent, sent.tally.failed) == (1, 1)
+
+
+def test_the_report_shows_who_was_sent_and_who_bounced(desk, smtp_server):
+    people = [Entry.checked(f"{who}@{DOMAIN}", who.title(), "Lehti", ("fi",), (), LANGS) for who in ("ok", "reject")]
+    send_advance(desk, smtp_server, "report-desk", people)
     page = desk.client("appro").get("/lists/report/news")
     assert page.status_code == 200
     assert "report-desk, advance (embargoed): 1 bounced, 1 sent" in page.text

@@ -62,7 +62,7 @@ FILES = {
         body="Yöllinen teksti kevätyö kertoo kellojen siirrosta kaikille.",
     ),
 }
-EXTRA = {"attachments/embargo.pdf": "%PDF-1.4 tähtisumu liite\n"}
+EXTRA = {"attachments/embargo.pdf": "%PDF-1.4 tähtisumu liite\n", "attachments/embargo.yaml": "title: Tähtisumu\n"}
 
 
 def _image(content: Path, name: str, colour: str) -> None:

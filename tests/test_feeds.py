@@ -253,7 +253,11 @@ NEWSROOM_FEED_MAX_ITEMS = 2
 @pytest.fixture(scope="module")
 def edits(tmp_path_factory) -> tuple[Site, Site, str]:
     root = tmp_path_factory.mktemp("feed-edits")
-    content = write_content(root / "content", EDIT_FILES, {"attachments/plan.pdf": "%PDF-1.4\n"})
+    content = write_content(
+        root / "content",
+        EDIT_FILES,
+        {"attachments/plan.pdf": "%PDF-1.4\n", "attachments/plan.yaml": "title: Suunnitelma\n"},
+    )
     (root / "settings.py").write_text(SETTINGS, encoding="utf-8")
 
     def build_into(output: str) -> Site:

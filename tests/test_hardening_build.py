@@ -114,6 +114,8 @@ def _linked(tmp_path: Path) -> Path:
     (content / "attachments").mkdir()
     (content / "attachments" / "draft-map.pdf").write_bytes(b"%PDF-1.4 draft")
     (content / "attachments" / "rules.pdf").write_bytes(b"%PDF-1.4 rules")
+    for name in ("draft-map", "rules"):
+        (content / "attachments" / f"{name}.yaml").write_text(f"title: {name}\n", encoding="utf-8")
     return content
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import subprocess
 import zipfile
@@ -18,6 +19,7 @@ from PIL import Image
 
 from newsroom.cli.main import main
 from newsroom.content.catalog import load_catalog
+from newsroom.media import videos as probing
 from newsroom.site import api
 from sitebuilder import SMALL_NOW, build_site, release, write_content
 
@@ -192,3 +194,18 @@ def test_structured_data_describes_the_video_as_a_videoobject(video_site):
     assert video["@type"] == "VideoObject" and video["name"] == "Test video"
     assert video["thumbnailUrl"].endswith("poster.jpg") and video["duration"] == "PT2S"
     assert video["uploadDate"].startswith("2026-10-01")
+
+
+def test_a_video_is_probed_once_until_it_changes(tmp_path, monkeypatch):
+    """The desk checks the content at every pause in typing; ffprobe runs again only for a changed file."""
+    clip = _ffmpeg(tmp_path / "clip.mp4", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac")
+    runs = []
+    real = probing.subprocess.run
+    monkeypatch.setattr(probing.subprocess, "run", lambda *a, **k: runs.append(a) or real(*a, **k))
+    first = probing.probe(clip)
+    os.link(clip, tmp_path / "linked.mp4")  # the desk's check folder holds hard links to the content
+    assert probing.probe(tmp_path / "linked.mp4") == first and len(runs) == 1
+    clip.write_bytes(b"no longer a video, same name")
+    with pytest.raises(probing.BadVideo, match="is not a video file"):
+        probing.probe(clip)
+    assert len(runs) == 2

@@ -297,6 +297,9 @@ def write_corpus(root: Path, releases: int, langs: tuple[str, ...], seed: int = 
         '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10"/></svg>\n'
     )
     (root / "attachments" / "report.pdf").write_bytes(b"%PDF-1.4\n% synthetic attachment\n" + b"0" * 20_000)
+    (root / "attachments" / "report.yaml").write_text(
+        "title: {fi: Raportti, sv: Rapport, en: Report}\n", encoding="utf-8"
+    )
     for number, (contact_id, name) in enumerate(CONTACTS):
         (root / "contacts" / f"{contact_id}.yaml").write_text(_contact(contact_id, name, number), encoding="utf-8")
     for image_id, colour in IMAGES:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sqlite3
 import sys
 import time
@@ -19,6 +20,7 @@ from newsroom.mail.medialists import Entry, ListError
 from newsroom.mail.notify import NotifyConfig, NotifyError
 
 OK, CONTENT_PROBLEMS, USAGE = 0, 1, 2
+log = logging.getLogger("newsroom.medialists")
 Opener = Callable[[argparse.Namespace], tuple[dict, sqlite3.Connection, datetime]]
 
 
@@ -77,6 +79,8 @@ def cmd_lists(args: argparse.Namespace, opener: Opener) -> int:
             return _show(conn, args.list)
         elif args.action == "import":
             return _import(conn, args.list, Path(args.file), langs, now)
+        elif args.action == "erase":
+            return _erase(conn, args.address, now)
         elif args.output:
             with open(args.output, "w", newline="", encoding="utf-8") as out:
                 count = medialists.export_csv(conn, medialists.check_name(args.list), out)
@@ -124,6 +128,28 @@ def _import(conn: sqlite3.Connection, name: str, path: Path, langs: tuple[str, .
         f"{report.existing} were already on it (their details updated); {len(report.problems)} row(s) skipped."
     )
     return CONTENT_PROBLEMS if report.problems else OK
+
+
+def _erase(conn: sqlite3.Connection, address: str, now: datetime) -> int:
+    done = medialists.erase(conn, address, now)
+    if not done.found:
+        print(f"newsroom: {address} is on no media list and in no delivery record; nothing to erase.", file=sys.stderr)
+        return CONTENT_PROBLEMS
+    print(erasure_text(done, address))
+    log.info("erased a journalist on request: %s", erasure_text(done, "the address"))
+    return OK
+
+
+def erasure_text(done: medialists.Erasure, address: str) -> str:
+    kept = (
+        f" Its hash stays on the suppression list ({done.suppressed}), so nothing is sent to it again."
+        if done.suppressed
+        else " It is a subscriber's address: the subscription stays ('newsroom subscribers erase' removes it)."
+    )
+    return (
+        f"Erased {address}: taken off {done.lists} list(s); {done.deliveries} delivery record(s) kept as counts, "
+        f"without the address, name or outlet.{kept}"
+    )
 
 
 def cmd_distribution(
@@ -181,7 +207,7 @@ def register(
 ) -> None:
     """The `lists` and `distribution` commands; `opener` gives settings, the database and the clock, and
     `publish_settings` the public build's settings that notify also reads."""
-    lists = commands.add_parser("lists", help="media lists of journalists: add, remove, show, import, export")
+    lists = commands.add_parser("lists", help="media lists of journalists: add, remove, show, import, export, erase")
     actions = lists.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = actions.add_parser("add", help="put a journalist on a list: lists add culture-desk a@paper.fi --name 'A B'")
     add.add_argument("list")
@@ -199,6 +225,10 @@ def register(
     )
     importing.add_argument("list")
     importing.add_argument("file")
+    erase = actions.add_parser(
+        "erase", help="erase a journalist on request: off every list, personal data out of the delivery records"
+    )
+    erase.add_argument("address")
     export = actions.add_parser("export", help="write a list as CSV (spreadsheet formulas neutralised)")
     export.add_argument("list")
     export.add_argument("--output", metavar="FILE", help="write to FILE instead of the screen")

@@ -31,9 +31,10 @@ from newsroom.core.model import (
     Release,
     VideoAsset,
 )
-from newsroom.core.settings import LANGUAGES, SLUG_SUBSTITUTIONS, Settings
+from newsroom.core.settings import DEFAULTS, LANGUAGES, SLUG_SUBSTITUTIONS, Settings
 from newsroom.core.slugs import slugify
 from newsroom.core.text import split_list
+from newsroom.media.attachments import BadAttachment, sniff_file
 from newsroom.media.images import BadImage
 from newsroom.media.images import inspect as inspect_image
 
@@ -83,10 +84,12 @@ def load_catalog(
     tz: ZoneInfo,
     langs: tuple[str, ...] = LANGUAGES,
     slug_subs: Iterable[tuple[str, str]] = SLUG_SUBSTITUTIONS,
+    attachment_max_mb: int = DEFAULTS["NEWSROOM_ATTACHMENT_MAX_MB"],  # type: ignore[assignment]
 ) -> Catalog:
     root = Path(root)
     problems = Problems()
     images = _load_images(root / "images", langs, problems)
+    attachments, unusable = _load_attachments(root, langs, attachment_max_mb * 1_000_000, problems)
     videos = load_videos(root / "videos", langs, problems, lambda path: _card(path, problems))
     contacts = _load_contacts(root / "contacts", images, langs, problems)
     publisher = _load_publisher(root / "newsroom.yaml", root, langs, problems)
@@ -94,11 +97,12 @@ def load_catalog(
     _check_pages(root, problems)
     headers = [(path, *parse_header(text)) for path, text in texts]
     loader = _ReleaseLoader(root, tz, langs, contacts, images, tuple(slug_subs), problems, videos)
+    loader.attachments, loader.unusable = attachments, unusable
     loaded = (loader.load(path, text, *header[1:]) for (path, text), header in zip(texts, headers))
     releases = [r for r in loaded if r]
     _check_across_versions(headers, problems)
     _check_slugs(releases, problems)
-    return Catalog(root, publisher, contacts, images, tuple(releases), tuple(problems), videos)
+    return Catalog(root, publisher, contacts, images, tuple(releases), tuple(problems), videos, attachments)
 
 
 # --- YAML cards -----------------------------------------------------------------------------
@@ -257,6 +261,57 @@ def _load_images(folder: Path, langs: tuple[str, ...], problems: Problems) -> di
                 source, 0, "", f"has no sidecar {image_id}.yaml with its alt text, caption and credit; add one"
             )
     return images
+
+
+def _load_attachments(
+    root: Path, langs: tuple[str, ...], max_bytes: int, problems: Problems
+) -> tuple[dict[str, Attachment], dict[str, str]]:
+    """Each file in attachments/ with its sidecar (<name without ending>.yaml: a title per language), by the name
+    releases give it; and why each of the others cannot be attached, for the releases that name them."""
+    folder = root / "attachments"
+    found: dict[str, Attachment] = {}
+    unusable: dict[str, str] = {}
+    if not folder.is_dir():
+        return found, unusable
+    files: dict[Path, Path] = {}  # sidecar -> file
+    for path in sorted(folder.rglob("*")):
+        name = path.relative_to(folder).as_posix()
+        if any(part.startswith(".") for part in path.relative_to(folder).parts) or path.suffix == ".yaml":
+            continue  # editors' own files, and the sidecars
+        if paths.inside(root, path.absolute()) is None:
+            problems.add(path, 0, "", paths.outside_message(path.relative_to(root), root))
+            unusable[name] = paths.outside_message(name, root)
+            continue
+        if path.is_dir():
+            continue
+        sidecar = path.with_suffix(".yaml")
+        if sidecar in files:
+            why = f"has the same name as {files[sidecar].name} before its ending, so they would share {sidecar.name}"
+            problems.add(path, 0, "", f"{why}; rename one of them")
+            unusable[name] = why
+            continue
+        files[sidecar] = path
+        try:
+            kind = sniff_file(path, max_bytes)
+        except BadAttachment as exc:
+            problems.add(path, 0, "", str(exc))
+            unusable[name] = str(exc)
+            continue
+        if not sidecar.is_file():
+            why = f"has no sidecar {sidecar.name} with its title in each language"
+            problems.add(path, 0, "", f"{why}; add one with lines 'title:', '  fi: ...', '  sv: ...'")
+            unusable[name] = f"{why}; add {sidecar.relative_to(root)} with lines 'title:', '  fi: ...'"
+            continue
+        card = _card(sidecar, problems)
+        if card is None:
+            unusable[name] = f"has a sidecar {sidecar.relative_to(root)} that cannot be read"
+            continue
+        card.unknown_fields(("title",))
+        found[name] = Attachment(name, path, path.stat().st_size, card.texts("title", langs), kind.label, kind.mime)
+    for sidecar in sorted(folder.rglob("*.yaml")):
+        if sidecar not in files and not any(p.startswith(".") for p in sidecar.relative_to(folder).parts):
+            problems.add(sidecar, 1, "", "has no attachment beside it; add the file or remove the sidecar")
+    return found, unusable
 
 
 def _load_contacts(
@@ -463,6 +518,8 @@ class _ReleaseLoader:
         self.root, self.tz, self.langs = root, tz, langs
         self.contacts, self.images, self.slug_subs = contacts, images, slug_subs
         self.videos: dict[str, VideoAsset] = videos or {}
+        self.attachments: dict[str, Attachment] = {}
+        self.unusable: dict[str, str] = {}  # attachment name -> why it cannot be attached
         self.problems = problems
 
     def load(self, path: Path, text: str, fields: dict[str, Field], repeated: list[Field]) -> Release | None:
@@ -569,7 +626,7 @@ class _ReleaseLoader:
                 "has no letters or digits to make the release's address from; add a line like 'Slug: budget-2027'",
             )
         attachments = tuple(
-            a for a in (self._attachment(name, problem) for name in split_list(get("Attachments"))) if a
+            a for a in (self._attachment(name, lang, problem) for name in split_list(get("Attachments"))) if a
         )
         distribution, advance = self._distribution(get, problem, date)
 
@@ -644,7 +701,7 @@ class _ReleaseLoader:
             problem(field, f"no {noun} '{missing}' ({where}){_did_you_mean(missing, sorted(known))}")
         return tuple(known[i] for i in ids if i in known)
 
-    def _attachment(self, name: str, problem) -> Attachment | None:
+    def _attachment(self, name: str, lang: str, problem) -> Attachment | None:
         folder = self.root / "attachments"
         path = paths.inside(self.root, name, folder)
         if path is None:
@@ -653,7 +710,20 @@ class _ReleaseLoader:
         if folder.resolve() not in path.parents or not path.is_file():
             problem("Attachments", f"no file '{name}' in {self.root / 'attachments'}; put it there or fix the name")
             return None
-        return Attachment(name, path, path.stat().st_size)
+        key = path.relative_to(folder.resolve()).as_posix()
+        known = self.attachments.get(key)
+        if known is None:
+            why = self.unusable.get(key, "cannot be read")
+            problem("Attachments", f"attachment '{name}' {why}")
+            return None
+        if lang in self.langs and not known.title.get(lang):
+            problem(
+                "Attachments",
+                f"attachment '{name}' has no title in {lang}; add '  {lang}: ...' under 'title:' in "
+                f"{known.path.with_suffix('.yaml')}",
+            )
+            return None
+        return known
 
 
 def _check_across_versions(headers: list[tuple[Path, dict[str, Field], list[Field]]], problems: Problems) -> None:
@@ -729,7 +799,13 @@ class ContentError(Exception):
 def catalog_for(settings: dict) -> Catalog:
     """The catalog of the content folder a build's settings name."""
     checked = Settings.of(settings)
-    return load_catalog(checked.content, checked.tz, checked.langs, checked.slug_substitutions)
+    return load_catalog(
+        checked.content,
+        checked.tz,
+        checked.langs,
+        checked.slug_substitutions,
+        checked["NEWSROOM_ATTACHMENT_MAX_MB"],
+    )
 
 
 def publisher_for(settings: dict) -> Publisher | None:

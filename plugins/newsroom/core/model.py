@@ -80,9 +80,14 @@ class VideoAsset:
 
 @dataclass(frozen=True)
 class Attachment:
-    name: str
+    """A file in content/attachments/ with its sidecar: a title per language, and its type read from its bytes."""
+
+    name: str  # as releases name it: the path under content/attachments/
     path: Path
     size: int
+    title: dict[str, str] = field(default_factory=dict)
+    kind: str = ""  # what readers see beside the link: "PDF", "XLSX" (media.attachments)
+    mime: str = ""
 
 
 @dataclass(frozen=True)
@@ -176,6 +181,7 @@ class Catalog:
     releases: tuple[Release, ...]
     problems: tuple[Problem, ...]
     videos: dict[str, VideoAsset] = field(default_factory=dict)
+    attachments: dict[str, Attachment] = field(default_factory=dict)  # by name, the usable ones
 
     def release_at(self, source: Path | str) -> Release | None:
         return self._by_source.get(Path(source).resolve())

@@ -94,6 +94,9 @@ DEFAULTS: dict[str, object] = {
     "NEWSROOM_APPROVAL_POLL": 30,
     # Set only for the builds behind shared links (desk/snapshot.py): the banner their pages carry.
     "NEWSROOM_SHARED": None,
+    # The largest attachment a release may have, in megabytes (10^6 bytes): `newsroom check`, the build and the
+    # desk's upload refuse larger files.
+    "NEWSROOM_ATTACHMENT_MAX_MB": 25,
 }
 
 
@@ -141,6 +144,7 @@ WHOLE_NUMBERS = {
     "NEWSROOM_PROCESSES": 0,
     "NEWSROOM_PREBUILD_AHEAD": 0,
     "NEWSROOM_GIT_PULL_INTERVAL": 0,
+    "NEWSROOM_ATTACHMENT_MAX_MB": 1,
 }
 
 

@@ -20,7 +20,20 @@ from newsroom.build.run import BuildError
 from newsroom.content import authoring
 from newsroom.content.catalog import ContentError
 from newsroom.core.model import TYPES, Problem
-from newsroom.desk import accounts, cards, checking, documents, gitstore, i18n, lists, oidc, pressview, preview, review
+from newsroom.desk import (
+    accounts,
+    attachments,
+    cards,
+    checking,
+    documents,
+    gitstore,
+    i18n,
+    lists,
+    oidc,
+    pressview,
+    preview,
+    review,
+)
 from newsroom.desk.documents import Document
 from newsroom.desk.web import (
     HERE,
@@ -231,6 +244,8 @@ def build_routes(desk: Desk) -> list[Route]:
         form = ctx.form
         assert form is not None
         action = str(form.get("action", "draft"))
+        if action == "attach":
+            return await attach(ctx, version, form)
         with gitstore.locked():
             on_disk, current_blob = documents.load(version.path)
             doc = documents.from_form(_values(form), on_disk)
@@ -283,6 +298,27 @@ def build_routes(desk: Desk) -> list[Route]:
                 return _editor(ctx, version, doc, current_blob, problems, status=500, git_error=str(exc))
         ctx.log(f"saved ({state})", f"{version.path.name}: {what}")
         return RedirectResponse(f"/edit/{version.release_id}/{version.lang}?saved={state}", status_code=303)
+
+    async def attach(ctx: Context, version: documents.Version, form: FormData) -> Response:
+        """An attachment uploaded from the editor: the editor comes back as typed (not saved), the file chosen."""
+        doc = documents.from_form(_values(form), documents.load(version.path)[0])
+        name, errors = await attachments.upload(desk, ctx, form)
+        if name:
+            doc.fields["Attachments"] = ", ".join([*doc.items("Attachments"), name])
+        problems, _ = checking.check(desk.content, desk.settings, {version.path: doc.text()})
+        typed = {k: str(form.get(k, "")) for k in map(attachments.title_field, desk.langs)} if errors else {}
+        return _editor(
+            ctx,
+            version,
+            doc,
+            str(form.get("blob", "")),
+            problems,
+            status=422 if errors else 200,
+            notice="not-attached" if errors else "attached",
+            attached=name,
+            upload_errors=errors,
+            upload_titles=typed,
+        )
 
     async def live_check(ctx: Context) -> Response:
         version = find(ctx.request.path_params["release"], ctx.request.path_params["lang"])

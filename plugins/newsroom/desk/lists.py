@@ -8,6 +8,7 @@ approver role, because it decides who gets embargoed releases; full addresses ar
 
 from __future__ import annotations
 
+import io
 import sqlite3
 import tempfile
 from collections import Counter
@@ -17,14 +18,20 @@ from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from newsroom.core.i18n import N_
 from newsroom.core.text import split_list
 from newsroom.desk.web import Context, Desk, Refused, page
 from newsroom.mail import distribution, medialists, store
 from newsroom.mail.addresses import SubscriberError, masked
 from newsroom.mail.medialists import Entry, ListError
+from newsroom.mail.subscribers import address_hash
 
 MAX_CSV = 5 * 1024 * 1024
 EDITOR = "approver"
+ERASE_MESSAGES = {
+    "confirm": N_("Tick the box to confirm: an erasure cannot be undone."),
+    "unknown": N_("No journalist with this address is on a list or in a delivery report; nothing was erased."),
+}
 
 
 def routes(desk: Desk) -> list[Route]:
@@ -32,7 +39,9 @@ def routes(desk: Desk) -> list[Route]:
         return store.connect(store.db_path(desk.settings))
 
     def shown(ctx: Context):
-        return (lambda address: address) if ctx.user.may("admin") else masked
+        if ctx.user.may("admin"):
+            return lambda address: address
+        return lambda address: masked(address) if "@" in address else address  # an erased one shows no address
 
     def render_list(ctx: Context, name: str, status: int = 200, **extra) -> Response:
         conn = connect()
@@ -46,13 +55,15 @@ def routes(desk: Desk) -> list[Route]:
             "list.html", status=status, name=name, members=members, address=shown(ctx), **{"problems": [], **extra}
         )
 
-    def index(ctx: Context, status: int = 200, error: str | None = None, values: dict | None = None) -> Response:
+    def index(
+        ctx: Context, status: int = 200, error: str | None = None, values: dict | None = None, **extra
+    ) -> Response:
         conn = connect()
         try:
             known = medialists.names(conn)
         finally:
             conn.close()
-        return ctx.render("lists.html", status=status, lists=known, error=error, values=values or {})
+        return ctx.render("lists.html", status=status, lists=known, error=error, values=values or {}, **extra)
 
     async def lists_page(ctx: Context) -> Response:
         return index(ctx)
@@ -133,6 +144,45 @@ def routes(desk: Desk) -> list[Route]:
         )
         return render_list(ctx, name, status=422 if problems else 200, problems=problems, imported=report)
 
+    async def erase(ctx: Context) -> Response:
+        """A journalist's erasure on request, with mail.medialists.erase as `newsroom lists erase` runs it."""
+        form = ctx.form
+        assert form is not None
+        address = str(form.get("email", "")).strip()
+        if form.get("confirm") != "yes":
+            return index(ctx, 422, erase_error=ctx._(ERASE_MESSAGES["confirm"]), erase_value=address)
+        conn = connect()
+        try:
+            done = medialists.erase(conn, address, desk.wall())
+        except SubscriberError as exc:
+            return index(ctx, 422, erase_error=str(exc), erase_value=address)
+        finally:
+            conn.close()
+        if not done.found:
+            return index(ctx, 404, erase_error=ctx._(ERASE_MESSAGES["unknown"]), erase_value=address)
+        # The log names the address by its hash only: an erased address must not live on in the desk's log.
+        detail = f"address hash {address_hash(address)[:12]}: off {done.lists} list(s), {done.deliveries} deliveries"
+        ctx.log("erased a journalist on request", detail)
+        return index(ctx, erased=done)
+
+    async def export(ctx: Context) -> Response:
+        """The list as `newsroom lists export` writes it (mail.medialists.export_csv): full addresses, so admins only."""
+        name = ctx.request.path_params["name"]
+        out = io.StringIO()
+        conn = connect()
+        try:
+            if name not in medialists.names(conn):
+                raise Refused(404, "no-list")
+            count = medialists.export_csv(conn, name, out)
+        finally:
+            conn.close()
+        ctx.log("exported media list", f"{name}: {count} journalist(s)")
+        return Response(
+            out.getvalue(),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": f'attachment; filename="{name}.csv"'},
+        )
+
     async def report_page(ctx: Context) -> Response:
         release_id = ctx.request.path_params["release"]
         conn = connect()
@@ -158,6 +208,8 @@ def routes(desk: Desk) -> list[Route]:
         Route("/lists/add", page(desk, EDITOR)(add), methods=["POST"]),
         Route("/lists/remove", page(desk, EDITOR)(remove), methods=["POST"]),
         Route("/lists/import", page(desk, EDITOR)(import_page), methods=["POST"]),
+        Route("/lists/erase", page(desk, EDITOR)(erase), methods=["POST"]),
+        Route("/lists/{name:str}/export", page(desk, "admin")(export), methods=["GET"]),
         Route("/lists/report/{release:str}", page(desk)(report_page), methods=["GET"]),
         Route("/lists/{name:str}", page(desk)(list_page), methods=["GET"]),
     ]

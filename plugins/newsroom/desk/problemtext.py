@@ -43,6 +43,11 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"image '(?P<id>[^']+)' has no alt text in (?P<lang>[\w-]+)",
             N_("the image '{id}' has no alt text in this language; add it on the Images page."),
         ),
+        (
+            r"attachment '(?P<id>[^']+)' has no title in (?P<lang>[\w-]+); .* in (?P<sidecar>\S+)$",
+            N_("the attachment '{id}' has no title in this language; add it to {sidecar}."),
+        ),
+        (r"no file '(?P<id>[^']+)' in \S+/attachments", N_("there is no attachment '{id}'.")),
     )
 )
 

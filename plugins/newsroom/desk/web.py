@@ -21,8 +21,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from newsroom.content.catalog import load_catalog
 from newsroom.core.clock import timestamp
-from newsroom.core.i18n import TYPE_NAMES, catalog_dir, language_name
-from newsroom.core.model import TYPES, Catalog
+from newsroom.core.i18n import TYPE_NAMES, catalog_dir, file_size, language_name
+from newsroom.core.model import TYPES, Attachment, Catalog
 from newsroom.core.settings import Settings
 from newsroom.desk import accounts, gitstore, i18n, oidc, problemtext
 from newsroom.desk.labels import FIELD_LABELS, ROLE_NAMES
@@ -90,6 +90,7 @@ class Desk:
         self.origin = _origin(settings["NEWSROOM_DESK_URL"])
         self.secure = settings["NEWSROOM_DESK_URL"].startswith("https:")
         self.htmx = htmx or HTMX
+        self.upload_limit = int(self.settings["NEWSROOM_ATTACHMENT_MAX_MB"]) * 1_000_000  # the largest file taken
         if not self.htmx.is_file():
             raise DeskError(f"htmx is not at {self.htmx}; run 'npm ci' in the newsroom folder")
         config = oidc.Config.from_settings(self.settings)
@@ -108,11 +109,11 @@ class Desk:
         self.md_extensions = list(md.get("extension_configs", {}))
         self.md_configs = md.get("extension_configs", {})
 
-    def attachments(self, catalog: Catalog, chosen: tuple[str, ...]) -> list[str]:
-        """The files a release may attach, and any it names that are not there (so the check can point at them)."""
-        folder = self.content / "attachments"
-        present = sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
-        return [name for name in chosen if name not in present] + present
+    def attachments(self, catalog: Catalog, chosen: tuple[str, ...]) -> list[tuple[str, Attachment | None]]:
+        """The files a release may attach, with their titles, and any it names that cannot be attached (not there,
+        or with a problem), so the check can point at them."""
+        present = sorted(catalog.attachments.items())
+        return [(name, None) for name in chosen if name not in catalog.attachments] + present
 
     def now(self) -> datetime:
         """The content's clock (NEWSROOM_NOW when pinned, else now): what is scheduled and what is public."""
@@ -127,7 +128,13 @@ class Desk:
         return accounts.connect(self.db)
 
     def catalog(self) -> Catalog:
-        return load_catalog(self.content, self.tz, self.langs, self.settings["SLUG_REGEX_SUBSTITUTIONS"])
+        return load_catalog(
+            self.content,
+            self.tz,
+            self.langs,
+            self.settings["SLUG_REGEX_SUBSTITUTIONS"],
+            self.settings["NEWSROOM_ATTACHMENT_MAX_MB"],
+        )
 
     def markdown(self, text: str) -> str:
         return markdown.markdown(
@@ -167,6 +174,8 @@ class Context:
             role_name=lambda role: self._(ROLE_NAMES.get(role, role)),
             say=lambda message: problemtext.translate(message, self._),
             when=lambda moment: timestamp(moment, self.desk.tz, seconds=False) if moment else "",
+            file_size=lambda size: file_size(size, self.lang),
+            attachment_limit=self.desk.upload_limit,
         )
         return HTMLResponse(self.desk.env.get_template(template).render(**values), status_code=status)
 
@@ -199,11 +208,13 @@ def page(desk: Desk, role: str | None = "writer") -> Callable[[Handler], Callabl
             session = None
             try:
                 if request.method == "POST":
-                    if int(request.headers.get("content-length") or 0) > MAX_FORM + 64 * 1024 * 1024:
+                    if int(request.headers.get("content-length") or 0) > MAX_FORM + max(
+                        64 * 1024 * 1024, 2 * desk.upload_limit
+                    ):
                         raise Refused(413, "too-large")
                     if not _same_origin(desk, request):
                         raise Refused(403, "cross-origin")
-                    form = await request.form(max_part_size=32 * 1024 * 1024)
+                    form = await request.form(max_part_size=max(32 * 1024 * 1024, desk.upload_limit + 1024))
                 if role is not None:
                     conn = desk.connect()
                     try:

@@ -28,7 +28,7 @@ from markupsafe import escape
 from newsroom.build import manifest
 from newsroom.content.catalog import catalog_for
 from newsroom.core.model import Catalog, Release
-from newsroom.mail import approvals, medialists, sharelinks, store
+from newsroom.mail import approvals, medialists, sharelinks, store, subscribers
 from newsroom.mail.addresses import SubscriberError, normalize_address
 from newsroom.mail.mailer import Mailer
 from newsroom.mail.medialists import Journalist
@@ -530,4 +530,16 @@ def report(conn: sqlite3.Connection, release_id: str) -> list[Line]:
         "WHERE r.release = ? ORDER BY r.kind = 'release', r.list_name, j.email",
         (release_id,),
     )
-    return [Line(r[0], r[1], r[2], r[3], r[4], _state(r[5], r[6], r[7]), r[7]) for r in rows]
+    erased = medialists.ERASED
+    return [
+        Line(
+            r[0],
+            r[1],
+            f"({erased})" if r[2].startswith(subscribers.ERASED_PREFIX) else r[2],
+            r[3],
+            r[4],
+            _state(r[5], r[6], r[7]),
+            r[7],
+        )
+        for r in rows
+    ]

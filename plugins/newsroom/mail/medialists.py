@@ -169,6 +169,70 @@ def remove(conn: sqlite3.Connection, name: str, email: str) -> bool:
     return bool(gone)
 
 
+ERASED = "erased on request"
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """What erasing an address did: the lists it was taken off, the delivery records kept only as counts, and why
+    its hash stays on the suppression list ('' when it does not)."""
+
+    found: bool
+    lists: int = 0
+    deliveries: int = 0
+    suppressed: str = ""
+
+
+def erase(conn: sqlite3.Connection, email: str, now: datetime) -> Erasure:
+    """Erase a journalist on request (GDPR article 17): off every list, name, outlet, languages, beats and address
+    gone from the record and its delivery records, opt-out tokens deleted, nothing more queued for them.
+
+    The record stays, holding only the address's hash, so the reports keep their counts. An opt-out or bounce
+    stays on the suppression list (erasure must never start the mail again); an address that was still active is
+    suppressed as erased, so an old spreadsheet cannot put it back (as `subscribers erase` does), unless it is a
+    subscriber's, whose subscription is theirs to keep (`newsroom subscribers erase` removes that)."""
+    address = normalize_address(email)
+    row = conn.execute("SELECT * FROM journalists WHERE email = ?", (address,)).fetchone()
+    if row is None:
+        return Erasure(False)
+    journalist = Journalist.from_row(row)
+    digest, stamp = address_hash(address), store.stamp(now)
+    with store.transaction(conn):
+        lists = conn.execute("DELETE FROM list_members WHERE journalist_id = ?", (journalist.id,)).rowcount
+        conn.execute("DELETE FROM press_tokens WHERE journalist_id = ?", (journalist.id,))
+        conn.execute(
+            "UPDATE outbox SET status = 'skipped', last_error = ? WHERE channel = 'press' AND recipient = ? "
+            "AND status IN ('held', 'pending')",
+            (ERASED, str(journalist.id)),
+        )
+        pattern = re.compile(re.escape(address), re.IGNORECASE)
+        for outbox_id, error in conn.execute(
+            "SELECT id, last_error FROM outbox WHERE channel = 'press' AND recipient = ?", (str(journalist.id),)
+        ).fetchall():
+            if pattern.search(error):  # a mail server's answer naming the address
+                conn.execute(
+                    "UPDATE outbox SET last_error = ? WHERE id = ?", (pattern.sub("[erased]", error), outbox_id)
+                )
+        deliveries = conn.execute(
+            "SELECT COUNT(*) FROM press_recipients WHERE journalist_id = ?", (journalist.id,)
+        ).fetchone()[0]
+        conn.execute(
+            "UPDATE journalists SET email = ?, name = '', outlet = '', languages = '[]', beats = '[]', note = ?, "
+            "changed_at = ? WHERE id = ?",
+            (subscribers.erased_placeholder(address), ERASED, stamp, journalist.id),
+        )
+        kept = conn.execute("SELECT reason FROM suppressions WHERE address_hash = ?", (digest,)).fetchone()
+        subscriber = subscribers.find(conn, address)
+        if kept is None and (subscriber is None or subscriber.status not in ("confirmed", "pending")):
+            conn.execute(
+                "INSERT INTO suppressions (address_hash, reason, at) VALUES (?, ?, ?)", (digest, ERASED, stamp)
+            )
+            kept = (ERASED,)
+    # Older copies of the pages still sit in the write-ahead log until it is written back and emptied.
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return Erasure(True, lists, deliveries, kept[0] if kept else "")
+
+
 def blocked(conn: sqlite3.Connection, address: str) -> str | None:
     """Why nothing may go to this address (opted out, bounced, erased; as journalist or subscriber), or None."""
     row = conn.execute("SELECT reason FROM suppressions WHERE address_hash = ?", (address_hash(address),)).fetchone()
@@ -260,9 +324,7 @@ def import_csv(
     stamp = store.stamp(now)
     with store.transaction(conn):
         list_id = _list_id(conn, name, now)
-        erased = {
-            r[0] for r in conn.execute("SELECT address_hash FROM suppressions WHERE reason = 'erased on request'")
-        }
+        erased = {r[0] for r in conn.execute("SELECT address_hash FROM suppressions WHERE reason = ?", (ERASED,))}
         seen: dict[str, int] = {}
         for line, entry in rows:
             if entry.email in seen:

@@ -45,8 +45,22 @@ def tools_missing() -> str:
     return f"{' and '.join(missing)} not found; install ffmpeg (Debian: apt-get install ffmpeg)" if missing else ""
 
 
+# What ffprobe said of each file, by the file's identity on disk: ffprobe takes a quarter of a second, and the desk
+# checks the content (hard links to the same files, so the same identity) every time a writer pauses typing.
+_probed: dict[tuple[int, int, int, int], VideoInfo] = {}
+
+
 def probe(path: Path) -> VideoInfo:
-    """The size and length of a browser-playable video, or BadVideo saying why it is not one."""
+    """The size and length of a browser-playable video, or BadVideo saying why it is not one; a file probed before
+    and not changed since (same device, inode, size and modification time) is not probed again."""
+    found = path.stat()
+    identity = (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
+    if identity not in _probed:
+        _probed[identity] = _probe(path)
+    return _probed[identity]
+
+
+def _probe(path: Path) -> VideoInfo:
     suffix, max_bytes = path.suffix.lower(), MAX_BYTES
     if suffix not in CODECS:
         raise BadVideo(f"is not an MP4 or WebM file; use one of {', '.join(SUFFIXES)}")

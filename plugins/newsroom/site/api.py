@@ -77,7 +77,14 @@ def release(article, files: ImageFiles, site_url: str, tz: ZoneInfo, video_files
         "images": [_image(image, record.lang, files, site_url) for image in record.images],
         "videos": [_video(video, record.lang, video_files or {}, site_url) for video in record.videos],
         "attachments": [
-            {"name": a.name, "url": f"{site_url}/{urls.attachment(a.name)}", "size": a.size} for a in record.attachments
+            {
+                "name": a.name,
+                "title": a.title[record.lang],
+                "url": f"{site_url}/{urls.attachment(a.name)}",
+                "type": a.mime,
+                "size": a.size,
+            }
+            for a in record.attachments
         ],
         "contacts": [_contact(contact, record.lang, site_url) for contact in record.contacts],
         "event": None
