@@ -23,7 +23,7 @@ from playwright.sync_api import expect
 
 from newsroom.build.audit import audit
 from newsroom.content.catalog import catalog_for
-from newsroom.desk import accounts, preview
+from newsroom.desk import accounts, preview, snapshot
 from newsroom.mail import approvals, distribution, medialists, sharelinks, store
 from newsroom.mail.medialists import Entry
 from newsroom.mail.notify import NotifyConfig
@@ -535,3 +535,36 @@ def test_guessing_links_is_rate_limited_on_both_origins(desk):
         assert answers[0] == 404 and answers[-1] == 429
         answers = [client.get(f"{desk.preview_url}/t/{'y' * 43}/").status_code for _ in range(301)]
         assert answers[0] == 404 and answers[-1] == 429
+
+
+def test_a_withdrawn_links_snapshot_and_an_earlier_revisions_are_removed_and_a_live_one_stays(desk, smtp_server):
+    _add_embargoed(desk, "siivous")
+    client = desk.client("aino")
+    csrf = _csrf(client.get("/press/siivous").text)
+    shared = client.post("/press/siivous", data={"csrf": csrf, "recipients": f"siivous@{DOMAIN}", "lang": "fi"})
+    assert shared.status_code == 303
+    _ask_review(desk, client, "siivous", users=[], addresses=f"arvioija@{DOMAIN}")
+    press = _link(_mails(smtp_server, f"siivous@{DOMAIN}")[-1], desk.preview_url)
+    review = _link(_mails(smtp_server, f"arvioija@{DOMAIN}")[-1], desk.url).rsplit("/", 1)[1]
+    for address in (press, f"{desk.preview_url}/t/{review}/"):
+        assert httpx.get(address, follow_redirects=True, timeout=60).status_code == 200
+    folder = snapshot.folder(desk.settings)
+
+    def built() -> set[str]:
+        return {p.name for p in folder.iterdir() if p.name.startswith("siivous-")}
+
+    sha = _git(desk.root, "log", "-1", "--format=%H", "--", "content/releases/siivous.fi.md").strip()
+    assert built() == {snapshot.name("siivous", sha, "press"), snapshot.name("siivous", sha, "review")}
+    page = client.get("/press/siivous").text
+    link_id = re.search(r'name="link" value="(\d+)"', page[page.index(f"siivous@{DOMAIN}") :])[1]
+    assert client.post("/links/revoke", data={"csrf": _csrf(page), "link": link_id}).status_code == 303
+    assert built() == {snapshot.name("siivous", sha, "review")}  # the withdrawn press link's is gone
+    assert httpx.get(f"{desk.preview_url}/t/{review}/", follow_redirects=True, timeout=60).status_code == 200
+    # An edit: the review link opens the new revision, and the next ask for review removes the old one.
+    path = desk.content / "releases" / "siivous.fi.md"
+    path.write_text(path.read_text("utf-8") + "\nUusi kappale.\n", "utf-8")
+    _git(desk.root, "commit", "-qam", "siivous edited")
+    edited = _git(desk.root, "log", "-1", "--format=%H").strip()
+    assert httpx.get(f"{desk.preview_url}/t/{review}/", follow_redirects=True, timeout=60).status_code == 200
+    _ask_review(desk, client, "siivous", users=[], addresses=f"toinen@{DOMAIN}")
+    assert built() == {snapshot.name("siivous", edited, "review")}

@@ -21,7 +21,7 @@ from starlette.routing import Route
 from newsroom.core.model import Catalog
 from newsroom.core.settings import Settings
 from newsroom.desk import accounts, gitstore
-from newsroom.desk.pressview import deliver_mail, page_path, versions
+from newsroom.desk.pressview import deliver_mail, page_path, prune_snapshots, versions
 from newsroom.desk.web import Context, Desk, Refused, page
 from newsroom.mail import approvals, sharelinks, sharemail, store
 from newsroom.mail.addresses import SubscriberError, normalize_address
@@ -186,6 +186,7 @@ def routes(desk: Desk) -> list[Route]:
         finally:
             conn.close()
         sent, failed = await anyio.to_thread.run_sync(lambda: deliver_mail(desk.settings))
+        await anyio.to_thread.run_sync(lambda: prune_snapshots(desk.settings, catalog, desk.repo, desk.now()))
         ctx.log("asked for review", f"{release_id} at {revision[:10]}: {len(wanted)} reviewer(s)")
         return RedirectResponse(f"/review/{release_id}?done={'asked' if not failed else 'queued'}", status_code=303)
 
