@@ -363,7 +363,8 @@ def test_a_release_needing_approval_is_held_at_its_time_its_writer_told_once_the
         publisher.step()
         assert page.is_file() and SECRET_WORD in page.read_text("utf-8")
         publisher.step()
-        assert len(_mails(smtp_server, f"kirjoittaja@{DOMAIN}")) == 1
+        told = [m["Subject"] for m in _mails(smtp_server, f"kirjoittaja@{DOMAIN}")]
+        assert told == ["Ei julkaistu: Pidätetty tiedote odottaa hyväksyntää", "Hyväksytty: Pidätetty tiedote"]
     finally:
         running.stop()
 
@@ -528,15 +529,6 @@ def test_under_required_approval_the_advance_to_media_lists_waits_for_the_approv
         _git(desk.root, "-c", "user.name=Aino", "-c", f"user.email=aino@{DOMAIN}", "commit", "-qm", "varaus gone")
 
 
-def test_guessing_links_is_rate_limited_on_both_origins(desk):
-    """Last in this file: it spends this client's allowance for the minute."""
-    with httpx.Client() as client:
-        answers = [client.get(f"{desk.url}/r/{'x' * 43}").status_code for _ in range(31)]
-        assert answers[0] == 404 and answers[-1] == 429
-        answers = [client.get(f"{desk.preview_url}/t/{'y' * 43}/").status_code for _ in range(301)]
-        assert answers[0] == 404 and answers[-1] == 429
-
-
 def test_a_withdrawn_links_snapshot_and_an_earlier_revisions_are_removed_and_a_live_one_stays(desk, smtp_server):
     _add_embargoed(desk, "siivous")
     client = desk.client("aino")
@@ -568,3 +560,42 @@ def test_a_withdrawn_links_snapshot_and_an_earlier_revisions_are_removed_and_a_l
     assert httpx.get(f"{desk.preview_url}/t/{review}/", follow_redirects=True, timeout=60).status_code == 200
     _ask_review(desk, client, "siivous", users=[], addresses=f"toinen@{DOMAIN}")
     assert built() == {snapshot.name("siivous", edited, "review")}
+
+
+def test_the_writer_is_told_each_decision_with_its_comment_in_their_desk_language_else_the_releases(desk, smtp_server):
+    _add_embargoed(desk, "paatos", author="aino@testila.example")  # aino, a desk user, wrote it
+    client = desk.client("aino")
+    client.cookies.set("desk_lang", "sv")
+    _ask_review(desk, client, "paatos", users=[], addresses=f"paattaja@{DOMAIN}")
+    link = _link(_mails(smtp_server, f"paattaja@{DOMAIN}")[-1], desk.url)
+    assert _decide(desk, link, "changes", "Korjaa kellonaika otsikkoon.").status_code == 303
+    told = [r.message for r in smtp_server.handler.to("testila.example") if r.recipient == "aino@testila.example"]
+    assert [m["Subject"] for m in told] == [f"Ändringar önskas: {TITLE_SV}"]
+    text = told[0].get_body(("plain",)).get_content()
+    head = _git(desk.root, "log", "-1", "--format=%H", "--", "content/releases/paatos.fi.md").strip()
+    assert f"paattaja@{DOMAIN} önskar ändringar i meddelandet nedan (version {head[:10]})." in text
+    assert "Korjaa kellonaika otsikkoon." in text and f"{desk.url}/review/paatos" in text
+    # A writer the desk does not know hears in the release's first language; the queue is empty once sent.
+    _add_embargoed(desk, "ulkoinen", author=f"ulkopuolinen@{DOMAIN}")
+    _ask_review(desk, client, "ulkoinen", users=[], addresses=f"paattaja2@{DOMAIN}")
+    assert _decide(desk, _link(_mails(smtp_server, f"paattaja2@{DOMAIN}")[-1], desk.url), "approved").status_code == 303
+    told = _mails(smtp_server, f"ulkopuolinen@{DOMAIN}")
+    assert [m["Subject"] for m in told] == [f"Hyväksytty: {TITLE_FI}"]
+    assert (
+        "hyväksyi alla olevan tiedotteen sellaisena kuin se oli versiossa" in told[0].get_body(("plain",)).get_content()
+    )
+    conn = _db(desk)
+    try:
+        assert conn.execute("SELECT COUNT(*) FROM share_mail").fetchone()[0] == 0
+    finally:
+        conn.close()
+
+
+# Last: it spends the module desk's rate limits.
+def test_guessing_links_is_rate_limited_on_both_origins(desk):
+    """Last in this file: it spends this client's allowance for the minute."""
+    with httpx.Client() as client:
+        answers = [client.get(f"{desk.url}/r/{'x' * 43}").status_code for _ in range(31)]
+        assert answers[0] == 404 and answers[-1] == 429
+        answers = [client.get(f"{desk.preview_url}/t/{'y' * 43}/").status_code for _ in range(301)]
+        assert answers[0] == 404 and answers[-1] == 429
