@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import subprocess
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -30,7 +31,7 @@ from newsroom.mail.notify import NotifyConfig
 from newsroom.publishing.publish import publish_at
 from newsroom.publishing.publisher import Publisher
 from newsroom.publishing.schedule import Clock
-from sitebuilder import release
+from sitebuilder import ROOT, release, write_content
 from test_desk import ARTIFACTS, NOW, PASSWORD, TZ, Desk, _axe, _csrf, _free_port, _git, _serve, _sign_in, browser  # noqa: F401
 
 DOMAIN = "review-sink.example"
@@ -589,6 +590,45 @@ def test_the_writer_is_told_each_decision_with_its_comment_in_their_desk_languag
         assert conn.execute("SELECT COUNT(*) FROM share_mail").fetchone()[0] == 0
     finally:
         conn.close()
+
+
+def test_a_bare_pelican_run_holds_an_unapproved_release_too_and_builds_it_once_approved(tmp_path):
+    content = write_content(
+        tmp_path / "content",
+        {"pidossa.fi.md": release("Pidossa oleva tiedote", "2026-02-01 09:00", release_id="pidossa", body=SECRET_WORD)},
+    )
+    state, output = tmp_path / "state", tmp_path / "output"
+    conf = tmp_path / "conf.py"
+    conf.write_text(
+        f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nfrom pelicanconf import *\n"
+        f"PATH = {str(content)!r}\nTHEME = {str(ROOT / 'theme')!r}\nPLUGIN_PATHS = [{str(ROOT / 'plugins')!r}]\n"
+        f"NEWSROOM_STATE_DIR = {str(state)!r}\nNEWSROOM_NOW = {NOW!r}\nNEWSROOM_APPROVAL = 'required'\n"
+    )
+    page = output / "fi" / "releases" / "pidossa-oleva-tiedote" / "index.html"
+
+    def pelican() -> None:
+        done = subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "pelican"), str(content), "-s", str(conf), "-o", str(output)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    pelican()
+    assert (output / "index.html").is_file() and not page.exists()
+    assert not any(SECRET_WORD in text for text in _public_files(output).values())
+    conn = store.connect(store.db_path({"NEWSROOM_STATE_DIR": str(state)}))
+    try:
+        _, link = sharelinks.issue(
+            conn, "review", "pidossa", "fi", f"ok@{DOMAIN}", "", "test", datetime.fromisoformat(NOW)
+        )
+        digest = approvals.digest([content / "releases" / "pidossa.fi.md"])
+        approvals.decide(conn, link, "approved", "", "0" * 40, digest, datetime.fromisoformat(NOW))
+    finally:
+        conn.close()
+    pelican()
+    assert SECRET_WORD in page.read_text("utf-8")
 
 
 # Last: it spends the module desk's rate limits.
