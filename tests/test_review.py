@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import subprocess
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -23,14 +24,14 @@ from playwright.sync_api import expect
 
 from newsroom.build.audit import audit
 from newsroom.content.catalog import catalog_for
-from newsroom.desk import accounts, preview
+from newsroom.desk import accounts, preview, snapshot
 from newsroom.mail import approvals, distribution, medialists, sharelinks, store
 from newsroom.mail.medialists import Entry
 from newsroom.mail.notify import NotifyConfig
 from newsroom.publishing.publish import publish_at
 from newsroom.publishing.publisher import Publisher
 from newsroom.publishing.schedule import Clock
-from sitebuilder import release
+from sitebuilder import ROOT, release, write_content
 from test_desk import ARTIFACTS, NOW, PASSWORD, TZ, Desk, _axe, _csrf, _free_port, _git, _serve, _sign_in, browser  # noqa: F401
 
 DOMAIN = "review-sink.example"
@@ -363,7 +364,8 @@ def test_a_release_needing_approval_is_held_at_its_time_its_writer_told_once_the
         publisher.step()
         assert page.is_file() and SECRET_WORD in page.read_text("utf-8")
         publisher.step()
-        assert len(_mails(smtp_server, f"kirjoittaja@{DOMAIN}")) == 1
+        told = [m["Subject"] for m in _mails(smtp_server, f"kirjoittaja@{DOMAIN}")]
+        assert told == ["Ei julkaistu: Pidätetty tiedote odottaa hyväksyntää", "Hyväksytty: Pidätetty tiedote"]
     finally:
         running.stop()
 
@@ -528,6 +530,108 @@ def test_under_required_approval_the_advance_to_media_lists_waits_for_the_approv
         _git(desk.root, "-c", "user.name=Aino", "-c", f"user.email=aino@{DOMAIN}", "commit", "-qm", "varaus gone")
 
 
+def test_a_withdrawn_links_snapshot_and_an_earlier_revisions_are_removed_and_a_live_one_stays(desk, smtp_server):
+    _add_embargoed(desk, "siivous")
+    client = desk.client("aino")
+    csrf = _csrf(client.get("/press/siivous").text)
+    shared = client.post("/press/siivous", data={"csrf": csrf, "recipients": f"siivous@{DOMAIN}", "lang": "fi"})
+    assert shared.status_code == 303
+    _ask_review(desk, client, "siivous", users=[], addresses=f"arvioija@{DOMAIN}")
+    press = _link(_mails(smtp_server, f"siivous@{DOMAIN}")[-1], desk.preview_url)
+    review = _link(_mails(smtp_server, f"arvioija@{DOMAIN}")[-1], desk.url).rsplit("/", 1)[1]
+    for address in (press, f"{desk.preview_url}/t/{review}/"):
+        assert httpx.get(address, follow_redirects=True, timeout=60).status_code == 200
+    folder = snapshot.folder(desk.settings)
+
+    def built() -> set[str]:
+        return {p.name for p in folder.iterdir() if p.name.startswith("siivous-")}
+
+    sha = _git(desk.root, "log", "-1", "--format=%H", "--", "content/releases/siivous.fi.md").strip()
+    assert built() == {snapshot.name("siivous", sha, "press"), snapshot.name("siivous", sha, "review")}
+    page = client.get("/press/siivous").text
+    link_id = re.search(r'name="link" value="(\d+)"', page[page.index(f"siivous@{DOMAIN}") :])[1]
+    assert client.post("/links/revoke", data={"csrf": _csrf(page), "link": link_id}).status_code == 303
+    assert built() == {snapshot.name("siivous", sha, "review")}  # the withdrawn press link's is gone
+    assert httpx.get(f"{desk.preview_url}/t/{review}/", follow_redirects=True, timeout=60).status_code == 200
+    # An edit: the review link opens the new revision, and the next ask for review removes the old one.
+    path = desk.content / "releases" / "siivous.fi.md"
+    path.write_text(path.read_text("utf-8") + "\nUusi kappale.\n", "utf-8")
+    _git(desk.root, "commit", "-qam", "siivous edited")
+    edited = _git(desk.root, "log", "-1", "--format=%H").strip()
+    assert httpx.get(f"{desk.preview_url}/t/{review}/", follow_redirects=True, timeout=60).status_code == 200
+    _ask_review(desk, client, "siivous", users=[], addresses=f"toinen@{DOMAIN}")
+    assert built() == {snapshot.name("siivous", edited, "review")}
+
+
+def test_the_writer_is_told_each_decision_with_its_comment_in_their_desk_language_else_the_releases(desk, smtp_server):
+    _add_embargoed(desk, "paatos", author="aino@testila.example")  # aino, a desk user, wrote it
+    client = desk.client("aino")
+    client.cookies.set("desk_lang", "sv")
+    _ask_review(desk, client, "paatos", users=[], addresses=f"paattaja@{DOMAIN}")
+    link = _link(_mails(smtp_server, f"paattaja@{DOMAIN}")[-1], desk.url)
+    assert _decide(desk, link, "changes", "Korjaa kellonaika otsikkoon.").status_code == 303
+    told = [r.message for r in smtp_server.handler.to("testila.example") if r.recipient == "aino@testila.example"]
+    assert [m["Subject"] for m in told] == [f"Ändringar önskas: {TITLE_SV}"]
+    text = told[0].get_body(("plain",)).get_content()
+    head = _git(desk.root, "log", "-1", "--format=%H", "--", "content/releases/paatos.fi.md").strip()
+    assert f"paattaja@{DOMAIN} önskar ändringar i meddelandet nedan (version {head[:10]})." in text
+    assert "Korjaa kellonaika otsikkoon." in text and f"{desk.url}/review/paatos" in text
+    # A writer the desk does not know hears in the release's first language; the queue is empty once sent.
+    _add_embargoed(desk, "ulkoinen", author=f"ulkopuolinen@{DOMAIN}")
+    _ask_review(desk, client, "ulkoinen", users=[], addresses=f"paattaja2@{DOMAIN}")
+    assert _decide(desk, _link(_mails(smtp_server, f"paattaja2@{DOMAIN}")[-1], desk.url), "approved").status_code == 303
+    told = _mails(smtp_server, f"ulkopuolinen@{DOMAIN}")
+    assert [m["Subject"] for m in told] == [f"Hyväksytty: {TITLE_FI}"]
+    assert (
+        "hyväksyi alla olevan tiedotteen sellaisena kuin se oli versiossa" in told[0].get_body(("plain",)).get_content()
+    )
+    conn = _db(desk)
+    try:
+        assert conn.execute("SELECT COUNT(*) FROM share_mail").fetchone()[0] == 0
+    finally:
+        conn.close()
+
+
+def test_a_bare_pelican_run_holds_an_unapproved_release_too_and_builds_it_once_approved(tmp_path):
+    content = write_content(
+        tmp_path / "content",
+        {"pidossa.fi.md": release("Pidossa oleva tiedote", "2026-02-01 09:00", release_id="pidossa", body=SECRET_WORD)},
+    )
+    state, output = tmp_path / "state", tmp_path / "output"
+    conf = tmp_path / "conf.py"
+    conf.write_text(
+        f"import sys\nsys.path.insert(0, {str(ROOT)!r})\nfrom pelicanconf import *\n"
+        f"PATH = {str(content)!r}\nTHEME = {str(ROOT / 'theme')!r}\nPLUGIN_PATHS = [{str(ROOT / 'plugins')!r}]\n"
+        f"NEWSROOM_STATE_DIR = {str(state)!r}\nNEWSROOM_NOW = {NOW!r}\nNEWSROOM_APPROVAL = 'required'\n"
+    )
+    page = output / "fi" / "releases" / "pidossa-oleva-tiedote" / "index.html"
+
+    def pelican() -> None:
+        done = subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "pelican"), str(content), "-s", str(conf), "-o", str(output)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    pelican()
+    assert (output / "index.html").is_file() and not page.exists()
+    assert not any(SECRET_WORD in text for text in _public_files(output).values())
+    conn = store.connect(store.db_path({"NEWSROOM_STATE_DIR": str(state)}))
+    try:
+        _, link = sharelinks.issue(
+            conn, "review", "pidossa", "fi", f"ok@{DOMAIN}", "", "test", datetime.fromisoformat(NOW)
+        )
+        digest = approvals.digest([content / "releases" / "pidossa.fi.md"])
+        approvals.decide(conn, link, "approved", "", "0" * 40, digest, datetime.fromisoformat(NOW))
+    finally:
+        conn.close()
+    pelican()
+    assert SECRET_WORD in page.read_text("utf-8")
+
+
+# Last: it spends the module desk's rate limits.
 def test_guessing_links_is_rate_limited_on_both_origins(desk):
     """Last in this file: it spends this client's allowance for the minute."""
     with httpx.Client() as client:

@@ -490,4 +490,5 @@ def create_app(settings: dict, htmx: Path | None = None) -> Starlette:
     app = Starlette(routes=build_routes(desk) + lists.routes(desk) + review.routes(desk) + pressview.routes(desk))
     app.add_middleware(security_headers(desk))
     app.state.desk = desk
+    pressview.prune_snapshots(desk.settings, desk.catalog(), desk.repo, desk.now())  # what expired while it was down
     return app

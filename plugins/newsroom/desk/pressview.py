@@ -167,6 +167,7 @@ def routes(desk: Desk) -> list[Route]:
             sent, failed = await anyio.to_thread.run_sync(lambda: deliver_mail(desk.settings))
         finally:
             conn.close()
+        await anyio.to_thread.run_sync(lambda: prune_snapshots(desk.settings, catalog, desk.repo, desk.now()))
         ctx.log("shared embargoed preview", f"{release_id}: {len(wanted)} recipient(s)")
         done = "shared" if not failed else "queued"
         return RedirectResponse(f"/press/{release_id}?done={done}", status_code=303)
@@ -185,6 +186,7 @@ def routes(desk: Desk) -> list[Route]:
             sharelinks.revoke(conn, row["id"], ctx.user.username, desk.wall())
         finally:
             conn.close()
+        await anyio.to_thread.run_sync(lambda: prune_snapshots(desk.settings, desk.catalog(), desk.repo, desk.now()))
         ctx.log(f"revoked {row['purpose']} link", f"{row['release']}: link {row['id']}")
         target = "press" if row["purpose"] == "press" else "review"
         return RedirectResponse(f"/{target}/{row['release']}?done=revoked", status_code=303)
@@ -202,6 +204,28 @@ def deliver_mail(settings: dict) -> tuple[int, list[str]]:
         return sharemail.deliver(conn, settings)
     finally:
         conn.close()
+
+
+def prune_snapshots(settings: dict, catalog: Catalog, repo: Path, now: datetime) -> list[str]:
+    """Remove the snapshots no working link can open: those of withdrawn or expired links only, and those of a
+    release's earlier revisions (a link always opens its release's current one). Run on every share, ask for
+    review, withdrawal and desk start, so the folder holds at most one snapshot per live release and kind."""
+    conn = store.connect(store.db_path(settings))
+    try:
+        links = sharelinks.unrevoked(conn)
+    finally:
+        conn.close()
+    keep = set()
+    for link in links:
+        if link.state(now, lift(catalog, link.release), grace(settings)) == sharelinks.OK:
+            mine = versions(catalog, link.release)
+            try:
+                sha = gitstore.last_commit(repo, [r.source for r in mine]) if mine else ""
+            except gitstore.GitError:
+                continue
+            if sha:
+                keep.add(snapshot.name(link.release, sha, link.purpose))
+    return snapshot.prune(settings, keep)
 
 
 def _press_email(

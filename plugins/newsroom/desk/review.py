@@ -12,16 +12,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import sqlite3
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import anyio.to_thread
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from newsroom.core.model import Catalog
+from newsroom.core.model import Catalog, Release
 from newsroom.core.settings import Settings
 from newsroom.desk import accounts, gitstore
-from newsroom.desk.pressview import deliver_mail, page_path, versions
+from newsroom.desk.pressview import deliver_mail, page_path, prune_snapshots, versions
 from newsroom.desk.web import Context, Desk, Refused, page
 from newsroom.mail import approvals, sharelinks, sharemail, store
 from newsroom.mail.addresses import SubscriberError, normalize_address
@@ -151,7 +151,7 @@ def routes(desk: Desk) -> list[Route]:
         except gitstore.GitError as exc:
             raise Refused(409, str(exc)) from None
         now = desk.wall()
-        lang = found[0].lang if ctx.lang not in {r.lang for r in found} else ctx.lang
+        lang = ctx.lang  # the asker's desk language: their request's, and the one the decision is told to them in
         conn = connect()
         try:
             for address, name in wanted.items():
@@ -186,6 +186,7 @@ def routes(desk: Desk) -> list[Route]:
         finally:
             conn.close()
         sent, failed = await anyio.to_thread.run_sync(lambda: deliver_mail(desk.settings))
+        await anyio.to_thread.run_sync(lambda: prune_snapshots(desk.settings, catalog, desk.repo, desk.now()))
         ctx.log("asked for review", f"{release_id} at {revision[:10]}: {len(wanted)} reviewer(s)")
         return RedirectResponse(f"/review/{release_id}?done={'asked' if not failed else 'queued'}", status_code=303)
 
@@ -235,6 +236,51 @@ def routes(desk: Desk) -> list[Route]:
             **{"problems": [], "comment": "", **extra},
         )
 
+    def writer_lang(conn: sqlite3.Connection, release_id: str, writer: str, found: list[Release]) -> str:
+        """The writer's desk language when the desk knows it (the one they last asked for review of this release
+        in), else the release's first language."""
+        dconn = desk.connect()
+        try:
+            users = {u.username for u in accounts.every(dconn) if u.email and u.email.lower() == writer.lower()}
+        finally:
+            dconn.close()
+        asked = [k.lang for k in sharelinks.for_release(conn, release_id, "review") if k.created_by in users]
+        if asked:
+            return asked[-1]
+        return sorted((r.lang for r in found), key=lambda lg: desk.langs.index(lg) if lg in desk.langs else 9)[0]
+
+    def tell_writer(
+        conn: sqlite3.Connection,
+        catalog: Catalog,
+        link: sharelinks.Link,
+        decision: str,
+        comment: str,
+        revision: str,
+        now: datetime,
+    ) -> tuple[str, bytes] | None:
+        """The email that tells the release's writer of a decision, with the reviewer's comment (None if the
+        writer has no address or the mail settings are wrong: the decision counts all the same)."""
+        found = versions(catalog, link.release)
+        writer = approvals.writer(desk.settings, approvals.files(catalog, link.release))
+        if writer is None:
+            return None
+        lang = writer_lang(conn, link.release, writer, found)
+        message = sharemail.compose_or_none(
+            desk.settings,
+            "review_decided",
+            lang,
+            writer,
+            now,
+            title=next((r.title for r in found if r.lang == lang), found[0].title),
+            decision=decision,
+            reviewer=link.name or link.email,
+            comment=comment,
+            revision=revision[:10],
+            desk_url=str(desk.settings["NEWSROOM_DESK_URL"]).rstrip("/"),
+            release_id=link.release,
+        )
+        return (writer, message) if message else None
+
     async def decide_page(ctx: Context) -> Response:
         link, token = opened(ctx)
         return decision_page(ctx, link, token, done=ctx.query("done"))
@@ -256,11 +302,14 @@ def routes(desk: Desk) -> list[Route]:
         if decision == "changes" and not comment:
             problems = [ctx._("Say what should change.")]
             return decision_page(ctx, link, token, 422, problems=problems)
+        now = desk.wall()
         conn = connect()
         try:
-            approvals.decide(conn, link, decision, comment, revision, digest, desk.wall())
+            tell = tell_writer(conn, catalog, link, decision, comment, revision, now)
+            approvals.decide(conn, link, decision, comment, revision, digest, now, tell)
         finally:
             conn.close()
+        await anyio.to_thread.run_sync(lambda: deliver_mail(desk.settings))
         who = link.name or link.email
         dconn = desk.connect()
         try:

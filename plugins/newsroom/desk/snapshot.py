@@ -11,10 +11,12 @@ recipient and each recipient's link alone opens it.
 from __future__ import annotations
 
 import io
+import shutil
 import subprocess
 import tarfile
 import tempfile
 import threading
+import uuid
 from datetime import datetime
 from pathlib import Path
 
@@ -31,11 +33,38 @@ def folder(settings: dict) -> Path:
     return Path(settings["NEWSROOM_STATE_DIR"]) / "desk" / "snapshots"
 
 
+def name(release_id: str, sha: str, kind: str) -> str:
+    """The folder of one release's snapshot at one commit for one kind of link."""
+    return f"{release_id}-{sha[:16]}-{kind}"
+
+
+def prune(settings: dict, keep: set[str]) -> list[str]:
+    """Remove every snapshot not named in `keep` (those no working link can open); the names removed.
+
+    Each is first renamed aside, so a request or a build in another process never sees half of one: a link that
+    needs it again (none should) finds no folder and builds it anew. Leftovers of an interrupted removal go too.
+    """
+    root = folder(settings)
+    if not root.is_dir():
+        return []
+    removed = []
+    with _lock:
+        for site in sorted(root.iterdir()):
+            if site.name.startswith(".removing-"):
+                shutil.rmtree(site, ignore_errors=True)
+            elif site.is_dir() and not site.name.startswith(".") and site.name not in keep:
+                aside = root / f".removing-{uuid.uuid4().hex}"
+                site.rename(aside)
+                shutil.rmtree(aside, ignore_errors=True)
+                removed.append(site.name)
+    return removed
+
+
 def ensure(settings: dict, repo: Path, release_id: str, sha: str, kind: str, now: datetime) -> Path:
     """The built site of the release at commit `sha` for links of `kind`, built once per commit and kind."""
     if kind not in KINDS or not all(c in "0123456789abcdef" for c in sha):
         raise ValueError("a snapshot needs a known kind and a commit id")
-    site = folder(settings) / f"{release_id}-{sha[:16]}-{kind}"
+    site = folder(settings) / name(release_id, sha, kind)
     if site.is_dir():
         return site
     with _lock:

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import subprocess
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from newsroom.core.model import Catalog
 from newsroom.core.settings import SettingsError
-from newsroom.mail import store
+from newsroom.mail import sharemail, store
 from newsroom.mail.sharelinks import Link
 
 MODES = ("required", "optional", "off")
@@ -37,6 +38,18 @@ def mode(settings: dict) -> str:
 
 def files(catalog: Catalog, release_id: str) -> list[Path]:
     return sorted(r.source for r in catalog.releases if r.release_id == release_id)
+
+
+def writer(settings: dict, paths: list[Path]) -> str | None:
+    """The author of the last commit that changed the release's files (the desk commits as the signed-in user):
+    whom the hold and each reviewer's decision are told to."""
+    done = subprocess.run(
+        ["git", "-C", str(settings["PATH"]), "log", "-1", "--format=%ae", "--", *map(str, paths)],
+        capture_output=True,
+        text=True,
+    )
+    email = done.stdout.strip()
+    return email if done.returncode == 0 and "@" in email and not email.endswith(".invalid") else None
 
 
 def digest(paths: list[Path]) -> str:
@@ -74,8 +87,17 @@ class Status:
 
 
 def decide(
-    conn: sqlite3.Connection, link: Link, decision: str, comment: str, revision: str, digest_now: str, now: datetime
+    conn: sqlite3.Connection,
+    link: Link,
+    decision: str,
+    comment: str,
+    revision: str,
+    digest_now: str,
+    now: datetime,
+    tell: tuple[str, bytes] | None = None,
 ) -> None:
+    """Record the decision; `tell` (recipient, email) is queued in the same transaction, so the writer hears of
+    exactly the decisions recorded."""
     if decision not in ("approved", "changes"):
         raise ValueError(f"unknown decision {decision!r}")
     with store.transaction(conn):
@@ -84,6 +106,8 @@ def decide(
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (link.id, link.release, decision, comment, revision, digest_now, store.stamp(now)),
         )
+        if tell:
+            sharemail.queue(conn, *tell, now)
 
 
 def status(conn: sqlite3.Connection, release_id: str, digest_now: str) -> Status:

@@ -136,3 +136,8 @@ def openings(conn: sqlite3.Connection, link_id: int) -> list[datetime]:
 def for_release(conn: sqlite3.Connection, release: str, purpose: str) -> list[Link]:
     rows = conn.execute("SELECT * FROM share_links WHERE release = ? AND purpose = ? ORDER BY id", (release, purpose))
     return [Link.from_row(row) for row in rows]
+
+
+def unrevoked(conn: sqlite3.Connection) -> list[Link]:
+    """Every link not withdrawn (some may have expired: Link.state says)."""
+    return [Link.from_row(row) for row in conn.execute("SELECT * FROM share_links WHERE revoked_at IS NULL")]

@@ -41,6 +41,15 @@ def compose(settings: dict, template: str, lang: str, to: str, now: datetime, **
     return message.as_bytes()
 
 
+def compose_or_none(settings: dict, template: str, *args, **context) -> bytes | None:
+    """The email, or None (logged) when the mail settings are wrong: what it tells of is done all the same."""
+    try:
+        return compose(settings, template, *args, **context)
+    except MailerConfigError as exc:
+        logger.error("Cannot write the %s email: %s", template, exc)
+        return None
+
+
 def queue(conn: sqlite3.Connection, recipient: str, message: bytes, now: datetime) -> None:
     """Part of the caller's transaction: the email goes out if and only if what it tells of was recorded."""
     conn.execute(

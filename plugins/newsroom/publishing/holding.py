@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import subprocess
 from datetime import datetime
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from newsroom.build import manifest
 from newsroom.core.model import Catalog, Release
 from newsroom.core.settings import Settings
 from newsroom.mail import approvals, sharemail, store
-from newsroom.mail.mailer import MailerConfigError
 
 logger = logging.getLogger("newsroom.publisher")
 
@@ -48,14 +46,14 @@ def _tell_writers(conn, settings: dict, due: list[Release], now: datetime) -> No
     for release in sorted(due, key=lambda r: langs.index(r.lang) if r.lang in langs else len(langs)):
         first.setdefault(release.release_id, release)
     for release_id, release in first.items():
-        writer = _writer(settings, [r.source for r in due if r.release_id == release_id])
+        writer = approvals.writer(settings, [r.source for r in due if r.release_id == release_id])
         with store.transaction(conn):
             fresh = conn.execute(
                 "INSERT INTO held_notices (release, date, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 (release_id, store.stamp(release.date), store.stamp(now)),
             ).rowcount
             if fresh and writer:
-                message = _compose_or_none(
+                message = sharemail.compose_or_none(
                     settings,
                     "review_held",
                     release.lang,
@@ -72,23 +70,3 @@ def _tell_writers(conn, settings: dict, due: list[Release], now: datetime) -> No
             logger.warning("Held %s at its time: not approved (NEWSROOM_APPROVAL = required)", release_id)
     if first:
         sharemail.deliver(conn, settings)
-
-
-def _compose_or_none(settings: dict, *args, **context) -> bytes | None:
-    """The writer's email, or None (logged) when the mail settings are wrong: a publish never fails for it."""
-    try:
-        return sharemail.compose(settings, *args, **context)
-    except MailerConfigError as exc:
-        logger.error("Cannot tell the writer a release is held: %s", exc)
-        return None
-
-
-def _writer(settings: dict, paths: list[Path]) -> str | None:
-    """The author of the last commit that changed the release's files (the desk commits as the signed-in user)."""
-    done = subprocess.run(
-        ["git", "-C", str(settings["PATH"]), "log", "-1", "--format=%ae", "--", *map(str, paths)],
-        capture_output=True,
-        text=True,
-    )
-    email = done.stdout.strip()
-    return email if done.returncode == 0 and "@" in email and not email.endswith(".invalid") else None

@@ -12,6 +12,7 @@ from newsroom.core import urls
 from newsroom.core.embargo import Clock
 from newsroom.core.model import Catalog
 from newsroom.core.settings import Settings
+from newsroom.publishing.holding import hold
 
 CATALOG_KEY = "NEWSROOM_CATALOG"
 CLOCK_KEY = "NEWSROOM_CLOCK"
@@ -21,9 +22,14 @@ RELEASES_KEY = "NEWSROOM_RELEASES"
 def prepare(context: dict, settings: dict) -> tuple[Catalog, Clock]:
     """The build's catalog (the one the build checked, else read now; raises ContentError) and its one clock, left
     in the context for the generators that come after."""
-    catalog = context.get(CATALOG_KEY) or catalog_for(settings)
+    given = context.get(CATALOG_KEY)
+    catalog = given or catalog_for(settings)
     if catalog.problems:
         raise ContentError(catalog.problems)
+    if given is None and not settings["NEWSROOM_PREVIEW"]:
+        # A bare `pelican` run read the content itself: a release NEWSROOM_APPROVAL = "required" holds is a
+        # draft here as in every newsroom build (publishing/holding.py).
+        catalog = hold(settings, catalog, Settings.of(settings).now, tell=False)[0]
     clock = Clock(Settings.of(settings).now, preview=bool(settings["NEWSROOM_PREVIEW"]))
     context.update({CATALOG_KEY: catalog, CLOCK_KEY: clock, "publisher": catalog.publisher})
     return catalog, clock
