@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from newsroom.build.manifest import PREVIEW_MARKER
+from newsroom.build.staging import link_or_copy
 
 KEEP_RELEASES = 3
 PARTIAL = ".partial"
@@ -80,7 +81,8 @@ class Staged:
 
 
 def stage(output: Path, target: Path) -> Staged:
-    """Copy `output` into a fresh folder beside `target` and link to it, without touching what readers see.
+    """Put `output` into a fresh folder beside `target` (hard links, see `_sharer`) and link to it, without touching
+    what readers see.
 
     The copy is made under a name marked partial and renamed when whole, so a deploy killed mid-copy leaves only a
     partial folder, which the next deploy removes.
@@ -115,14 +117,13 @@ def _deploy_lock(target: Path) -> Iterator[None]:
 
 
 def _sharer(output: Path, target: Path):
-    """copy2, except that a file the live copy already holds unchanged is hard-linked from it.
-
-    Deployed copies are never written to again (builds write into their own folder), so sharing a file between two of
-    them is safe; "unchanged" is the same size and modification time, which copy2 carries over from the build.
-    """
+    """Hard links instead of copies: a file the live copy holds unchanged (same size and modification time) is linked
+    from it, any other from the build. Neither is ever written to again: deployed copies are never touched, and a
+    build writes every file it changes as a new one into a folder of its own (build/staging.py). A copy only where
+    the file systems do not allow links."""
     live = target.resolve() if target.is_symlink() else None
 
-    def copy(source: str, destination: str) -> str:
+    def share(source: str, destination: str) -> str:
         if live is not None:
             previous = live / Path(source).relative_to(output)
             try:
@@ -132,9 +133,9 @@ def _sharer(output: Path, target: Path):
                     return destination
             except OSError:
                 pass
-        return shutil.copy2(source, destination)
+        return link_or_copy(source, destination)
 
-    return copy
+    return share
 
 
 def _tidy(target: Path) -> None:

@@ -141,7 +141,9 @@ class MediaBankGenerator(Generator):
             if article.record.images or article.record.videos:
                 article.images_zip = self._zip(article, catalogs)
                 if article.record.lead_image:  # a release may have videos and no picture
-                    article.email_image = self.files.of(article.record.lead_image)["email"]  # the manifest's, for emails
+                    article.email_image = self.files.of(article.record.lead_image)[
+                        "email"
+                    ]  # the manifest's, for emails
                 self.zips[article.images_zip.url] = article.images_zip
         kept = [file.path for d in derived.values() for file in d.files.values()] + [z.path for z in self.zips.values()]
         kept += [v.poster.path for v in self.videos.values()]

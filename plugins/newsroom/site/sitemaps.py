@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import lxml.html
 from lxml import etree
 
-from newsroom.core import i18n, urls
+from newsroom.core import i18n, records, urls
 from newsroom.core.model import Publisher
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -43,11 +43,14 @@ def read_page(path: Path, output: Path, site_url: str) -> Page | None:
 
     Not listed: error pages, pages marked noindex, and pages whose canonical address is another page.
     Language alternates are listed only when the page's own hreflang link names this very address.
+    Only the <head> is parsed: it is all the entry is made from, and a small part of a page.
     """
     relative = path.relative_to(output).as_posix()
     if path.name == "404.html":
         return None
-    doc = lxml.html.fromstring(path.read_bytes())
+    data = path.read_bytes()
+    end = data.find(b"</head>")
+    doc = lxml.html.fromstring(data if end < 0 else data[:end] + b"</head><body></body></html>")
     robots = _first(doc, '//head/meta[@name="robots"]/@content') or ""
     if "noindex" in robots:
         return None
@@ -63,18 +66,30 @@ def read_page(path: Path, output: Path, site_url: str) -> Page | None:
     return Page(loc, alternates, _first(doc, '//head/meta[@property="article:modified_time"]/@content'))
 
 
-def pages(output: Path, site_url: str) -> list[Page]:
-    """Every listed page; an alternate that is not itself listed (a language without that page) is left out."""
+def pages(output: Path, site_url: str, record: Path | None = None) -> list[Page]:
+    """Every listed page; an alternate that is not itself listed (a language without that page) is left out.
+
+    With `record` (a build's), the entry of a page unchanged since the last build (size and modification time: a page
+    the page cache kept) is taken from it instead of reading the page again."""
     search_bundle = output / urls.SEARCH_BUNDLE
-    found = [
-        page
-        for page in (
-            read_page(path, output, site_url)
-            for path in sorted(output.rglob("*.html"))
-            if search_bundle not in path.parents
-        )
-        if page
-    ]
+    known = records.read(record) if record else {}
+    known = known.get("pages", {}) if known.get("site_url") == site_url else {}
+    now: dict[str, list] = {}
+    found = []
+    for path in sorted(output.rglob("*.html")):
+        if search_bundle in path.parents:
+            continue
+        relative, stamp = path.relative_to(output).as_posix(), records.stamp(path)
+        last = known.get(relative)
+        if last and last[0] == stamp:
+            page = Page(last[1][0], last[1][1], last[1][2]) if last[1] else None
+        else:
+            page = read_page(path, output, site_url)
+        now[relative] = [stamp, page and [page.loc, page.alternates, page.lastmod]]
+        if page:
+            found.append(page)
+    if record:
+        records.write(record, {"site_url": site_url, "pages": now})
     listed = {page.loc for page in found}
     return [
         Page(page.loc, {lang: href for lang, href in page.alternates.items() if href in listed}, page.lastmod)
