@@ -130,7 +130,8 @@ class PageCache:
         self.enabled = not settings["NEWSROOM_PREVIEW"]
         self.shared = shared_key(settings, context) if self.enabled else ""
         stored = records.read(self.index)
-        self.last = stored.get("pages", {}) if stored.get("shared") == self.shared else {}
+        keeps = stored.get("shared") == self.shared and staging.keeps(self.output)
+        self.last = stored.get("pages", {}) if keeps else {}
         self.now: dict[str, dict] = {}
         self.cards: dict[int, str] = {}
 
@@ -159,9 +160,8 @@ class PageCache:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")  # a new file: the last output's stays as it was
             entry = {"key": key, "files": {page.name: records.stamp(path)}}
-        else:
-            for name in entry["files"]:
-                staging.keep(self.output, name)
+        elif not all(staging.keep(self.output, name) for name in entry["files"]):
+            return False
         self.now[page.name] = {**entry, "more": more} if more else entry
         return True
 

@@ -52,6 +52,11 @@ def staged(output: Path, seed: bool = True) -> Iterator[Path]:
 _cold: set[Path] = set()  # work folders of builds from nothing, under way: they keep nothing
 
 
+def keeps(work: Path) -> bool:
+    """Whether a build into `work` may keep files of the last output (not a build from nothing)."""
+    return work not in _cold
+
+
 def keep(work: Path, relative: str | Path) -> bool:
     """Hard-link `relative` from the last output into the work folder (a copy where links are not possible);
     False when the last output has no such file."""

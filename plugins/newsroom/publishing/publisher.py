@@ -23,6 +23,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import logging
+import os
 import shutil
 import signal
 import subprocess
@@ -40,6 +41,7 @@ from newsroom.build.run import BuildError, LeakError
 from newsroom.build.search import SearchIndexError
 from newsroom.build.staging import link_or_copy
 from newsroom.content.catalog import ContentError
+from newsroom.core import records
 from newsroom.core.model import Catalog
 from newsroom.core.settings import Settings
 from newsroom.mail.notify import NotifyError, notifier
@@ -91,13 +93,18 @@ class Prebuild:
 
 def content_stamp(settings: dict) -> str:
     """Names, sizes and modification times of the content folder: a prebuild is good only for the content it read."""
-    root = Path(settings["PATH"])
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        if ".git" not in path.relative_to(root).parts and path.is_file():
-            stat = path.stat()
-            digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
+    found = []
+    folders = [settings["PATH"]]
+    while folders:  # os.scandir: one stat a file (the lift waits for this)
+        with os.scandir(folders.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != ".git":
+                        folders.append(entry.path)
+                elif entry.is_file():
+                    stat = entry.stat()
+                    found.append(f"{entry.path}\0{stat.st_size}\0{stat.st_mtime_ns}\n")
+    return hashlib.sha256("".join(sorted(found)).encode()).hexdigest()
 
 
 class Mail:
@@ -139,6 +146,7 @@ class Publisher:
         self.catalog: Catalog | None = None
         self.prebuilds: dict[datetime, Prebuild] = {}  # by lift instant, earliest first
         self.prebuild_took: timedelta | None = None  # how long the last prebuild took
+        self.live_stamp: list[int] | None = None  # of the live manifest the status shows
         self.live_at: datetime | None = None  # the moment the live site shows: lifts after it are still to come
         self.mail = Mail(notify or notifier(settings), self.state, self.clock, self.error)
 
@@ -356,7 +364,9 @@ class Publisher:
             self.status.state = state
         if upcoming is not None:
             self.status.lifts = [self._lift_line(lift, building) for lift in upcoming[:STATUS_LIFTS]]
-        live = manifest.read(self.state)
+        stamp = records.stamp(self.state / manifest.MANIFEST)
+        live = manifest.read(self.state) if stamp != self.live_stamp else None  # read again only when it changed
+        self.live_stamp = stamp
         if live:
             newest = sorted(live["releases"], key=lambda r: r["date"], reverse=True)[:3]
             self.status.live = {
