@@ -134,6 +134,7 @@ class PageCache:
         self.last = stored.get("pages", {}) if keeps else {}
         self.now: dict[str, dict] = {}
         self.cards: dict[int, str] = {}
+        self.sections: dict[str, str] = {}  # "more from the publisher" by more_key
 
     def key(self, page: Page) -> str | None:
         return page_key(self.shared, page, self.cards) if self.enabled else None
@@ -154,7 +155,9 @@ class PageCache:
             start, end = text.find(MORE_SECTION[0]), text.find(MORE_SECTION[1])
             if start < 0 or end < start:
                 return False
-            section = str(more_section(page))  # a Markup would escape the text it is added to
+            if more not in self.sections:  # most pages of a language list the same releases
+                self.sections[more] = str(more_section(page))  # a Markup would escape the text it is added to
+            section = self.sections[more]
             text = text[:start] + section + text[end + len(MORE_SECTION[1]) :]
             path = self.output / page.name
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -39,7 +39,7 @@ import watchfiles
 from newsroom.build import manifest
 from newsroom.build.run import BuildError, LeakError
 from newsroom.build.search import SearchIndexError
-from newsroom.build.staging import link_or_copy
+from newsroom.build.staging import link_tree
 from newsroom.content.catalog import ContentError
 from newsroom.core import records
 from newsroom.core.model import Catalog
@@ -315,7 +315,7 @@ class Publisher:
             return stage(output, Path(self.target))
         copy = self.state / f"{PREBUILT}-{lift.at.strftime('%Y%m%dT%H%M%S')}"
         shutil.rmtree(copy, ignore_errors=True)
-        shutil.copytree(output, copy, copy_function=link_or_copy)
+        link_tree(output, copy)
         return copy
 
     def _drop_prebuilds(self, why: str, before: datetime | None = None) -> None:

@@ -16,7 +16,7 @@ from newsroom.core.settings import Settings
 from newsroom.site import api, invitation, sitemaps, vcard
 from newsroom.site.context import CLOCK_KEY, RELEASES_KEY, write_page
 
-SITEMAP_RECORD = "newsroom-sitemap.json"  # in CACHE_PATH: the sitemap entry of each page, by its stamp
+SITEMAP_RECORD = "newsroom-sitemap.json"  # in CACHE_PATH: the sitemap entry of each page, by its <head>
 
 
 class DiscoveryGenerator(Generator):

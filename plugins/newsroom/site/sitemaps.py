@@ -3,6 +3,7 @@ Google News, and the robots.txt that points at both."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -48,9 +49,7 @@ def read_page(path: Path, output: Path, site_url: str) -> Page | None:
     relative = path.relative_to(output).as_posix()
     if path.name == "404.html":
         return None
-    data = path.read_bytes()
-    end = data.find(b"</head>")
-    doc = lxml.html.fromstring(data if end < 0 else data[:end] + b"</head><body></body></html>")
+    doc = lxml.html.fromstring(_head(path.read_bytes()) + b"<body></body></html>")
     robots = _first(doc, '//head/meta[@name="robots"]/@content') or ""
     if "noindex" in robots:
         return None
@@ -66,11 +65,16 @@ def read_page(path: Path, output: Path, site_url: str) -> Page | None:
     return Page(loc, alternates, _first(doc, '//head/meta[@property="article:modified_time"]/@content'))
 
 
+def _head(data: bytes) -> bytes:
+    end = data.find(b"</head>")
+    return data if end < 0 else data[: end + len(b"</head>")]
+
+
 def pages(output: Path, site_url: str, record: Path | None = None) -> list[Page]:
     """Every listed page; an alternate that is not itself listed (a language without that page) is left out.
 
-    With `record` (a build's), the entry of a page unchanged since the last build (size and modification time: a page
-    the page cache kept) is taken from it instead of reading the page again."""
+    With `record` (a build's), the entry of a page whose <head> is as the last build left it (a page the page cache
+    kept, or one only its "more from the publisher" changed in) is taken from it instead of parsing the page again."""
     search_bundle = output / urls.SEARCH_BUNDLE
     known = records.read(record) if record else {}
     known = known.get("pages", {}) if known.get("site_url") == site_url else {}
@@ -79,7 +83,8 @@ def pages(output: Path, site_url: str, record: Path | None = None) -> list[Page]
     for path in sorted(output.rglob("*.html")):
         if search_bundle in path.parents:
             continue
-        relative, stamp = path.relative_to(output).as_posix(), records.stamp(path)
+        relative = path.relative_to(output).as_posix()
+        stamp = hashlib.sha256(_head(path.read_bytes())).hexdigest()
         last = known.get(relative)
         if last and last[0] == stamp:
             page = Page(last[1][0], last[1][1], last[1][2]) if last[1] else None
