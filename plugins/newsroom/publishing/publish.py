@@ -71,11 +71,14 @@ def publish(settings: dict, notify: Notify | None = None) -> PublishResult:
         return publish_at(settings, notify or notifier(settings))
 
 
-def publish_at(settings: dict, notify: Notify | None, now: datetime | None = None) -> PublishResult:
-    """Publish the site as it is at `now` (the clock when None); the caller holds the publish lock."""
+def publish_at(
+    settings: dict, notify: Notify | None, now: datetime | None = None, catalog: Catalog | None = None
+) -> PublishResult:
+    """Publish the site as it is at `now` (the clock when None); the caller holds the publish lock, and passes the
+    `catalog` when it has just read it (checked_catalog), so the content is read once."""
     settings = Settings.of(settings)
     now = now or settings.now
-    catalog = checked_catalog(settings)
+    catalog = catalog or checked_catalog(settings)
     state = settings.state_dir
     previous = manifest.read(state) or {"releases": [], "fingerprint": None}
     result = PublishResult(now=now, next_lift=next_lift(catalog, now))

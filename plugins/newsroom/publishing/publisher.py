@@ -223,7 +223,7 @@ class Publisher:
             with publish_lock(self.state, wait=True):
                 now = self.clock.now()
                 self.catalog = checked_catalog(self.settings)
-                result = publish_at(self.settings, None, now)
+                result = publish_at(self.settings, None, now, self.catalog)
         except PROBLEMS as exc:
             self.error(f"publish ({why}): {exc}")
             return
@@ -274,7 +274,7 @@ class Publisher:
                     prebuild.discard()
                 logger.warning("Lift at %s: %s, building at the instant", lift.at.isoformat(), why)
                 self.catalog = checked_catalog(self.settings)
-                result = publish_at(self.settings, None, now)
+                result = publish_at(self.settings, None, now, self.catalog)
                 self.live_at = now
                 self._drop_prebuilds("the live site is past it", before=now)
                 logger.info(
