@@ -298,12 +298,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make bench-publish", description=__doc__.splitlines()[0])
     parser.add_argument("--releases", type=int, default=2000)
     parser.add_argument("--lifts", type=int, default=10, help="embargo lifts with the publisher (default 10)")
-    parser.add_argument("--gap", type=float, default=40, help="seconds between lifts (default 40: a warm build fits)")
-    parser.add_argument("--ahead", type=int, default=60, help="NEWSROOM_PREBUILD_AHEAD for the run (default 60)")
+    parser.add_argument(
+        "--gap", type=float, help="seconds between lifts (default 40, or 0.01 s a release if more: a warm build fits)"
+    )
+    parser.add_argument("--ahead", type=int, help="NEWSROOM_PREBUILD_AHEAD for the run (default twice the gap)")
     parser.add_argument("--cron-lifts", type=int, default=3, help="lifts published by cron-style runs (default 3)")
     parser.add_argument("--saves", type=int, default=3, help="public releases saved, per path (default 3)")
     parser.add_argument("--work", type=Path, default=ROOT / "var" / "bench-publish")
     args = parser.parse_args(argv)
+    args.gap = args.gap or max(40.0, args.releases / 100)
+    args.ahead = args.ahead or int(2 * args.gap)
     shutil.rmtree(args.work, ignore_errors=True)
     args.work.mkdir(parents=True)
     write_corpus(args.work / "content", args.releases, ("fi",))
