@@ -606,15 +606,34 @@ def test_search_indexes_only_release_bodies(public):
         assert ".vcf" not in fragment["content"]
 
 
+def test_search_results_carry_date_type_and_language_and_no_section_headings(public):
+    by_url = {fragment["url"]: fragment for fragment in _fragments(public)}
+    finnish, english = by_url[f"/{TRI['fi']}"], by_url[f"/{TRI['en']}"]
+    page = public.html(TRI["fi"])
+    shown = page.select_one(".release__meta time")
+    assert finnish["meta"]["date"] == shown.get_text() and finnish["meta"]["datetime"] == shown["datetime"]
+    assert (finnish["meta"]["type"], finnish["meta"]["language"]) == ("Tiedote", "Suomi")
+    assert (english["meta"]["type"], english["meta"]["language"]) == ("Press release", "English")
+    headings = {"Avainsanat", "Yhteyshenkilöt", "Kuvat", "Liitteet", "Videot", "Jaa", "Nyckelord", "Keywords"}
+    for fragment in by_url.values():
+        anchors = {anchor["text"] for anchor in fragment["anchors"]}
+        assert not anchors & headings, (fragment["url"], anchors)
+        assert not headings & set(fragment["content"].replace(".", " ").split()), fragment["url"]
+        assert fragment["meta"]["date"] not in fragment["content"]  # the meta line is not in the excerpts
+    assert "kulttuuri" in finnish["content"]  # the keywords themselves stay searchable
+
+
 def test_search_page_per_language(public):
     for lang, heading in (("fi", "Hae julkaisuja"), ("sv", "Sök meddelanden"), ("en", "Search releases")):
         page = public.html(urls.search(lang))
         assert page.html["lang"] == lang and page.h1.get_text() == heading
         scripts = [s.get("src") for s in page.select("script[src]")]
-        assert f"{SITE}/pagefind/pagefind-ui.js" in scripts and f"{SITE}/theme/js/search.js" in scripts
+        assert scripts.count(f"{SITE}/theme/js/search.js") == 1 and not any("pagefind" in s for s in scripts)
         assert page.select_one("#search")["data-bundle"] == f"{SITE}/pagefind/"
+        assert page.select_one("form#search[role=search] input#search-q[type=search][name=q]")
+        assert page.select_one("label[for=search-q]") and page.select_one("#search-status[role=status]")
         assert page.select_one("noscript")
-        assert page.select_one(f".site-nav a[href='{SITE}/{urls.search(lang)}']")
+        assert page.select_one(f".site-header form.header-search[action='{SITE}/{urls.search(lang)}']")
     assert (public.output / "theme/js/search.js").is_file()
 
 

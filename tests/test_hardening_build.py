@@ -203,6 +203,29 @@ def test_a_release_id_changed_after_publishing_is_a_problem_unless_marked_new(tm
     assert renamed_problems(catalog_for(settings), settings) == []
 
 
+def test_a_published_address_does_not_move_with_its_title_until_the_header_says_where(tmp_path):
+    content = write_content(tmp_path / "content", {"a.fi.md": release("Avajaiset 2.3.", PUBLIC)})
+    state = tmp_path / "state"
+    site = build_site(content, tmp_path / "out", publish=True, now=BEFORE)
+    assert (site.output / "fi" / "releases" / "avajaiset-2-3" / "index.html").exists()
+    state.mkdir()
+    shutil.copy(site.output / "newsroom-manifest.json", state)
+    settings = {**_settings(content, tmp_path / "out", BEFORE), "NEWSROOM_STATE_DIR": str(state)}
+    assert renamed_problems(catalog_for(settings), settings) == []
+    path = content / "releases" / "a.fi.md"
+    path.write_text(release("Avajaiset maanantaina 2.3.", PUBLIC))
+    problems = [str(p) for p in renamed_problems(catalog_for(settings), settings)]
+    assert problems == [
+        f"{path}:1: Title: this release was published at /fi/releases/avajaiset-2-3/, but its title now makes the "
+        "address /fi/releases/avajaiset-maanantaina-2-3/, and links to the old one would break. Add the line "
+        "'Slug: avajaiset-2-3' to keep the address, or 'Slug: avajaiset-maanantaina-2-3' if it should move"
+    ]
+    check = _newsroom("check", "--content", str(content), env={"NEWSROOM_STATE_DIR": str(state)})
+    assert check.returncode == 1 and f"{path}:1: Title:" in check.stdout
+    path.write_text(release("Avajaiset maanantaina 2.3.", PUBLIC, Slug="avajaiset-2-3"))
+    assert renamed_problems(catalog_for(settings), settings) == []
+
+
 # --- 9: a failed build leaves the output as it was -------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from newsroom.content.catalog import MAX_KEYWORDS, load_catalog
+from runcli import newsroom
 from sitebuilder import CONTACT, PUBLISHER, ROOT, build_site, release, write_content
 
 TZ = ZoneInfo("Europe/Helsinki")
@@ -243,3 +244,12 @@ def test_a_large_png_is_shrunk_right_after_decoding_so_it_costs_its_size_once(tm
     assert measured.returncode == 0, measured.stderr
     peak = int(measured.stdout.split()[-1])
     assert peak < 420, f"peak {peak} MB"
+
+
+@pytest.mark.parametrize("command", ["check", "build", "publish"])
+def test_a_content_folder_that_does_not_exist_is_named_without_a_traceback(tmp_path, command):
+    missing = tmp_path / "kontent"
+    result = newsroom(command, "--content", str(missing), env={"NEWSROOM_STATE_DIR": str(tmp_path / "state")})
+    assert result.returncode == 2
+    assert f"the content folder {missing} does not exist" in result.stderr
+    assert "Traceback" not in result.stderr

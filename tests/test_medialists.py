@@ -243,10 +243,16 @@ def test_an_advance_goes_to_its_lists_only_with_the_embargo_and_no_public_link(w
     for message in (fi, sv):
         for text in (message.as_string(), _text(message), _html(message)):
             assert public_url not in text and site not in text
-        assert re.findall(r'href="(http[^"]+)"', _html(message)) == [
-            re.fullmatch(r"<(.+)>", message["List-Unsubscribe"]).group(1)
-        ]
-    assert "Tiedote julkaistaan uutishuoneessamme, kun embargo päättyy." in _text(fi)
+    # Each journalist's own embargoed preview link (tests/test_review.py opens one), and the opt-out link.
+    previews = []
+    for message in (fi, sv):
+        preview, opt_out = re.findall(r'href="(http[^"]+)"', _html(message))
+        assert opt_out == re.fullmatch(r"<(.+)>", message["List-Unsubscribe"]).group(1)
+        assert re.fullmatch(re.escape(world.settings["NEWSROOM_DESK_PREVIEW_URL"]) + r"/t/[\w-]{43}/", preview)
+        assert preview in _text(message)
+        previews.append(preview)
+    assert previews[0] != previews[1]
+    assert "Toimittajien ennakkoversio embargon ajaksi" in _text(fi)
 
 
 def test_before_the_lift_the_site_feeds_and_subscribers_know_nothing_of_the_release(world):

@@ -1,9 +1,11 @@
 """The sample site at a phone's and a desktop's width in Chromium: the header's menu button works from the keyboard, the
-desktop's sections fit one row, a video plays its captions, the media bank filters, axe finds nothing; screenshots of
+desktop's sections fit one row, a video plays its captions, the media bank filters, search shows each result's date,
+type and language, a release's share links and copy button work and load nothing, axe finds nothing; screenshots of
 the main pages at 390 and 1280 px land in test-artifacts/presentation/."""
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -49,7 +51,7 @@ def main_pages(video_release) -> dict[str, str]:
         "front": urls.front("fi"),
         "release": video_release,
         "media": urls.media("fi"),
-        "search": urls.search("fi"),
+        "search": urls.search("fi") + "?q=kirjasto",
         "contacts": urls.contacts("fi"),
     }
 
@@ -70,8 +72,16 @@ def test_phone_menu_opens_and_closes_from_the_keyboard_with_focus_managed(browse
         assert button.get_attribute("aria-controls") == "site-menu"
         header_bottom = page.evaluate("document.querySelector('.site-header').getBoundingClientRect().bottom")
         assert header_bottom < 100  # compact: the bar alone, not rows of links
+        # The other languages stay in the bar, beside the button: a release's versions are one tap away.
+        languages = page.locator(".language-switcher--bar a")
+        assert [a.get_attribute("hreflang") for a in languages.all()] == ["sv", "en"]
+        assert all(a.is_visible() for a in languages.all()) and languages.first.inner_text().startswith("SV")
+        assert page.evaluate("document.querySelector('.language-switcher--bar a').textContent") == "SV – Svenska"
         page.keyboard.press("Tab")  # the skip link
         page.keyboard.press("Tab")  # the brand
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.hreflang") == "sv"
+        page.keyboard.press("Tab")
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.className") == "menu-button"
         page.keyboard.press("Enter")
@@ -168,8 +178,10 @@ def test_main_pages_have_no_axe_violations_and_are_photographed(browser, site, m
     page = _open(browser, site, main_pages[kind], width)
     try:
         page.wait_for_load_state("networkidle")
+        if kind == "search":
+            page.wait_for_selector(".search-result")
         page.evaluate("() => document.querySelectorAll('img[loading=lazy]').forEach(i => i.loading = 'eager')")
-        page.wait_for_timeout(300)
+        page.wait_for_function("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{kind}-{WIDTHS[width]}.png"), full_page=True)
         if width == "phone":
@@ -179,3 +191,101 @@ def test_main_pages_have_no_axe_violations_and_are_photographed(browser, site, m
         assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS[width]
     finally:
         page.close()
+
+
+SECTION_HEADINGS = {"Avainsanat", "Yhteyshenkilöt", "Kuvat", "Videot", "Liitteet", "Jaa", "Tapahtuma"}
+
+
+def test_search_shows_each_results_date_type_and_language_and_no_section_sub_results(browser, site):
+    page = _open(browser, site, urls.search("fi"), "desktop")
+    try:
+        page.wait_for_selector("#search:not([hidden])")
+        page.focus("#search-q")
+        page.keyboard.type("kirjasto")
+        page.keyboard.press("Enter")
+        page.wait_for_selector(".search-result")
+        assert page.url.endswith("/fi/search/?q=kirjasto")  # the address follows the form: a search can be linked to
+        results = page.locator(".search-result")
+        count = results.count()
+        assert page.locator("#search-status").inner_text() == f"{count} tulosta haulla ”kirjasto”."
+        assert page.get_attribute("#search-status", "role") == "status"
+        types = {"Tiedote", "Uutinen", "Kutsu", "Blogikirjoitus", "Artikkeli"}
+        for result in results.all():
+            time = result.locator(".release-card__meta time")
+            assert time.get_attribute("datetime")[:4].isdigit() and time.inner_text()[:2].isdigit()
+            assert result.locator(".search-result__type").inner_text() in types
+            assert result.locator(".search-result__language").inner_text() == "Suomi"
+            assert result.locator("h2 a").get_attribute("href").startswith("/fi/releases/")
+            assert result.locator("mark").count() > 0
+        titles = set(page.locator(".search-result h2").all_inner_texts())
+        assert not titles & SECTION_HEADINGS
+        # Pagefind's own sub-results (anchored headings) hold no section of the release's sidebar or lists.
+        sub_titles = page.evaluate(
+            """async () => {
+                const pagefind = await import('/pagefind/pagefind.js');
+                const search = await pagefind.search('kirjasto');
+                const pages = await Promise.all(search.results.map(r => r.data()));
+                return pages.flatMap(p => p.sub_results.map(s => s.title));
+            }"""
+        )
+        assert sub_titles and not set(sub_titles) & SECTION_HEADINGS
+        # The type filter, from the keyboard: only invitations remain.
+        page.focus("#search-type")
+        page.select_option("#search-type", "Kutsu")
+        page.wait_for_function(f"document.querySelectorAll('.search-result').length < {count}")
+        assert set(page.locator(".search-result__type").all_inner_texts()) == {"Kutsu"}
+        assert "type=Kutsu" in page.url
+        page.fill("#search-q", "zzxqv")
+        page.wait_for_function("document.getElementById('search-status').textContent.startsWith('Ei tuloksia')")
+        assert page.locator(".search-result").count() == 0
+    finally:
+        page.close()
+
+
+def test_a_release_has_share_links_that_load_nothing_and_a_copy_button(browser, site, video_release):
+    context = browser.new_context(viewport={"width": 1280, "height": 844})
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    try:
+        page.goto(site + video_release)
+        page.wait_for_load_state("networkidle")
+        assert requested and all(url.startswith(site) for url in requested), requested
+        assert not page.locator("iframe").count()
+        address = page.locator("link[rel=canonical]").get_attribute("href")
+        share = page.locator(".release__share")
+        assert share.locator("h2").inner_text() == "Jaa"
+        links = {a.inner_text(): a.get_attribute("href") for a in share.locator("a").all()}
+        assert set(links) == {"Sähköposti", "LinkedIn", "Facebook", "X", "Bluesky", "WhatsApp"}
+        services = {
+            "LinkedIn": ("www.linkedin.com", "url"),
+            "Facebook": ("www.facebook.com", "u"),
+            "X": ("x.com", "url"),
+            "Bluesky": ("bsky.app", "text"),
+            "WhatsApp": ("wa.me", "text"),
+        }
+        for name, (host, key) in services.items():
+            parts = urlsplit(links[name])
+            query = parse_qs(parts.query)
+            assert parts.scheme == "https" and parts.netloc == host
+            assert address in query[key][0] and not any(k.startswith("utm_") for k in query)
+        mail = parse_qs(urlsplit(links["Sähköposti"]).query)
+        assert links["Sähköposti"].startswith("mailto:?") and address in mail["body"][0]
+        button = share.locator("button")
+        assert button.inner_text() == "Kopioi linkki"
+        button.focus()
+        page.keyboard.press("Enter")
+        page.wait_for_function("document.querySelector('.share-links__copied').textContent !== ''")
+        assert share.locator("[role=status]").inner_text() == "Linkki kopioitu"
+        assert page.evaluate("navigator.clipboard.readText()") == site + video_release
+    finally:
+        context.close()
+    plain = browser.new_context(java_script_enabled=False)
+    try:
+        page = plain.new_page()
+        page.goto(site + video_release)
+        link = page.locator(".share-links__copy a")
+        assert link.inner_text() == "Linkki tähän julkaisuun" and link.get_attribute("href").endswith(video_release)
+    finally:
+        plain.close()

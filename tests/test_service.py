@@ -333,7 +333,7 @@ def test_the_site_shows_the_forms_and_the_privacy_notice(service: Service):
             "source",
         } <= names
         assert form.select_one(f'a[href="{SITE}/{lang}/privacy/"]')
-        assert not page.select("script[src^=http]")
+        assert all(script["src"].startswith(f"{SITE}/") for script in page.select("script[src]"))  # our own only
         privacy = site.html(f"{lang}/privacy/")
         assert privacy.html["lang"] == lang
         assert len(privacy.select("main h2")) >= 5
@@ -343,6 +343,20 @@ def test_the_site_shows_the_forms_and_the_privacy_notice(service: Service):
     assert box.select_one('input[name="languages"]')["value"] == "fi"
     assert box.select_one(f'a[href="{SITE}/fi/privacy/"]')
     assert site.html("fi/").select_one(f'footer a[href="{SITE}/fi/subscribe/"]')
+
+
+def test_the_site_form_offers_the_keywords_of_public_releases_and_the_service_takes_ticked_and_typed_ones(
+    service: Service,
+):
+    def offered(site: Site) -> list[str]:
+        form = site.html("fi/subscribe/").select_one("form.subscribe__form")
+        assert form.select_one("input#subscribe-keywords[type=text][name=keywords]")
+        return [box["value"] for box in form.select("fieldset input[type=checkbox][name=keywords]")]
+
+    assert offered(service.sites[0]) == []  # the keywords of embargoed releases are not shown before their time
+    assert offered(service.sites[2]) == ["kirjastot", "liikenne"]
+    assert service.sign_up("ticked@keywords.test", keywords=["kirjastot", "satama, laivat", ""]).status_code == 200
+    assert service.subscriber("ticked@keywords.test").preferences.keywords == ("kirjastot", "satama", "laivat")
 
 
 def test_the_site_and_the_service_agree_on_the_consent_text_version(service: Service, journey: Journey):
@@ -662,11 +676,31 @@ def test_pages_carry_security_headers_and_load_nothing_from_elsewhere(service: S
         assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
         assert response.headers["x-frame-options"] == "DENY"
         assert response.headers["x-content-type-options"] == "nosniff"
+        assert "script-src 'self'" in policy
         page = BeautifulSoup(response.text, "html5lib")
-        assert not page.select("script, iframe, img[src^=http]")
-        assert all(link["href"].startswith(service.url) for link in page.select("link[href]"))
+        assert not page.select("iframe, script:not([src])")
+        loaded = [tag.get("src") or tag.get("href") for tag in page.select("link[href], script[src], img[src]")]
+        assert {"/static/newsroom.css", "/static/js/menu.js", "/static/logo.svg"} <= {
+            address.removeprefix(service.url) for address in loaded
+        }
+        assert all(address.startswith(service.url) for address in loaded), loaded
+        for address in loaded:
+            assert service.get(address.removeprefix(service.url)).status_code == 200
     css = service.get("/static/newsroom.css")
     assert css.headers["content-type"].startswith("text/css") and "--brand: #123456" in css.text
+    assert service.get("/static/logo.svg").headers["content-type"] == "image/svg+xml"
+
+
+def test_pages_wear_the_newsrooms_header_footer_and_logo(service: Service):
+    page = BeautifulSoup(service.get("/subscribe?lang=fi").text, "html5lib")
+    assert page.select_one(".site-header .brand img.brand__logo")
+    assert page.select_one(".site-header .menu-button[aria-controls=site-menu]")
+    assert page.select_one(".site-header form.header-search")["action"].endswith("/fi/search/")
+    nav = [a.get_text() for a in page.select(".site-nav a")]
+    assert nav[0] == "Uusimmat" and "Yhteyshenkilöt" in nav and "Tietoa meistä" in nav
+    assert page.select_one(".site-footer .site-footer__name")
+    switcher = page.select(".language-switcher--tools a")
+    assert [a["hreflang"] for a in switcher] == ["sv", "en"] and switcher[0]["href"].endswith("/subscribe?lang=sv")
 
 
 def test_pages_speak_the_readers_language(service: Service):

@@ -118,8 +118,9 @@ def test_type_names_follow_the_page_language(small_site):
         "Yhteyshenkilöt",
         "Kuvapankki",
         "Tietoa meistä",
-        "Haku",
     ]
+    # Search is the header's search box, beside the sections, not one of them.
+    assert small_site.html("fi/").select_one("header form.header-search[role=search]")["action"].endswith("/fi/search/")
 
 
 def _listing(site, url):

@@ -18,7 +18,7 @@ from newsroom.content.catalog import ContentError, catalog_for
 from newsroom.content.links import link_problems
 from newsroom.core.embargo import hidden_contacts, hidden_images, unpublished
 from newsroom.core.model import Catalog
-from newsroom.core.settings import Settings
+from newsroom.core.settings import Settings, SettingsError
 from newsroom.site.context import CATALOG_KEY
 
 AUDITED = "newsroom-audit.json"  # in CACHE_PATH: the output files the last audit found clean
@@ -69,6 +69,8 @@ def load_settings(options: BuildOptions) -> Settings:
     if options.preview:
         override.update(NEWSROOM_PREVIEW=True, DELETE_OUTPUT_DIRECTORY=True)
     override = {**theme_override(Path(options.settings_file)), **override}
+    if "PATH" in override and not Path(override["PATH"]).is_dir():  # Pelican would stop with a traceback
+        raise SettingsError(f"the content folder {override['PATH']} does not exist; give --content an existing folder")
     values = read_settings(str(options.settings_file), override=override)
     return Settings.load(values, Path(options.settings_file).resolve().parent)
 

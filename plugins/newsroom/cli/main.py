@@ -33,6 +33,7 @@ from newsroom.mail.notify import NotifyConfig, NotifyError, notifier, notify
 from newsroom.mail.outbox import Outbox
 from newsroom.mail.subscribers import Preferences, SubscriberError
 from newsroom.publishing.deploy import DeployError, deploy
+from newsroom.publishing.holding import hold
 from newsroom.publishing.publish import PublishBusy, publish
 from newsroom.publishing.renames import renamed_problems
 
@@ -116,7 +117,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     settings = load_settings(_options(args, publish=args.publish))
     check_public_subscribe_url(settings)
     started = time.perf_counter()
-    code = _reported(lambda: build(settings))
+    # A release NEWSROOM_APPROVAL = "required" holds is a draft here too (publishing/holding.py).
+    code = _reported(lambda: build(settings, hold(settings, catalog_for(settings), settings.now, tell=False)[0]))
     if code == OK:
         print(f"Built the newsroom into {settings['OUTPUT_PATH']} in {time.perf_counter() - started:.1f} s.")
     return code

@@ -126,7 +126,9 @@ def _read_yaml(path: Path, problems: Problems) -> tuple[dict, dict[str, int]] | 
         )
         return None
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
-        problems.add(path, 1, "", "should hold 'field: value' lines (see the README for the fields)")
+        problems.add(
+            path, 1, "", "should hold 'field: value' lines (the fields are listed in docs/writing/content-reference.md)"
+        )
         return None
     spanning = _multiline_quote(node)
     if spanning is not None:
@@ -288,7 +290,12 @@ def _load_contacts(
 
 def _load_publisher(path: Path, root: Path, langs: tuple[str, ...], problems: Problems) -> Publisher | None:
     if not path.exists():
-        problems.add(path, 0, "", "is missing; it holds the publisher's name, address and logo (see the README)")
+        problems.add(
+            path,
+            0,
+            "",
+            "is missing; it holds the publisher's name, address and logo (see docs/writing/content-reference.md, Publisher)",
+        )
         return None
     loaded = _read_yaml(path, problems)
     if loaded is None:
@@ -299,6 +306,7 @@ def _load_publisher(path: Path, root: Path, langs: tuple[str, ...], problems: Pr
             *("name", "address", "phone", "email", "website", "about", "media_use", "logo", "brand_color", "social"),
             *BRAND_FILES,
             "name_forms",
+            "media_phone",
         )
     )
     name = card.texts("name", langs)
@@ -335,6 +343,7 @@ def _load_publisher(path: Path, root: Path, langs: tuple[str, ...], problems: Pr
         social=tuple(social),
         **brand,
         name_forms=_name_forms(card, langs),
+        media_phone=card.text("media_phone", "+358 9 555 1010", required=False),
     )
 
 

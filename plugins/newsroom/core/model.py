@@ -117,6 +117,8 @@ class Publisher:
     share_image: Path | None = None
     # The name as sentences need it (content/catalog.py NAME_CASES): {"fi": {"genitive": "Kaislarannan kaupungin"}}.
     name_forms: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The media desk's own number, first on the contacts page; the switchboard (phone) when none is given.
+    media_phone: str = ""
 
 
 @dataclass(frozen=True)

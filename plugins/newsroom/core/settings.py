@@ -64,8 +64,8 @@ DEFAULTS: dict[str, object] = {
     "NEWSROOM_PREBUILD_AHEAD": 120,
     # The publisher runs `git pull --ff-only` in the content folder every this many seconds (0: never).
     "NEWSROOM_GIT_PULL_INTERVAL": 0,
-    # Media lists: the journalists' embargoed preview of a release, {release} and {lang} filled in, for advance
-    # emails; '' while there is none (the advance email then carries no link to the release).
+    # Media lists: the address of each journalist's own embargoed preview link in advance emails, {token} (and
+    # {release}, {lang}) filled in; '' is the desk's preview origin, NEWSROOM_DESK_PREVIEW_URL/t/{token}/.
     "NEWSROOM_PRESS_PREVIEW_URL": "",
     # The desk's public address (`newsroom desk serve`): https:// makes its cookies Secure; plain http is only
     # accepted on loopback.
@@ -82,6 +82,18 @@ DEFAULTS: dict[str, object] = {
     "NEWSROOM_DESK_OIDC_ROLE_CLAIM": "groups",
     # Which values of that claim give which role ('value=role, ...'); a user with none is not let in.
     "NEWSROOM_DESK_OIDC_ROLES": "desk-admins=admin, desk-approvers=approver, desk-writers=writer",
+    # Review before release (docs/review.md): "required" holds a release nobody approved at its time; "optional"
+    # records reviews and holds nothing (the default: switching it on would hold every release not yet reviewed);
+    # "off" takes review out of the desk.
+    "NEWSROOM_APPROVAL": "optional",
+    # How many days a review link works.
+    "NEWSROOM_REVIEW_DAYS": 7,
+    # How many hours a journalist's embargoed preview link keeps working after the embargo lifts.
+    "NEWSROOM_PRESS_GRACE_HOURS": 48,
+    # How often (seconds) the publisher looks again whether a held release has been approved.
+    "NEWSROOM_APPROVAL_POLL": 30,
+    # Set only for the builds behind shared links (desk/snapshot.py): the banner their pages carry.
+    "NEWSROOM_SHARED": None,
 }
 
 
@@ -104,14 +116,17 @@ FROM_ENVIRONMENT = (
 )
 
 
-# Pelican's default SLUG_REGEX_SUBSTITUTIONS, for slugs made where no settings are at hand (core and content import
-# no Pelican); a newsroom's own SLUG_REGEX_SUBSTITUTIONS, when it sets one, is passed in instead.
-SLUG_SUBSTITUTIONS: tuple[tuple[str, str], ...] = (
+# Pelican's default SLUG_REGEX_SUBSTITUTIONS (pelican.settings.DEFAULT_CONFIG, which core may not import).
+PELICAN_SLUG_SUBSTITUTIONS: tuple[tuple[str, str], ...] = (
     (r"[^\w\s-]", ""),  # remove non-alphabetical/whitespace/'-' chars
     (r"(?u)\A\s*", ""),  # strip leading whitespace
     (r"(?u)\s*\Z", ""),  # strip trailing whitespace
     (r"[-\s]+", "-"),  # reduce multiple whitespace or '-' to single '-'
 )
+# The newsroom's: Pelican's, after a dot, comma or colon between digits becomes a hyphen, so that a date or a time
+# in a title keeps its separator ("2.3." gives "2-3", not "23"; "klo 17.30" gives "17-30"). Used by Pelican (set
+# as SLUG_REGEX_SUBSTITUTIONS unless the settings file sets its own) and where no settings are at hand.
+SLUG_SUBSTITUTIONS: tuple[tuple[str, str], ...] = ((r"(?<=\d)[.,:](?=\d)", "-"), *PELICAN_SLUG_SUBSTITUTIONS)
 
 
 class SettingsError(ValueError):
@@ -265,6 +280,6 @@ class Settings(dict):
         self.content = Path(self.get("PATH") or "content")
         self.output = Path(self.get("OUTPUT_PATH") or "output")
         self.state_dir = Path(self["NEWSROOM_STATE_DIR"])
-        self.slug_substitutions = tuple(
-            (str(find), str(put)) for find, put in self.get("SLUG_REGEX_SUBSTITUTIONS", SLUG_SUBSTITUTIONS)
-        )
+        own = tuple((str(find), str(put)) for find, put in self.get("SLUG_REGEX_SUBSTITUTIONS") or ())
+        self.slug_substitutions = own if own and own != PELICAN_SLUG_SUBSTITUTIONS else SLUG_SUBSTITUTIONS
+        self["SLUG_REGEX_SUBSTITUTIONS"] = list(self.slug_substitutions)

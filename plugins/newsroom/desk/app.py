@@ -20,7 +20,7 @@ from newsroom.build.run import BuildError
 from newsroom.content import authoring
 from newsroom.content.catalog import ContentError
 from newsroom.core.model import TYPES, Problem
-from newsroom.desk import accounts, cards, checking, documents, gitstore, i18n, lists, oidc, preview
+from newsroom.desk import accounts, cards, checking, documents, gitstore, i18n, lists, oidc, pressview, preview, review
 from newsroom.desk.documents import Document
 from newsroom.desk.web import (
     HERE,
@@ -170,7 +170,9 @@ def build_routes(desk: Desk) -> list[Route]:
     async def board(ctx: Context) -> Response:
         grouped = documents.versions(desk.content, desk.tz, desk.now())
         rows = [(rid, langs, documents.missing_languages(langs, desk.langs)) for rid, langs in grouped.items()]
-        return ctx.render("board.html", rows=rows, saved=ctx.request.query_params.get("saved"))
+        return ctx.render(
+            "board.html", rows=rows, saved=ctx.request.query_params.get("saved"), reviews=review.board_states(desk)
+        )
 
     async def new_page(ctx: Context) -> Response:
         return ctx.render("new.html", error=None, values={})
@@ -449,7 +451,7 @@ async def _in_thread(work):
 
 def create_app(settings: dict, htmx: Path | None = None) -> Starlette:
     desk = Desk(settings, htmx)
-    app = Starlette(routes=build_routes(desk) + lists.routes(desk))
+    app = Starlette(routes=build_routes(desk) + lists.routes(desk) + review.routes(desk) + pressview.routes(desk))
     app.add_middleware(security_headers(desk))
     app.state.desk = desk
     return app

@@ -95,3 +95,12 @@ def show(repo: Path, sha: str, path: Path) -> str:
         raise GitError(f"'{sha}' is not a commit id")
     name = str(path.resolve().relative_to(repo.resolve()))
     return _git(repo, "show", f"{sha}:{name}")
+
+
+def last_commit(repo: Path, paths: list[Path]) -> str:
+    """The last commit that changed any of these files."""
+    names = [str(p.resolve().relative_to(repo.resolve())) for p in paths]
+    sha = _git(repo, "log", "-1", "--format=%H", "--", *names).strip()
+    if not sha:
+        raise GitError("these files are not committed yet; save the release in the desk first")
+    return sha

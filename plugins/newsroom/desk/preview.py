@@ -26,6 +26,7 @@ from starlette.routing import Route
 from newsroom.build.run import build
 from newsroom.core import records
 from newsroom.core.settings import Settings
+from newsroom.desk import pressview
 
 SANDBOX = "sandbox allow-scripts allow-popups allow-forms allow-popups-to-escape-sandbox"
 KEY_SECONDS = 3600
@@ -98,4 +99,6 @@ def create_preview_app(settings: dict) -> Starlette:
     async def nothing(request: Request) -> Response:
         return _with_headers(PlainTextResponse("Open the preview from the desk.", 403))
 
-    return Starlette(routes=[Route("/p/{key:str}/{path:path}", serve), Route("/{path:path}", nothing)])
+    # Shared links (desk/pressview.py) are served here too: the same sandbox, and no desk session to reach.
+    shared = pressview.preview_routes(settings, HEADERS)
+    return Starlette(routes=[Route("/p/{key:str}/{path:path}", serve), *shared, Route("/{path:path}", nothing)])

@@ -28,7 +28,7 @@ from markupsafe import escape
 from newsroom.build import manifest
 from newsroom.content.catalog import catalog_for
 from newsroom.core.model import Catalog, Release
-from newsroom.mail import medialists, store
+from newsroom.mail import approvals, medialists, sharelinks, store
 from newsroom.mail.addresses import SubscriberError, normalize_address
 from newsroom.mail.mailer import Mailer
 from newsroom.mail.medialists import Journalist
@@ -72,10 +72,11 @@ class Sources:
     catalog: Catalog
     public: dict[tuple[str, str], str]
     now: datetime
+    held: frozenset[str] = frozenset()  # releases NEWSROOM_APPROVAL = "required" holds (mail/approvals.py)
 
     @cached_property
     def releases(self) -> dict[str, list[Release]]:
-        return _versions(self.catalog)
+        return {rid: found for rid, found in _versions(self.catalog).items() if rid not in self.held}
 
     def versions(self, release_id: str, kind: str) -> dict[str, tuple[Release, str | None]]:
         """The versions a send of this kind may carry now, by language, with the public address (None in advance)."""
@@ -231,7 +232,9 @@ class PressComposer:
         self.env = environment(settings)
         self.tz = ZoneInfo(settings["TIMEZONE"])
         self.subscribe_url = str(settings["NEWSROOM_SUBSCRIBE_URL"]).rstrip("/")
-        self.preview_url = str(settings.get("NEWSROOM_PRESS_PREVIEW_URL") or "")
+        # Each journalist's own embargoed preview link (mail/sharelinks.py), served by the desk's preview origin.
+        desk_preview = str(settings.get("NEWSROOM_DESK_PREVIEW_URL") or "").rstrip("/")
+        self.preview_url = str(settings.get("NEWSROOM_PRESS_PREVIEW_URL") or f"{desk_preview}/t/{{token}}/")
         self.publisher = publisher or {"name": {}, "address": "", "phone": "", "website": "", "brand_color": "#333333"}
         self.sender = sender
         self.domain = sender.rpartition("@")[2]
@@ -248,15 +251,22 @@ class PressComposer:
         return self._bodies[key]
 
     def compose(
-        self, delivery: Delivery, journalist: Journalist, release: Release, url: str | None, token: str
+        self,
+        delivery: Delivery,
+        journalist: Journalist,
+        release: Release,
+        url: str | None,
+        token: str,
+        preview: str = "",
     ) -> bytes:
-        """The message for this version and kind, built once; per journalist only headers, token and name differ."""
-        key = (release.release_id, release.lang, url)
+        """The message for this version and kind, built once; per journalist only headers, token and name differ
+        (and, in advance, the journalist's own preview link)."""
+        key = (release.release_id, release.lang, url, preview)
         prototype = self._prototypes.get(key)
         if prototype is None:
             if len(self._prototypes) >= 64:
                 self._prototypes.clear()
-            prototype = self._prototypes[key] = self._prototype(release, url)
+            prototype = self._prototypes[key] = self._prototype(release, url, preview)
         headers = (
             f"To: {journalist.email}\r\nDate: {format_datetime(delivery.created_at)}\r\n"
             f"Message-ID: <{delivery.message_id}@{self.domain}>\r\n"
@@ -264,7 +274,22 @@ class PressComposer:
         name = one_line(journalist.name)
         return _greet(prototype.fill(headers.encode("ascii"), token), (name, str(escape(name))))
 
-    def _prototype(self, release: Release, url: str | None) -> Prototype:
+    def preview_link(self, conn: sqlite3.Connection, journalist: Journalist, release: Release, now: datetime) -> str:
+        """A new press link of the journalist's own to the release under embargo; only its hash is kept."""
+        token, _ = sharelinks.issue(
+            conn,
+            "press",
+            release.release_id,
+            release.lang,
+            journalist.email,
+            journalist.name,
+            "advance send",
+            now,
+            journalist_id=journalist.id,
+        )
+        return self.preview_url.format(token=token, release=release.release_id, lang=release.lang)
+
+    def _prototype(self, release: Release, url: str | None, preview: str) -> Prototype:
         lang = release.lang
         name = one_line(self.publisher["name"].get(lang) or next(iter(self.publisher["name"].values()), "Newsroom"))
         text_body, html_body = self._text_and_html(release)
@@ -298,7 +323,7 @@ class PressComposer:
             "embargo": embargo,
             "lift_date": f"{lift.day}.{lift.month}.{lift.year}",
             "lift_time": f"{lift.hour}.{lift.minute:02d}",
-            "preview_url": self.preview_url.format(release=release.release_id, lang=lang) if embargo else "",
+            "preview_url": preview if embargo else "",
             "opt_out": f"{self.subscribe_url}/press-opt-out/{PLACEHOLDER}",
         }
         sender = Sender.of(release, name)
@@ -374,7 +399,8 @@ class PressChannel:
         order = [*journalist.languages, *self.langs, *sorted(versions)]
         release, url = versions[next(lang for lang in order if lang in versions)]
         token = medialists.issue_token(self.conn, journalist.id, self.sources.now)
-        message = self.composer.compose(delivery, journalist, release, url, token)
+        preview = self.composer.preview_link(self.conn, journalist, release, self.sources.now) if url is None else ""
+        message = self.composer.compose(delivery, journalist, release, url, token, preview)
         self.mailer.send(message, self.composer.sender, journalist.email)
 
     def refused(self, delivery: Delivery, reason: str) -> None:
@@ -428,7 +454,8 @@ def run(
     """
     catalog = catalog_for(settings)
     public = {(e["release"], e["lang"]): e["url"] for e in (data or {}).get("releases", [])}
-    sources = Sources(catalog, public, now)
+    held = frozenset(approvals.held(conn, settings, catalog, {release for release, _ in public}))
+    sources = Sources(catalog, public, now, held)
     queued = queue_due(conn, sources)
     publisher = (data or {}).get("publisher") or _publisher(catalog)
     channel = PressChannel(

@@ -216,6 +216,52 @@ MIGRATIONS: tuple[str, ...] = (
         FOREIGN KEY (release, lang) REFERENCES announced(release, lang)
     );
     """,
+    # Shared links (mail/sharelinks.py): one per recipient, a review link or a journalist's embargoed preview, kept as
+    # a hash; each opening; the reviewers' decisions with the revision they saw (mail/approvals.py); the emails
+    # carrying links, kept with their token only until the server took them; a held release told to its writer once.
+    """
+    CREATE TABLE share_links (
+        id INTEGER PRIMARY KEY,
+        hash TEXT NOT NULL UNIQUE,
+        purpose TEXT NOT NULL CHECK (purpose IN ('review', 'press')),
+        release TEXT NOT NULL,
+        lang TEXT NOT NULL,
+        name TEXT NOT NULL DEFAULT '',
+        email TEXT NOT NULL,
+        journalist_id INTEGER REFERENCES journalists(id) ON DELETE SET NULL,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        revoked_at TEXT,
+        revoked_by TEXT
+    );
+    CREATE INDEX share_links_release ON share_links(release, purpose);
+    CREATE TABLE share_openings (
+        link_id INTEGER NOT NULL REFERENCES share_links(id) ON DELETE CASCADE,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX share_openings_link ON share_openings(link_id);
+    CREATE TABLE review_decisions (
+        id INTEGER PRIMARY KEY,
+        link_id INTEGER NOT NULL REFERENCES share_links(id) ON DELETE CASCADE,
+        release TEXT NOT NULL,
+        decision TEXT NOT NULL CHECK (decision IN ('approved', 'changes')),
+        comment TEXT NOT NULL DEFAULT '',
+        revision TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX review_decisions_release ON review_decisions(release, id);
+    CREATE TABLE share_mail (
+        id INTEGER PRIMARY KEY,
+        recipient TEXT NOT NULL,
+        message BLOB NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE held_notices (release TEXT NOT NULL, date TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (release, date));
+    """,
 )
 
 

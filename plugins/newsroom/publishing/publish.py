@@ -26,6 +26,7 @@ from newsroom.core.model import Catalog, Release
 from newsroom.core.settings import Settings
 from newsroom.mail.notify import NotifyReport, notifier
 from newsroom.publishing.deploy import deploy
+from newsroom.publishing.holding import hold
 from newsroom.publishing.renames import renamed_problems
 
 Notify = Callable[[Path, datetime], NotifyReport]
@@ -71,14 +72,11 @@ def publish(settings: dict, notify: Notify | None = None) -> PublishResult:
         return publish_at(settings, notify or notifier(settings))
 
 
-def publish_at(
-    settings: dict, notify: Notify | None, now: datetime | None = None, catalog: Catalog | None = None
-) -> PublishResult:
-    """Publish the site as it is at `now` (the clock when None); the caller holds the publish lock, and passes the
-    `catalog` when it has just read it (checked_catalog), so the content is read once."""
+def publish_at(settings: dict, notify: Notify | None, now: datetime | None = None) -> PublishResult:
+    """Publish the site as it is at `now` (the clock when None); the caller holds the publish lock."""
     settings = Settings.of(settings)
     now = now or settings.now
-    catalog = catalog or checked_catalog(settings)
+    catalog = checked_catalog(settings, now)
     state = settings.state_dir
     previous = manifest.read(state) or {"releases": [], "fingerprint": None}
     result = PublishResult(now=now, next_lift=next_lift(catalog, now))
@@ -94,13 +92,14 @@ def publish_at(
     return result
 
 
-def checked_catalog(settings: dict) -> Catalog:
-    """The content, refused with every problem a publish must not go ahead with."""
+def checked_catalog(settings: dict, now: datetime | None = None, tell: bool = True) -> Catalog:
+    """The content, refused with every problem a publish must not go ahead with; given `now`, as a publish at that
+    moment sees it: a release held for approval is a draft (publishing/holding.py)."""
     catalog = catalog_for(settings)
     problems = (*catalog.problems, *renamed_problems(catalog, settings))
     if problems:
         raise ContentError(problems)
-    return catalog
+    return catalog if now is None else hold(settings, catalog, now, tell)[0]
 
 
 def record_published(state: Path, output: Path, previous: dict | None = None) -> list[dict]:

@@ -42,11 +42,13 @@ from newsroom.build.search import SearchIndexError
 from newsroom.build.staging import link_tree
 from newsroom.content.catalog import ContentError
 from newsroom.core import records
-from newsroom.core.model import Catalog
+from newsroom.core.model import Catalog, Release
 from newsroom.core.settings import Settings
+from newsroom.mail import approvals
 from newsroom.mail.notify import NotifyError, notifier
 from newsroom.publishing import status as status_file
 from newsroom.publishing.deploy import DeployError, Staged, deploy, drop_waiting, stage
+from newsroom.publishing.holding import hold
 from newsroom.publishing.publish import (
     PREBUILD,
     Notify,
@@ -56,7 +58,7 @@ from newsroom.publishing.publish import (
     publish_lock,
     record_published,
 )
-from newsroom.publishing.schedule import Clock, Lift, lifts, wait_until
+from newsroom.publishing.schedule import Clock, Lift, lift_instant, lifts, wait_until
 
 logger = logging.getLogger("newsroom.publisher")
 
@@ -148,6 +150,9 @@ class Publisher:
         self.prebuild_took: timedelta | None = None  # how long the last prebuild took
         self.live_stamp: list[int] | None = None  # of the live manifest the status shows
         self.live_at: datetime | None = None  # the moment the live site shows: lifts after it are still to come
+        self.held: list[Release] = []  # versions held for approval (publishing/holding.py) at the last publish
+        self.approval_poll = timedelta(seconds=settings["NEWSROOM_APPROVAL_POLL"])
+        approvals.mode(settings)  # a wrong NEWSROOM_APPROVAL stops the publisher before it starts, not at a lift
         self.mail = Mail(notify or notifier(settings), self.state, self.clock, self.error)
 
     # The loop ---------------------------------------------------------------------------------------------------
@@ -192,8 +197,12 @@ class Publisher:
         now = self.clock.now()
         upcoming = lifts(self.catalog, self.live_at, limit=None) if self.catalog and self.live_at else []
         self._save("idle", upcoming)
+        check = self._approval_check(now)
+        if check is not None and now >= check:
+            self.publish_now("approval check")
+            return
         if not upcoming:
-            wait_until(self.clock, now + timedelta(days=1), self.changed)
+            wait_until(self.clock, min(now + timedelta(days=1), check or now + timedelta(days=1)), self.changed)
             return
         lift = upcoming[0]
         if now >= lift.at:
@@ -205,7 +214,7 @@ class Publisher:
             self.prebuild_for(waiting[0], upcoming)
         else:
             wake = lift.at if due or not waiting else min(lift.at, waiting[0].at - self.ahead)
-            wait_until(self.clock, wake, self.changed)
+            wait_until(self.clock, min(wake, check or wake), self.changed)
 
     def _in_time(self, later: Lift, first: Lift, now: datetime) -> bool:
         """Whether a prebuild for `later` would be done before the `first` lift to come, judged by the last one's
@@ -213,6 +222,16 @@ class Publisher:
         if later is first:
             return True
         return self.prebuild_took is not None and now + 1.5 * self.prebuild_took + timedelta(seconds=1) < first.at
+
+    def _approval_check(self, now: datetime) -> datetime | None:
+        """When to look again at releases held for approval: every NEWSROOM_APPROVAL_POLL while one is due (it goes
+        out at the first look after its approval), and at the time of the next one (its writer is told then)."""
+        if not self.held:
+            return None
+        due = [r.date for r in self.held if r.date <= (self.live_at or now)]
+        if due:
+            return (self.live_at or now) + self.approval_poll
+        return min(lift_instant(r.date) for r in self.held)
 
     # What it does ---------------------------------------------------------------------------------------------
 
@@ -222,8 +241,8 @@ class Publisher:
         try:
             with publish_lock(self.state, wait=True):
                 now = self.clock.now()
-                self.catalog = checked_catalog(self.settings)
-                result = publish_at(self.settings, None, now, self.catalog)
+                self.catalog, self.held = hold(self.settings, checked_catalog(self.settings), now, tell=False)
+                result = publish_at(self.settings, None, now)
         except PROBLEMS as exc:
             self.error(f"publish ({why}): {exc}")
             return
@@ -242,7 +261,9 @@ class Publisher:
         started = self.clock.monotonic()
         try:
             with publish_lock(self.state, wait=True):
-                output = build_public(self.settings, checked_catalog(self.settings), lift.at, PREBUILD)
+                output = build_public(
+                    self.settings, checked_catalog(self.settings, lift.at, tell=False), lift.at, PREBUILD
+                )
                 staged = self._stage(output, lift)
         except PROBLEMS as exc:
             self.error(f"prebuild for {lift.at.isoformat()}: {exc}; the lift will be built at its instant")
@@ -273,8 +294,8 @@ class Publisher:
                 if prebuild:
                     prebuild.discard()
                 logger.warning("Lift at %s: %s, building at the instant", lift.at.isoformat(), why)
-                self.catalog = checked_catalog(self.settings)
-                result = publish_at(self.settings, None, now, self.catalog)
+                self.catalog, self.held = hold(self.settings, checked_catalog(self.settings), now, tell=False)
+                result = publish_at(self.settings, None, now)
                 self.live_at = now
                 self._drop_prebuilds("the live site is past it", before=now)
                 logger.info(

@@ -37,6 +37,11 @@ class NewsroomGenerator(Generator):
         contacts = sorted(shown, key=lambda c: c.name.split()[-1:] + [c.name])
         self.context["all_contacts"] = contacts
         self.context["release_types"] = {lang: list(kinds) for lang, kinds in self.by_type.items()}
+        # The keywords public releases use, per language, for the subscribe form to offer.
+        self.context["keywords_in"] = {
+            lang: sorted((word for word, _ in groups.values()), key=str.casefold)
+            for lang, groups in self.by_keyword.items()
+        }
 
     def generate_output(self, writer) -> None:
         for lang in self.langs:

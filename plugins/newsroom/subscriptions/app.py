@@ -34,7 +34,7 @@ from newsroom.subscriptions.config import ServiceConfig
 from newsroom.subscriptions.consent import record_texts, text_kept
 from newsroom.subscriptions.database import DatabaseThread
 from newsroom.subscriptions.guard import Guard
-from newsroom.subscriptions.pages import Pages, stylesheet
+from newsroom.subscriptions.pages import Pages, own_assets, stylesheet
 from newsroom.subscriptions.pressoptout import PressOptOut
 from newsroom.subscriptions.problems import Problem, ServiceError
 from newsroom.theming import consent
@@ -70,6 +70,7 @@ class Service:
         )
         self.db = DatabaseThread(config.db)
         self.stylesheet = stylesheet(Path(settings["THEME"]) / "static" / "css" / "newsroom.css", publisher)
+        self.assets = own_assets(Path(settings["THEME"]), publisher)
         routes = [
             Route("/", self.subscribe_form, methods=["GET"]),
             Route("/subscribe", self.subscribe_form, methods=["GET"]),
@@ -83,6 +84,7 @@ class Service:
             Route("/one-click/{token}", self.one_click, methods=["POST"]),
             *PressOptOut(self).routes(),
             Route("/static/newsroom.css", self.css, methods=["GET"]),
+            *(Route(path, self.asset, methods=["GET"]) for path in self.assets),
             Route("/health", self.health, methods=["GET"]),
         ]
         app = Starlette(
@@ -292,6 +294,10 @@ class Service:
 
     async def css(self, request: Request) -> Response:
         return Response(self.stylesheet, media_type="text/css", headers={"Cache-Control": "public, max-age=3600"})
+
+    async def asset(self, request: Request) -> Response:
+        body, media_type = self.assets[request.url.path]
+        return Response(body, media_type=media_type, headers={"Cache-Control": "public, max-age=3600"})
 
     async def health(self, request: Request) -> Response:
         return PlainTextResponse("ok", headers={"Cache-Control": "no-store"})

@@ -67,7 +67,8 @@ def preferences_from(
     """Preferences from a form, or the errors (field -> message code) and the values to show again."""
     languages = tuple(dict.fromkeys(form.getlist("languages")))
     types = tuple(dict.fromkeys(form.getlist("types")))
-    keywords_text = str(form.get("keywords") or "")
+    # The site's form sends a box per keyword ticked and a text field of others; the service's, the text field alone.
+    keywords_text = ", ".join(text for text in (str(value).strip() for value in form.getlist("keywords")) if text)
     keywords = split_list(keywords_text)
     frequency = str(form.get("frequency") or "immediate")
     values: dict[str, Any] = {

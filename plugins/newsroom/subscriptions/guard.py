@@ -21,7 +21,7 @@ SECURITY_HEADERS = [
     for name, value in (
         (
             "Content-Security-Policy",
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+            "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; form-action 'self'; "
             "frame-ancestors 'none'; base-uri 'none'",
         ),
         ("X-Content-Type-Options", "nosniff"),

@@ -41,6 +41,25 @@ def stylesheet(path: Path, publisher: Publisher) -> bytes:
     return path.read_bytes() + f"\n:root {{ --brand: {publisher.brand_color}; }}\n".encode()
 
 
+LOGO_TYPES = {
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+}
+
+
+def own_assets(theme: Path, publisher: Publisher) -> dict[str, tuple[bytes, str]]:
+    """What the pages' header loads besides the stylesheet, by path: the menu's script and the publisher's logo
+    (service/base.html names them), read once and served from here."""
+    assets = {"/static/js/menu.js": ((theme / "static" / "js" / "menu.js").read_bytes(), "text/javascript")}
+    if publisher.logo is not None:
+        kind = LOGO_TYPES.get(publisher.logo.suffix.lower(), "application/octet-stream")
+        assets[f"/static/logo{publisher.logo.suffix}"] = (publisher.logo.read_bytes(), kind)
+    return assets
+
+
 class Pages:
     """Renders the service's pages for one newsroom; `consent` is each language's (version, text) shown on forms."""
 

@@ -26,6 +26,11 @@ def page_lang(context: Context) -> str:
     return context["DEFAULT_LANG"]
 
 
+def breakable(address: str) -> Markup:
+    """An e-mail address that a narrow column breaks only after its @ and dots (<wbr>), never mid-word."""
+    return Markup(str(Markup.escape(address)).replace("@", "@<wbr>").replace(".", ".<wbr>"))
+
+
 def install(env: Environment, settings: dict) -> None:
     tz = Settings.of(settings).tz
     catalogs = i18n.catalog_dir(settings)
@@ -100,6 +105,7 @@ def install(env: Environment, settings: dict) -> None:
         event_time=event_time,
         language_name=i18n.language_name,
         keyword_slug=urls.keyword_slug,
+        breakable=breakable,
         filesize=pass_context(lambda context, size: i18n.file_size(size, page_lang(context))),
     )
 

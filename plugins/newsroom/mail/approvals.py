@@ -1,0 +1,125 @@
+"""Whether a release is approved: the one source the desk shows and the publisher obeys.
+
+An approval is a reviewer's decision on one revision: the git commit they were shown and a digest of the bytes of
+all the release's language files then. It holds only while the files are still exactly those bytes, so any later
+edit (in the desk, an editor or a `git pull`) withdraws it without anyone having to remember to. A release is
+approved when someone approved its current files and nobody asked for changes to them.
+
+NEWSROOM_APPROVAL decides what follows: "required" holds an unapproved release at its time (the publisher builds
+it as if it were a draft, so the audit proves it is nowhere public); "optional" (the default) records reviews and
+holds nothing, since switching a running newsroom to "required" would hold every release nobody had asked to
+review; "off" takes review out of the desk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from newsroom.core.model import Catalog
+from newsroom.core.settings import SettingsError
+from newsroom.mail import store
+from newsroom.mail.sharelinks import Link
+
+MODES = ("required", "optional", "off")
+NONE, ASKED, APPROVED, WITHDRAWN, CHANGES = "none", "asked", "approved", "withdrawn", "changes"
+
+
+def mode(settings: dict) -> str:
+    value = str(settings.get("NEWSROOM_APPROVAL") or "optional")
+    if value not in MODES:
+        raise SettingsError(f"NEWSROOM_APPROVAL is '{value}'; write one of {', '.join(MODES)}")
+    return value
+
+
+def files(catalog: Catalog, release_id: str) -> list[Path]:
+    return sorted(r.source for r in catalog.releases if r.release_id == release_id)
+
+
+def digest(paths: list[Path]) -> str:
+    """What exactly was reviewed: every language file's name and bytes."""
+    hashed = hashlib.sha256()
+    for path in sorted(paths):
+        data = path.read_bytes()
+        hashed.update(f"{path.name}\0{len(data)}\0".encode() + data)
+    return hashed.hexdigest()
+
+
+@dataclass(frozen=True)
+class Decision:
+    decision: str
+    name: str
+    email: str
+    comment: str
+    revision: str
+    digest: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Status:
+    state: str  # NONE, ASKED, APPROVED, WITHDRAWN (approved, then edited) or CHANGES (changes asked)
+    decisions: tuple[Decision, ...]
+
+    @property
+    def approved(self) -> bool:
+        return self.state == APPROVED
+
+    @property
+    def approval(self) -> Decision | None:
+        return next((d for d in reversed(self.decisions) if d.decision == "approved"), None)
+
+
+def decide(
+    conn: sqlite3.Connection, link: Link, decision: str, comment: str, revision: str, digest_now: str, now: datetime
+) -> None:
+    if decision not in ("approved", "changes"):
+        raise ValueError(f"unknown decision {decision!r}")
+    with store.transaction(conn):
+        conn.execute(
+            "INSERT INTO review_decisions (link_id, release, decision, comment, revision, digest, at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (link.id, link.release, decision, comment, revision, digest_now, store.stamp(now)),
+        )
+
+
+def status(conn: sqlite3.Connection, release_id: str, digest_now: str) -> Status:
+    rows = conn.execute(
+        "SELECT d.*, l.name, l.email FROM review_decisions d JOIN share_links l ON l.id = d.link_id "
+        "WHERE d.release = ? ORDER BY d.id",
+        (release_id,),
+    )
+    decisions = tuple(
+        Decision(r["decision"], r["name"], r["email"], r["comment"], r["revision"], r["digest"], store.unstamp(r["at"]))
+        for r in rows
+    )
+    current = [d for d in decisions if d.digest == digest_now]
+    if any(d.decision == "changes" for d in current):
+        state = CHANGES
+    elif current:
+        state = APPROVED
+    elif any(d.decision == "approved" for d in decisions):
+        state = WITHDRAWN
+    elif decisions and decisions[-1].decision == "changes":
+        state = CHANGES
+    elif conn.execute(
+        "SELECT 1 FROM share_links WHERE release = ? AND purpose = 'review' LIMIT 1", (release_id,)
+    ).fetchone():
+        state = ASKED
+    else:
+        state = NONE
+    return Status(state, decisions)
+
+
+def held(conn: sqlite3.Connection, settings: dict, catalog: Catalog, live: set[str]) -> list[str]:
+    """The releases "required" holds: meant to be published, no version live yet, their current files unapproved.
+
+    A version already live stays live (a correction is not taken down while it waits for review).
+    """
+    if mode(settings) != "required":
+        return []
+    ids = sorted({r.release_id for r in catalog.releases if r.status == "published"} - live)
+    return [rid for rid in ids if not status(conn, rid, digest(files(catalog, rid))).approved]
