@@ -616,6 +616,46 @@ def test_a_relay_refusing_us_unsubscribes_nobody_stops_and_the_next_run_delivers
     assert sorted(r.recipient for r in fixed.to(domain)) == [f"{n}@{domain}" for n in names]
 
 
+def test_publish_exits_1_when_the_relay_refuses_us_and_unsubscribes_nobody(tmp_path):
+    """The site goes out, the mail does not: a cron job's exit status must say so (the output alone would not)."""
+    domain = "refused-publish.example"
+    content = write_content(
+        tmp_path / "content",
+        {
+            "old.fi.md": release("Arkiston tiedote", "2026-01-10 09:00", release_id="old"),
+            "soon.fi.md": release("Pian julkaistava", "2026-03-01 09:00", release_id="soon"),
+        },
+    )
+    port = free_port()
+    env = {
+        "NEWSROOM_STATE_DIR": str(tmp_path / "state"),
+        "NEWSROOM_SMTP_URL": f"smtp://127.0.0.1:{port}",
+        "NEWSROOM_NOW": "2026-01-01T08:00+02:00",
+    }
+    for name in ("first", "second"):
+        assert newsroom("subscribers", "add", f"{name}@{domain}", "--lang", "fi", env=env).returncode == 0
+    common = ("--content", str(content), "--target", str(tmp_path / "site"))
+    assert newsroom("publish", *common, "--now", "2026-02-01T12:00+02:00", env=env).returncode == 0  # first run
+    controller = Controller(_RefusingHandler("RCPT", "550 5.7.1 Relaying denied"), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        refused = newsroom("publish", *common, "--now", "2026-03-01T09:05+02:00", env=env)
+    finally:
+        controller.stop()
+    assert refused.returncode == 1, refused.stdout
+    assert "now public: Pian julkaistava (fi)" in refused.stdout and "550 5.7.1 Relaying denied" in refused.stdout
+    assert "the site was published, but the mail could not be sent" in refused.stderr
+    assert (tmp_path / "site" / "fi" / "releases" / "pian-julkaistava" / "index.html").is_file()
+    assert _statuses({"NEWSROOM_DB": str(tmp_path / "state" / "newsroom.sqlite3")}) == {"confirmed": 2}
+    controller, fixed = start_server(port)
+    try:
+        later = newsroom("publish", *common, "--now", "2026-03-01T09:10+02:00", env=env)
+    finally:
+        controller.stop()
+    assert later.returncode == 0, later.stderr
+    assert sorted(r.recipient for r in fixed.to(domain)) == [f"first@{domain}", f"second@{domain}"]
+
+
 class _DeadMailboxes(RecordingHandler):
     async def handle_RCPT(self, server, session, envelope, address: str, rcpt_options) -> str:
         if address.split("-")[1].startswith("gone"):

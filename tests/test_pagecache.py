@@ -86,3 +86,49 @@ def test_a_rebuild_after_a_change_equals_a_fresh_build(content, tmp_path, change
         "setting": ("tiedote-3", "tiedote-9/"),
     }[change]
     assert (marker in rebuilt[f"fi/releases/{page}/index.html"].decode()) is (change != "setting")
+
+
+def _files(output: Path, search: bool = True) -> dict[str, bytes]:
+    """Every file of a build (`search` False: but the search index, whose file names Pagefind does not keep stable)."""
+    return {
+        str(p.relative_to(output)): p.read_bytes()
+        for p in sorted(output.rglob("*"))
+        if p.is_file() and (search or not str(p.relative_to(output)).startswith("pagefind"))
+    }
+
+
+def test_a_kept_page_cannot_carry_a_hidden_release_into_a_public_build(content, tmp_path):
+    """A warm folder last built at a later moment (as the publisher's prebuild folder is, for a later lift), when an
+    embargoed release was public: a build for a moment before its embargo keeps pages from it, yet no file shows the
+    release's title or address, every file is what a fresh build makes, and the last output's files (which a deployed
+    copy shares by hard links) are as they were."""
+    title, slug = "Salainen satamatiedote", "salainen-satamatiedote"
+    (content / "releases" / "secret.fi.md").write_text(
+        release(title, "2026-03-15 10:00", release_id="secret", Keywords="satama", body="Salaisen tiedotteen teksti."),
+        encoding="utf-8",
+    )
+    output = tmp_path / "out"
+    warm = {"DELETE_OUTPUT_DIRECTORY": False}  # as the publisher's builds are
+    build_site(content, output, publish=True, now=LATER, settings=warm)
+    last = _files(output)
+    assert title in last["fi/index.html"].decode() and title in last["fi/releases/tiedote-3/index.html"].decode()
+    deployed = tmp_path / "deployed"  # hard links to the last output, as a deploy makes them
+    for name in last:
+        (deployed / name).parent.mkdir(parents=True, exist_ok=True)
+        (deployed / name).hardlink_to(output / name)
+    kept_before = _stamps(output)
+
+    build_site(content, output, publish=True, now=NOW, settings=warm)
+
+    rebuilt = _files(output)
+    shows = sorted(name for name, data in rebuilt.items() if title.encode() in data or slug.encode() in data)
+    assert shows == []
+    assert not (output / "fi" / "releases" / slug).exists()
+    fresh = _files(build_site(content, tmp_path / "fresh", publish=True, now=NOW).output, search=False)
+    rebuilt = _files(output, search=False)
+    differ = sorted(name for name in fresh if rebuilt.get(name) != fresh[name] and name != "newsroom-manifest.json")
+    missing, extra = sorted(set(fresh) - set(rebuilt)), sorted(set(rebuilt) - set(fresh))
+    assert missing == [] and extra == [] and differ == []
+    kept = [page for page, stamp in _stamps(output).items() if kept_before.get(page) == stamp]
+    assert "fi/keyword/kirjastot/index.html" in kept  # a listing without the release: kept from the last build
+    assert _files(deployed) == last  # nothing was written into a file the last output shares

@@ -7,6 +7,7 @@ No timing is asserted here (the benchmark measures it): only what is served befo
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -323,6 +324,57 @@ def test_a_clock_step_back_does_not_publish_early_and_a_step_forward_does_not_sk
         clock.offset += lift + timedelta(seconds=2) - clock.now()  # and forward, past the lift
         newsroom.wait(lambda: newsroom.get("fi/releases/kellon-askel/")[0] == 200, what="the lift after the step")
         assert clock.now() >= lift
+    finally:
+        publisher.request_stop()
+        thread.join(30)
+
+
+class HeldClock(Clock):
+    """A wall clock that stands still until the test moves it: builds take what they take, no lift comes meanwhile."""
+
+    def __init__(self, tz, now: datetime):
+        super().__init__(tz)
+        self.at = now
+
+    def now(self) -> datetime:
+        return self.at
+
+
+def test_every_lift_within_the_window_is_prebuilt_before_the_first_is_live_each_as_at_its_instant(newsroom, caplog):
+    caplog.set_level(logging.INFO, logger="newsroom.publisher")
+    first = datetime(2030, 5, 5, 9, 0, tzinfo=TZ)
+    second = first + timedelta(seconds=5)
+    newsroom.add("eka.fi.md", "Ensimmäinen nosto", first)
+    newsroom.add("toka.fi.md", "Toinen nosto", second)
+    clock = HeldClock(TZ, first - timedelta(seconds=50))
+    publisher = Publisher({**newsroom.settings(), "NEWSROOM_PREBUILD_AHEAD": 58}, clock=clock)
+    thread = threading.Thread(target=publisher.run, daemon=True)
+    thread.start()
+    try:
+
+        def states() -> list[str]:
+            found = status.read(newsroom.state)
+            return [lift["prebuild"] for lift in found.lifts] if found else []
+
+        newsroom.wait(lambda: states() == ["ready", "ready"], what="both prebuilds, before the first lift")
+        staged = {at: prebuild.staged.folder for at, prebuild in publisher.prebuilds.items()}
+        assert newsroom.hidden_audit(staged[first], first) == []  # the second is hidden in the first lift's copy
+        assert newsroom.hidden_audit(staged[second], second) == []
+        assert "Toinen nosto" in (staged[second] / "fi" / "index.html").read_text(encoding="utf-8")
+        assert "Ensimmäinen nosto" in (staged[second] / "fi" / "index.html").read_text(encoding="utf-8")
+        assert newsroom.get("fi/releases/ensimmainen-nosto/")[0] == 404
+        clock.at = first
+        newsroom.wait(lambda: newsroom.get("fi/releases/ensimmainen-nosto/")[0] == 200, what="the first lift")
+        assert newsroom.get("fi/releases/toinen-nosto/")[0] == 404
+        assert "Toinen nosto" not in newsroom.get("fi/")[1]
+        clock.at = second
+        newsroom.wait(lambda: newsroom.get("fi/releases/toinen-nosto/")[0] == 200, what="the second lift")
+
+        def swaps() -> list[str]:
+            return [r.getMessage() for r in caplog.records if "swapped the prebuild in" in r.getMessage()]
+
+        newsroom.wait(lambda: len(swaps()) == 2, what="the second swap logged")  # the log line follows the rename
+        assert not any("building at the instant" in r.getMessage() for r in caplog.records)
     finally:
         publisher.request_stop()
         thread.join(30)

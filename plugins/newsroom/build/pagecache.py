@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from pelican.paginator import Paginator
 
-from newsroom.build import manifest
+from newsroom.build import manifest, staging
 from newsroom.core import records
 from newsroom.theming.templating import MORE_SECTION
 
@@ -81,6 +81,16 @@ def _release(article) -> str:
     )
 
 
+def more_key(page: Page, cards: dict[int, str]) -> str:
+    """What a release page's "more from the publisher" is made from: its language and what it shows of the releases
+    it lists (as a listing does); the theme and settings are in the page's key already."""
+    article = page.kwargs["article"]
+    digest = hashlib.sha256(article.lang.encode())
+    for item in article.more:
+        digest.update(_card(item, cards).encode())
+    return digest.hexdigest()
+
+
 def is_release(page: Page) -> bool:
     return "article" in page.kwargs and not page.paginated
 
@@ -120,37 +130,47 @@ class PageCache:
         self.enabled = not settings["NEWSROOM_PREVIEW"]
         self.shared = shared_key(settings, context) if self.enabled else ""
         stored = records.read(self.index)
-        self.last = stored.get("pages", {}) if stored.get("shared") == self.shared else {}
+        keeps = stored.get("shared") == self.shared and staging.keeps(self.output)
+        self.last = stored.get("pages", {}) if keeps else {}
         self.now: dict[str, dict] = {}
         self.cards: dict[int, str] = {}
+        self.sections: dict[str, str] = {}  # "more from the publisher" by more_key
 
     def key(self, page: Page) -> str | None:
         return page_key(self.shared, page, self.cards) if self.enabled else None
 
     def keep(self, page: Page, key: str, more_section) -> bool:
-        """Whether the page (or listing) is in the output as the last build left it; a kept release page gets the
-        current "more from the publisher" from `more_section(page)`."""
+        """Whether the page (or listing) is in the last output as the last build left it; if so its files are linked
+        into this build's folder, and a kept release page gets the current "more from the publisher", made by
+        `more_section(page)` only when the releases it lists changed (`more_key`)."""
         entry = self.last.get(page.name)
         if entry is None or entry["key"] != key:
             return False
-        if any(records.stamp(self.output / name) != stat for name, stat in entry["files"].items()):
+        last = staging.last_output(self.output)
+        if any(records.stamp(last / name) != stat for name, stat in entry["files"].items()):
             return False
-        if is_release(page):
-            path = self.output / page.name
-            text = path.read_text(encoding="utf-8")
+        more = more_key(page, self.cards) if is_release(page) else None
+        if more is not None and entry.get("more") != more:
+            text = (last / page.name).read_text(encoding="utf-8")
             start, end = text.find(MORE_SECTION[0]), text.find(MORE_SECTION[1])
             if start < 0 or end < start:
                 return False
-            section = str(more_section(page))  # a Markup would escape the text it is added to
-            end += len(MORE_SECTION[1])
-            if text[start:end] != section:
-                path.write_text(text[:start] + section + text[end:], encoding="utf-8")
-                entry = {"key": key, "files": {page.name: records.stamp(path)}}
-        self.now[page.name] = entry
+            if more not in self.sections:  # most pages of a language list the same releases
+                self.sections[more] = str(more_section(page))  # a Markup would escape the text it is added to
+            section = self.sections[more]
+            text = text[:start] + section + text[end + len(MORE_SECTION[1]) :]
+            path = self.output / page.name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")  # a new file: the last output's stays as it was
+            entry = {"key": key, "files": {page.name: records.stamp(path)}}
+        elif not all(staging.keep(self.output, name) for name in entry["files"]):
+            return False
+        self.now[page.name] = {**entry, "more": more} if more else entry
         return True
 
     def written(self, page: Page, key: str) -> None:
-        self.now[page.name] = {"key": key, "files": {f: records.stamp(self.output / f) for f in self._files(page)}}
+        entry = {"key": key, "files": {f: records.stamp(self.output / f) for f in self._files(page)}}
+        self.now[page.name] = {**entry, "more": more_key(page, self.cards)} if is_release(page) else entry
 
     def _files(self, page: Page) -> list[str]:
         if not page.paginated:

@@ -9,6 +9,8 @@ reads them, article_writer_finalized), every other page once all generators are 
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 
 from pelican.utils import sanitised_join
 from pelican.writers import Writer
@@ -47,6 +49,12 @@ class QueueingWriter(Writer):
             self.queued.append(
                 Page(name, template, context, relative_urls, paginated, template_name, override_output, url, kwargs)
             )
+
+    def _open_w(self, filename, encoding, override=False):
+        """A page is always a new file: one kept from the last build (a hard link) is replaced, never written into."""
+        if filename != os.devnull and filename not in self._overridden_files:
+            Path(filename).unlink(missing_ok=True)
+        return super()._open_w(filename, encoding, override)
 
     def flush(self) -> None:
         """Render the queued pages the page cache cannot keep: in worker processes when there are enough of them,

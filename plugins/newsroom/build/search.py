@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pagefind_bin
 
-from newsroom.build import pagecache
+from newsroom.build import pagecache, staging
 from newsroom.core import records, urls
 
 DIGESTS = "newsroom-search.json"  # in Pelican's CACHE_PATH: what each bundle (by its path) was built from
@@ -75,12 +75,14 @@ class Indexing:
         for folder in [output / prefix, *output.glob(f"{prefix}-*")]:
             if folder not in wanted:
                 shutil.rmtree(folder, ignore_errors=True)
-                self.built.pop(str(folder), None)
+        self.built = {name: digest for name, digest in self.built.items() if Path(name) in wanted}
         self.changed = [
             shard
             for shard in shards
             if self.built.get(str(output / shard.bundle)) != shard.digest
-            or not (output / shard.bundle / "pagefind-entry.json").is_file()
+            or not (
+                staging.keep_tree(output, shard.bundle) and (output / shard.bundle / "pagefind-entry.json").is_file()
+            )
         ]
         # Pagefind indexes a whole folder, so each shard's pages are linked into a folder of their own (same
         # relative paths, so the same addresses).

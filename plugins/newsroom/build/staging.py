@@ -1,48 +1,137 @@
-"""A build is written into a folder beside its output and moved into place only when it is whole: a build that
+"""A build is written into a fresh folder beside its output and moved into place only when it is whole: a build that
 fails for any reason (a content problem found late, a crash, the audit) leaves the output as it was.
 
-The folder starts as a copy of the last output (file times kept), so the page cache, the search shards and the
-audit, which know the files of the last build by name, size and time, keep working as on a build in place.
+The folder starts empty. What the build keeps from the last one (a page whose inputs are unchanged, a search shard,
+a file it would write byte for byte as it is) is hard-linked from the last output (`keep`), so it costs one link and
+keeps its size and modification time, by which the page cache, the search shards and the audit know it. Everything
+else is written as a new file: no file of a finished build is ever written to again, so a deployed copy may share
+its files with the build (deploy links them) and a kept page cannot carry anything the build did not mean to keep.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
+import subprocess
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+_BUILDING = ".building"
+
 
 def work_folder(output: Path) -> Path:
     """Always the same folder for one output: the build's records (kept pages, search shards) name its files."""
-    return output.with_name(f".{output.name}.building")
+    return output.with_name(f".{output.name}{_BUILDING}")
+
+
+def last_output(work: Path) -> Path:
+    """The output a work folder replaces when the build is whole (the folder files are kept from)."""
+    return work.with_name(work.name.removeprefix(".").removesuffix(_BUILDING))
 
 
 @contextmanager
 def staged(output: Path, seed: bool = True) -> Iterator[Path]:
-    """The folder to build into; on a clean exit it replaces `output` (a symlinked output: the folder it points
-    at), on an error it is removed and `output` is untouched. `seed` False starts it empty."""
+    """The folder to build into, empty; on a clean exit it replaces `output` (a symlinked output: the folder it points
+    at), on an error it is removed and `output` is untouched. `seed` False keeps nothing of the last output."""
     target = output.resolve() if output.is_symlink() else output.absolute()
     work = work_folder(target)
     shutil.rmtree(work, ignore_errors=True)
-    if seed and target.is_dir():
-        shutil.copytree(target, work, symlinks=True)  # copy2: sizes and times as they were
-    else:
-        work.mkdir(parents=True)
+    work.mkdir(parents=True)
+    if not seed:
+        _cold.add(work)
     try:
         yield work
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
+    finally:
+        _cold.discard(work)
     _swap(work, target)
 
 
+_cold: set[Path] = set()  # work folders of builds from nothing, under way: they keep nothing
+
+
+def keeps(work: Path) -> bool:
+    """Whether a build into `work` may keep files of the last output (not a build from nothing)."""
+    return work not in _cold
+
+
+def keep(work: Path, relative: str | Path) -> bool:
+    """Hard-link `relative` from the last output into the work folder (a copy where links are not possible);
+    False when the last output has no such file."""
+    source = last_output(work) / relative
+    if work in _cold or not source.is_file():
+        return False
+    destination = work / relative
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    destination.unlink(missing_ok=True)
+    link_or_copy(source, destination)
+    return True
+
+
+def keep_tree(work: Path, relative: str) -> bool:
+    """Hard-link a whole folder of the last output (a search bundle) into the work folder."""
+    source = last_output(work) / relative
+    if work in _cold or not source.is_dir():
+        return False
+    destination = work / relative
+    shutil.rmtree(destination, ignore_errors=True)
+    link_tree(source, destination)
+    return True
+
+
+def link_tree(source: Path, destination: Path) -> None:
+    """A copy of a folder made of hard links (`cp -al`, far quicker than Python's copytree for thousands of
+    folders); copytree with `link_or_copy` where cp cannot (another file system, no GNU cp)."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    if (
+        shutil.which("cp")
+        and subprocess.run(["cp", "-al", str(source), str(destination)], capture_output=True).returncode == 0
+    ):
+        return
+    shutil.rmtree(destination, ignore_errors=True)
+    shutil.copytree(source, destination, copy_function=link_or_copy)
+
+
+def write(path: Path, data: bytes) -> None:
+    """Write a file of the build, or keep the last output's when it holds these very bytes (same file, same stamp)."""
+    work = next((parent for parent in path.parents if parent.name.endswith(_BUILDING)), None)
+    if work is not None and work not in _cold:
+        last = last_output(work) / path.relative_to(work)
+        try:
+            if last.stat().st_size == len(data) and last.read_bytes() == data:
+                keep(work, path.relative_to(work))
+                return
+        except OSError:
+            pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)  # a new file, never into one another folder shares
+    path.write_bytes(data)
+
+
+def link_or_copy(source: str | Path, destination: str | Path) -> str:
+    """A hard link where the file system allows it, else a copy with its times (copy2)."""
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copy2(source, destination)
+    return str(destination)
+
+
 def _swap(work: Path, target: Path) -> None:
-    """Two renames in one folder: a reader of the output sees the old build or the new one, for an instant none."""
-    old = target.with_name(f".{target.name}.previous")
-    shutil.rmtree(old, ignore_errors=True)
+    """Two renames in one folder: a reader of the output sees the old build or the new one, for an instant none.
+    The old one is removed in a thread (thousands of folders take a while; the process waits for it before it
+    exits); one a killed process left is removed by the next swap."""
+    old = target.with_name(f".{target.name}.previous-{os.getpid()}-{next(_swaps)}")
     if target.exists():
         os.rename(target, old)
     os.rename(work, target)
-    shutil.rmtree(old, ignore_errors=True)
+    for left in target.parent.glob(f".{target.name}.previous-*"):
+        threading.Thread(target=shutil.rmtree, args=(left,), kwargs={"ignore_errors": True}).start()
+
+
+_swaps = itertools.count()

@@ -171,6 +171,13 @@ def cmd_publish(args: argparse.Namespace) -> int:
         for line in result.notified.lines():
             print(f"  {line}")
     print(_next_lift_line(settings, result.now))
+    if result.notified and not result.notified.ok:
+        print(
+            "newsroom: the site was published, but the mail could not be sent (see above); nobody was unsubscribed "
+            "and the next run sends what waits.",
+            file=sys.stderr,
+        )
+        return CONTENT_PROBLEMS
     return OK
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from newsroom.build.manifest import PREVIEW_MARKER
+from newsroom.build.staging import link_tree
 
 KEEP_RELEASES = 3
 PARTIAL = ".partial"
@@ -80,7 +81,11 @@ class Staged:
 
 
 def stage(output: Path, target: Path) -> Staged:
-    """Copy `output` into a fresh folder beside `target` and link to it, without touching what readers see.
+    """Put `output` into a fresh folder beside `target` and link to it, without touching what readers see.
+
+    The folder is hard links to the build's files: a build never writes into a file once it is made (it writes a
+    fresh folder, build/staging.py) and deployed copies are never written to, so sharing files is safe and a deploy
+    copies nothing (a copy only where the file systems do not allow links).
 
     The copy is made under a name marked partial and renamed when whole, so a deploy killed mid-copy leaves only a
     partial folder, which the next deploy removes.
@@ -100,7 +105,7 @@ def stage(output: Path, target: Path) -> Staged:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         fresh = releases / stamp
         incoming = releases / f"{stamp}{PARTIAL}"
-        shutil.copytree(output, incoming, symlinks=False, copy_function=_sharer(output, target))
+        link_tree(output, incoming)
         os.rename(incoming, fresh)
         link = target.parent / f".{target.name}.new-{stamp}"
         os.symlink(fresh, link)
@@ -112,29 +117,6 @@ def _deploy_lock(target: Path) -> Iterator[None]:
     with (target.parent / f".{target.name}.deploy-lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
-
-
-def _sharer(output: Path, target: Path):
-    """copy2, except that a file the live copy already holds unchanged is hard-linked from it.
-
-    Deployed copies are never written to again (builds write into their own folder), so sharing a file between two of
-    them is safe; "unchanged" is the same size and modification time, which copy2 carries over from the build.
-    """
-    live = target.resolve() if target.is_symlink() else None
-
-    def copy(source: str, destination: str) -> str:
-        if live is not None:
-            previous = live / Path(source).relative_to(output)
-            try:
-                mine, theirs = os.stat(source), os.stat(previous)
-                if (mine.st_size, mine.st_mtime_ns) == (theirs.st_size, theirs.st_mtime_ns):
-                    os.link(previous, destination)
-                    return destination
-            except OSError:
-                pass
-        return shutil.copy2(source, destination)
-
-    return copy
 
 
 def _tidy(target: Path) -> None:

@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from newsroom.build import manifest, pagecache
+from newsroom.build import manifest
 from newsroom.build.run import LeakError, build
 from newsroom.content.catalog import ContentError, catalog_for
-from newsroom.core import records
 from newsroom.core.embargo import is_public, next_lift
 from newsroom.core.model import Catalog, Release
 from newsroom.core.settings import Settings
@@ -130,33 +129,12 @@ def build_public(settings: dict, catalog: Catalog, now: datetime, folder: str = 
     A warm build the audit refuses (a page an earlier build left, of a release since withdrawn or hidden again) is
     built once more from nothing; only if that leaks too does the LeakError go up.
     """
-    warm = staging_settings(settings, now, folder)
-    warm.output.parent.mkdir(parents=True, exist_ok=True)
-    marker = warm.output.parent / f".{folder}-started"
-    marker.unlink(missing_ok=True)  # a new file, not touch(): utime() may be given a clock other than the disk's
-    marker.touch()
-    started = marker.stat().st_mtime_ns  # the file system's clock, which stamps what the build writes
     try:
-        build(warm, catalog)
+        build(staging_settings(settings, now, folder), catalog)
     except LeakError as exc:
         logger.warning("The warm build was refused (%s); building again from nothing", exc.leaks[0])
         build(staging_settings(settings, now, folder, cold=True), catalog)
-        return warm.output
-    _sweep(warm.output, Path(warm["CACHE_PATH"]) / pagecache.INDEX, started)
-    return warm.output
-
-
-def _sweep(output: Path, index: Path, started: int) -> None:
-    """Remove the pages an earlier build left that this one neither wrote nor kept (a release renamed or withdrawn,
-    a listing page fewer): a warm folder must hold what a build from nothing would."""
-    kept = {name for entry in records.read(index).get("pages", {}).values() for name in entry["files"]}
-    for path in output.rglob("*.html"):
-        if path.stat().st_mtime_ns < started and str(path.relative_to(output)) not in kept:
-            path.unlink()
-            logger.info("Removed %s, which the build no longer makes", path)
-    for empty in sorted((p for p in output.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-        if not any(empty.iterdir()):
-            empty.rmdir()
+    return Path(settings["NEWSROOM_STATE_DIR"]) / folder
 
 
 def _unchanged(settings: dict, catalog, now: datetime, last: str) -> bool:

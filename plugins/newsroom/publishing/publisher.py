@@ -1,12 +1,13 @@
 """`newsroom publisher run`: one resident process that publishes a newsroom the moment anything becomes public.
 
 It keeps the build warm (the staging folder and its caches in the state dir, as `newsroom publish` uses them), so a
-saved release is live after a rebuild of only what changed. Ahead of each embargo lift (NEWSROOM_PREBUILD_AHEAD) it
-builds the site as it must look at the lift into a second warm folder (each prebuild is the last one plus the new
-lift, so neither folder ever holds a page the next build must take away), where the audit checks it against every version
-still hidden after the lift, and copies it beside the deploy target; at the lift it renames that copy onto the target
-(one atomic step) and starts the mail. A content change drops the prebuild; a lift with no prebuild ready is built
-at the instant.
+saved release is live after a rebuild of only what changed. It prebuilds every embargo lift due within
+NEWSROOM_PREBUILD_AHEAD, earliest first, each as soon as the one before it is built (not when it is live): the site as
+it must look at that lift's instant, so it holds every earlier lift's releases too, built into a second warm folder
+(each prebuild is the last one plus its lift), audited against every version still hidden after the lift, and staged
+beside the deploy target (hard links). At a lift its copy is renamed onto the target (one atomic step) and the mail
+starts. A content change drops every prebuild (they were made from the old content); a lift with no prebuild ready
+is built at the instant.
 
 Locks: the publisher holds publisher.lock for as long as it runs (one publisher per newsroom) and the publish lock
 only while it builds, swaps or records, so `newsroom publish` from cron still runs between them, and is refused with
@@ -22,6 +23,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import logging
+import os
 import shutil
 import signal
 import subprocess
@@ -37,7 +39,9 @@ import watchfiles
 from newsroom.build import manifest
 from newsroom.build.run import BuildError, LeakError
 from newsroom.build.search import SearchIndexError
+from newsroom.build.staging import link_tree
 from newsroom.content.catalog import ContentError
+from newsroom.core import records
 from newsroom.core.model import Catalog, Release
 from newsroom.core.settings import Settings
 from newsroom.mail import approvals
@@ -61,6 +65,7 @@ logger = logging.getLogger("newsroom.publisher")
 PROBLEMS = (ContentError, BuildError, LeakError, DeployError, SearchIndexError, NotifyError, OSError)
 RETRY = 10  # seconds before a failed lift is tried again (unless the content changes first)
 MAIL_RETRY = 300  # seconds between outbox rounds when nothing new is published (deliveries waiting for a retry)
+STATUS_LIFTS = 5  # the next lifts the status shows
 PREBUILT = "prebuilt"  # in the state dir: the prebuild's own copy, when the target is reached by rsync
 
 
@@ -84,17 +89,24 @@ class Prebuild:
     def discard(self) -> None:
         if isinstance(self.staged, Staged):
             self.staged.discard()
+        elif self.staged is not None:
+            shutil.rmtree(self.staged, ignore_errors=True)
 
 
 def content_stamp(settings: dict) -> str:
     """Names, sizes and modification times of the content folder: a prebuild is good only for the content it read."""
-    root = Path(settings["PATH"])
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        if ".git" not in path.relative_to(root).parts and path.is_file():
-            stat = path.stat()
-            digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
+    found = []
+    folders = [settings["PATH"]]
+    while folders:  # os.scandir: one stat a file (the lift waits for this)
+        with os.scandir(folders.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != ".git":
+                        folders.append(entry.path)
+                elif entry.is_file():
+                    stat = entry.stat()
+                    found.append(f"{entry.path}\0{stat.st_size}\0{stat.st_mtime_ns}\n")
+    return hashlib.sha256("".join(sorted(found)).encode()).hexdigest()
 
 
 class Mail:
@@ -134,7 +146,9 @@ class Publisher:
         self.stop = threading.Event()
         self.status = status_file.Status()
         self.catalog: Catalog | None = None
-        self.prebuild: Prebuild | None = None
+        self.prebuilds: dict[datetime, Prebuild] = {}  # by lift instant, earliest first
+        self.prebuild_took: timedelta | None = None  # how long the last prebuild took
+        self.live_stamp: list[int] | None = None  # of the live manifest the status shows
         self.live_at: datetime | None = None  # the moment the live site shows: lifts after it are still to come
         self.held: list[Release] = []  # versions held for approval (publishing/holding.py) at the last publish
         self.approval_poll = timedelta(seconds=settings["NEWSROOM_APPROVAL_POLL"])
@@ -148,6 +162,8 @@ class Publisher:
         with self._own_lock():
             if "://" not in self.target:
                 drop_waiting(Path(self.target))  # copies a killed publisher staged and never swapped in
+            for copy in self.state.glob(f"{PREBUILT}-*"):
+                shutil.rmtree(copy, ignore_errors=True)
             threads = [threading.Thread(target=self._watch, name="publisher-watch", daemon=True), self.mail.thread]
             if self.settings["NEWSROOM_GIT_PULL_INTERVAL"]:
                 threads.append(threading.Thread(target=self._pull, name="publisher-git", daemon=True))
@@ -175,11 +191,11 @@ class Publisher:
             self.changed.clear()
             if self.stop.is_set():
                 return
-            self._drop_prebuild("the content changed")
+            self._drop_prebuilds("the content changed")
             self.publish_now("content changed")
             return
         now = self.clock.now()
-        upcoming = lifts(self.catalog, self.live_at) if self.catalog and self.live_at else []
+        upcoming = lifts(self.catalog, self.live_at, limit=None) if self.catalog and self.live_at else []
         self._save("idle", upcoming)
         check = self._approval_check(now)
         if check is not None and now >= check:
@@ -191,12 +207,21 @@ class Publisher:
         lift = upcoming[0]
         if now >= lift.at:
             self.lift(lift)
-        elif now >= lift.at - self.ahead and (self.prebuild is None or self.prebuild.at != lift.at):
-            self.prebuild_for(lift, upcoming)
+            return
+        waiting = [later for later in upcoming if later.at not in self.prebuilds]
+        due = bool(waiting) and now >= waiting[0].at - self.ahead
+        if due and self._in_time(waiting[0], lift, now):
+            self.prebuild_for(waiting[0], upcoming)
         else:
-            ready = self.prebuild is not None and self.prebuild.at == lift.at
-            target = lift.at if ready else lift.at - self.ahead
-            wait_until(self.clock, min(target, check or target), self.changed)
+            wake = lift.at if due or not waiting else min(lift.at, waiting[0].at - self.ahead)
+            wait_until(self.clock, min(wake, check or wake), self.changed)
+
+    def _in_time(self, later: Lift, first: Lift, now: datetime) -> bool:
+        """Whether a prebuild for `later` would be done before the `first` lift to come, judged by the last one's
+        time: a prebuild holds the build, and must not hold up the swap before it (that one comes first)."""
+        if later is first:
+            return True
+        return self.prebuild_took is not None and now + 1.5 * self.prebuild_took + timedelta(seconds=1) < first.at
 
     def _approval_check(self, now: datetime) -> datetime | None:
         """When to look again at releases held for approval: every NEWSROOM_APPROVAL_POLL while one is due (it goes
@@ -229,21 +254,23 @@ class Publisher:
         self.mail.ask()
 
     def prebuild_for(self, lift: Lift, upcoming: list[Lift]) -> None:
-        """Build the site as it must be at the lift, audited against everything still hidden then, and copy it."""
-        self._drop_prebuild("a new prebuild")
+        """Build the site as it must be at the lift (every earlier lift included), audited against everything still
+        hidden then, and stage it beside the target."""
         self._save("prebuilding", upcoming, building=lift.at)
         stamp = content_stamp(self.settings)
+        started = self.clock.monotonic()
         try:
             with publish_lock(self.state, wait=True):
                 output = build_public(
                     self.settings, checked_catalog(self.settings, lift.at, tell=False), lift.at, PREBUILD
                 )
-                staged = self._stage(output)
+                staged = self._stage(output, lift)
         except PROBLEMS as exc:
             self.error(f"prebuild for {lift.at.isoformat()}: {exc}; the lift will be built at its instant")
-            self.prebuild = Prebuild(lift.at, stamp, None)
+            self.prebuilds[lift.at] = Prebuild(lift.at, stamp, None)
             return
-        self.prebuild = Prebuild(lift.at, stamp, staged)
+        self.prebuilds[lift.at] = Prebuild(lift.at, stamp, staged)
+        self.prebuild_took = timedelta(seconds=self.clock.monotonic() - started)
         logger.info("Prebuilt the site for the lift at %s (%d version(s))", lift.at.isoformat(), len(lift.releases))
 
     def lift(self, lift: Lift) -> None:
@@ -254,13 +281,14 @@ class Publisher:
                 now = self.clock.now()
                 if now < lift.at:
                     return  # the clock stepped back while we waited for the lock: the loop waits again
-                prebuild, self.prebuild = self.prebuild, None
-                if prebuild and prebuild.at == lift.at and prebuild.ready():
+                prebuild = self.prebuilds.pop(lift.at, None)
+                if prebuild and prebuild.ready():
                     if prebuild.content == content_stamp(self.settings):
                         self._swap(prebuild, lift)
                         self.live_at = lift.at
                         return
                     why = "the content changed after the prebuild"
+                    self._drop_prebuilds(why)
                 else:
                     why = "no prebuild was ready"
                 if prebuild:
@@ -269,6 +297,7 @@ class Publisher:
                 self.catalog, self.held = hold(self.settings, checked_catalog(self.settings), now, tell=False)
                 result = publish_at(self.settings, None, now)
                 self.live_at = now
+                self._drop_prebuilds("the live site is past it", before=now)
                 logger.info(
                     "Lifted %s by building at %s (%s), %d newly public",
                     lift.at.isoformat(),
@@ -291,6 +320,8 @@ class Publisher:
             deployed = deploy(prebuild.staged, self.target)
             folder = prebuild.staged
         newly = record_published(self.state, folder)
+        if not isinstance(prebuild.staged, Staged):
+            prebuild.discard()
         logger.info(
             "Lifted %s: swapped the prebuild in at %s (%s), %d newly public",
             lift.at.isoformat(),
@@ -299,19 +330,22 @@ class Publisher:
             len(newly),
         )
 
-    def _stage(self, output: Path) -> Staged | Path:
+    def _stage(self, output: Path, lift: Lift) -> Staged | Path:
+        """The prebuild's own copy (hard links: the prebuild folder's next build writes a fresh folder)."""
         if "://" not in self.target:
             return stage(output, Path(self.target))
-        copy = self.state / PREBUILT
+        copy = self.state / f"{PREBUILT}-{lift.at.strftime('%Y%m%dT%H%M%S')}"
         shutil.rmtree(copy, ignore_errors=True)
-        shutil.copytree(output, copy)
+        link_tree(output, copy)
         return copy
 
-    def _drop_prebuild(self, why: str) -> None:
-        if self.prebuild is not None:
-            logger.info("Dropped the prebuild for %s: %s", self.prebuild.at.isoformat(), why)
-            self.prebuild.discard()
-            self.prebuild = None
+    def _drop_prebuilds(self, why: str, before: datetime | None = None) -> None:
+        """Drop every prebuild (the content changed), or only those for lifts at or `before` a moment the live site
+        already shows."""
+        for at in sorted(self.prebuilds):
+            if before is None or at <= before:
+                logger.info("Dropped the prebuild for %s: %s", at.isoformat(), why)
+                self.prebuilds.pop(at).discard()
 
     # Around it ------------------------------------------------------------------------------------------------
 
@@ -350,8 +384,10 @@ class Publisher:
         if state:
             self.status.state = state
         if upcoming is not None:
-            self.status.lifts = [self._lift_line(lift, building) for lift in upcoming]
-        live = manifest.read(self.state)
+            self.status.lifts = [self._lift_line(lift, building) for lift in upcoming[:STATUS_LIFTS]]
+        stamp = records.stamp(self.state / manifest.MANIFEST)
+        live = manifest.read(self.state) if stamp != self.live_stamp else None  # read again only when it changed
+        self.live_stamp = stamp
         if live:
             newest = sorted(live["releases"], key=lambda r: r["date"], reverse=True)[:3]
             self.status.live = {
@@ -363,10 +399,10 @@ class Publisher:
         self.status.save(self.state, self.clock.now())
 
     def _lift_line(self, lift: Lift, building) -> dict:
-        prebuild = self.prebuild
+        prebuild = self.prebuilds.get(lift.at)
         if building == lift.at:
             state = "building"
-        elif prebuild and prebuild.at == lift.at:
+        elif prebuild:
             state = "ready" if prebuild.ready() else "failed (will build at the instant)"
         else:
             state = f"not yet (starts at {(lift.at - self.ahead).isoformat()})"

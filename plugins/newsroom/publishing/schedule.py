@@ -43,9 +43,9 @@ class Lift:
     releases: tuple[Release, ...]
 
 
-def lifts(catalog: Catalog, since: datetime, limit: int = 5) -> list[Lift]:
-    """The next `limit` lifts after `since` (the moment the live site shows), earliest first, those already due
-    included (drafts never lift by themselves)."""
+def lifts(catalog: Catalog, since: datetime, limit: int | None = 5) -> list[Lift]:
+    """The next `limit` lifts (None: all) after `since` (the moment the live site shows), earliest first, those
+    already due included (drafts never lift by themselves)."""
     by_second: dict[datetime, list[Release]] = {}
     for release in catalog.releases:
         if release.status == "published" and not is_public(release, since):

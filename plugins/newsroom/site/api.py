@@ -107,8 +107,14 @@ def document(
     tz: ZoneInfo,
     lang: str | None = None,
     video_files: dict | None = None,
+    made: dict[int, dict] | None = None,
 ) -> dict:
-    """Newest first; `lang` limits the list to one language, None keeps every language."""
+    """Newest first; `lang` limits the list to one language, None keeps every language. `made` holds the releases
+    already made for another list of the same build (by id of the article), so each is made once."""
+    made = {} if made is None else made
+    for article in articles:
+        if (lang is None or article.lang == lang) and id(article) not in made:
+            made[id(article)] = release(article, files, site_url, tz, video_files)
     return {
         "$schema": f"{site_url}/{urls.API_SCHEMA}",
         "version": VERSION,
@@ -118,5 +124,5 @@ def document(
             "website": publisher.website,
             "logo": f"{site_url}/{publisher.logo.name}" if publisher.logo else None,
         },
-        "releases": [release(a, files, site_url, tz, video_files) for a in articles if lang is None or a.lang == lang],
+        "releases": [made[id(a)] for a in articles if lang is None or a.lang == lang],
     }

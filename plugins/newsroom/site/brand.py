@@ -12,6 +12,7 @@ from lxml import etree
 from pelican.generators import Generator
 from PIL import Image
 
+from newsroom.build import staging
 from newsroom.core import urls
 from newsroom.core.model import Publisher
 from newsroom.media import images
@@ -80,12 +81,6 @@ def favicon(icon: Path) -> bytes:
     return buffer.getvalue()
 
 
-def _write_if_changed(target: Path, data: bytes) -> None:
-    """Unchanged files keep their time, so a deploy sees nothing new."""
-    if not target.is_file() or target.read_bytes() != data:
-        target.write_bytes(data)
-
-
 class BrandGenerator(Generator):
     """Runs first: pages and feeds read the brand's sizes from the context."""
 
@@ -98,6 +93,6 @@ class BrandGenerator(Generator):
         brand = self.brand
         for file in (brand.logo_raster, brand.icon, brand.share_image):
             if file:
-                _write_if_changed(out / file.url, file.source.read_bytes())
+                staging.write(out / file.url, file.source.read_bytes())
         if brand.icon:
-            _write_if_changed(out / urls.FAVICON, favicon(brand.icon.source))
+            staging.write(out / urls.FAVICON, favicon(brand.icon.source))

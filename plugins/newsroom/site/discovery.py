@@ -5,17 +5,18 @@ once every page is written, sitemap.xml."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from pelican.generators import Generator
 
-from newsroom.build import search
+from newsroom.build import search, staging
 from newsroom.core import urls
 from newsroom.core.settings import Settings
 from newsroom.site import api, invitation, sitemaps, vcard
 from newsroom.site.context import CLOCK_KEY, RELEASES_KEY, write_page
+
+SITEMAP_RECORD = "newsroom-sitemap.json"  # in CACHE_PATH: the sitemap entry of each page, by its <head>
 
 
 class DiscoveryGenerator(Generator):
@@ -43,11 +44,7 @@ class DiscoveryGenerator(Generator):
         self._save(urls.ROBOTS, sitemaps.robots(self.site_url, clock.preview, news is not None))
 
     def _save(self, name: str, data: str | bytes) -> None:
-        path = self.out / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        path.write_bytes(data)
+        staging.write(self.out / name, data.encode("utf-8") if isinstance(data, str) else data)
 
     def _namespace(self) -> str:
         """What makes identifiers (vCard and event UIDs) this newsroom's own: its address, else the publisher's."""
@@ -74,6 +71,7 @@ class DiscoveryGenerator(Generator):
                 )
 
     def _write_api(self, releases: list) -> None:
+        made: dict[int, dict] = {}
         for lang in (None, *self.settings["NEWSROOM_LANGUAGES"]):
             document = api.document(
                 releases,
@@ -83,9 +81,10 @@ class DiscoveryGenerator(Generator):
                 self.tz,
                 lang,
                 self.context.get("video_files"),
+                made,
             )
             self._save(urls.api(lang), json.dumps(document, ensure_ascii=False, indent=1) + "\n")
-        shutil.copyfile(api.SCHEMA, self.out / urls.API_SCHEMA)
+        self._save(urls.API_SCHEMA, api.SCHEMA.read_bytes())
 
 
 def index_releases(generator, output: Path) -> None:
@@ -101,4 +100,5 @@ def finish(output: Path, settings: dict) -> None:
     search.finish()
     site_url = settings["SITEURL"]
     if not settings["NEWSROOM_PREVIEW"] and sitemaps.is_absolute(site_url):
-        (output / urls.SITEMAP).write_bytes(sitemaps.sitemap(sitemaps.pages(output, site_url)))
+        entries = sitemaps.pages(output, site_url, Path(settings["CACHE_PATH"]) / SITEMAP_RECORD)
+        staging.write(output / urls.SITEMAP, sitemaps.sitemap(entries))

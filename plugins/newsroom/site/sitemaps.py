@@ -3,6 +3,7 @@ Google News, and the robots.txt that points at both."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -11,7 +12,7 @@ from zoneinfo import ZoneInfo
 import lxml.html
 from lxml import etree
 
-from newsroom.core import i18n, urls
+from newsroom.core import i18n, records, urls
 from newsroom.core.model import Publisher
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -43,11 +44,12 @@ def read_page(path: Path, output: Path, site_url: str) -> Page | None:
 
     Not listed: error pages, pages marked noindex, and pages whose canonical address is another page.
     Language alternates are listed only when the page's own hreflang link names this very address.
+    Only the <head> is parsed: it is all the entry is made from, and a small part of a page.
     """
     relative = path.relative_to(output).as_posix()
     if path.name == "404.html":
         return None
-    doc = lxml.html.fromstring(path.read_bytes())
+    doc = lxml.html.fromstring(_head(path.read_bytes()) + b"<body></body></html>")
     robots = _first(doc, '//head/meta[@name="robots"]/@content') or ""
     if "noindex" in robots:
         return None
@@ -63,18 +65,36 @@ def read_page(path: Path, output: Path, site_url: str) -> Page | None:
     return Page(loc, alternates, _first(doc, '//head/meta[@property="article:modified_time"]/@content'))
 
 
-def pages(output: Path, site_url: str) -> list[Page]:
-    """Every listed page; an alternate that is not itself listed (a language without that page) is left out."""
+def _head(data: bytes) -> bytes:
+    end = data.find(b"</head>")
+    return data if end < 0 else data[: end + len(b"</head>")]
+
+
+def pages(output: Path, site_url: str, record: Path | None = None) -> list[Page]:
+    """Every listed page; an alternate that is not itself listed (a language without that page) is left out.
+
+    With `record` (a build's), the entry of a page whose <head> is as the last build left it (a page the page cache
+    kept, or one only its "more from the publisher" changed in) is taken from it instead of parsing the page again."""
     search_bundle = output / urls.SEARCH_BUNDLE
-    found = [
-        page
-        for page in (
-            read_page(path, output, site_url)
-            for path in sorted(output.rglob("*.html"))
-            if search_bundle not in path.parents
-        )
-        if page
-    ]
+    known = records.read(record) if record else {}
+    known = known.get("pages", {}) if known.get("site_url") == site_url else {}
+    now: dict[str, list] = {}
+    found = []
+    for path in sorted(output.rglob("*.html")):
+        if search_bundle in path.parents:
+            continue
+        relative = path.relative_to(output).as_posix()
+        stamp = hashlib.sha256(_head(path.read_bytes())).hexdigest()
+        last = known.get(relative)
+        if last and last[0] == stamp:
+            page = Page(last[1][0], last[1][1], last[1][2]) if last[1] else None
+        else:
+            page = read_page(path, output, site_url)
+        now[relative] = [stamp, page and [page.loc, page.alternates, page.lastmod]]
+        if page:
+            found.append(page)
+    if record:
+        records.write(record, {"site_url": site_url, "pages": now})
     listed = {page.loc for page in found}
     return [
         Page(page.loc, {lang: href for lang, href in page.alternates.items() if href in listed}, page.lastmod)
