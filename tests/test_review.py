@@ -29,7 +29,7 @@ from newsroom.mail import approvals, distribution, medialists, sharelinks, store
 from newsroom.mail.medialists import Entry
 from newsroom.mail.notify import NotifyConfig
 from newsroom.publishing.publish import publish_at
-from newsroom.publishing.publisher import Publisher
+from newsroom.publishing.publisher import Publisher, content_stamp
 from newsroom.publishing.schedule import Clock
 from sitebuilder import ROOT, release, write_content
 from test_desk import ARTIFACTS, NOW, PASSWORD, TZ, Desk, _axe, _csrf, _free_port, _git, _serve, _sign_in, browser  # noqa: F401
@@ -629,6 +629,28 @@ def test_a_bare_pelican_run_holds_an_unapproved_release_too_and_builds_it_once_a
         conn.close()
     pelican()
     assert SECRET_WORD in page.read_text("utf-8")
+
+
+def test_a_review_decision_makes_a_prebuild_stale_when_approval_is_required(tmp_path):
+    """A prebuild made before a decision holds (or shows) what the decision changed: the lift must not swap it in."""
+    content = write_content(
+        tmp_path / "content",
+        {"pidossa.fi.md": release("Pidossa oleva tiedote", "2026-02-01 09:00", release_id="pidossa")},
+    )
+    settings = {"PATH": str(content), "NEWSROOM_STATE_DIR": str(tmp_path / "state"), "NEWSROOM_APPROVAL": "required"}
+    (tmp_path / "state").mkdir()
+    before = content_stamp(settings)
+    conn = store.connect(store.db_path(settings))
+    try:
+        _, link = sharelinks.issue(
+            conn, "review", "pidossa", "fi", f"ok@{DOMAIN}", "", "test", datetime.fromisoformat(NOW)
+        )
+        assert content_stamp(settings) == before  # asking is no decision
+        digest = approvals.digest([content / "releases" / "pidossa.fi.md"])
+        approvals.decide(conn, link, "approved", "", "0" * 40, digest, datetime.fromisoformat(NOW))
+    finally:
+        conn.close()
+    assert content_stamp(settings) != before
 
 
 # Last: it spends the module desk's rate limits.

@@ -138,6 +138,19 @@ def status(conn: sqlite3.Connection, release_id: str, digest_now: str) -> Status
     return Status(state, decisions)
 
 
+def decisions_stamp(settings: dict) -> str:
+    """What changes whenever a review decision is made or removed; "" unless approval is required. A prebuild made
+    before a decision may hold (or show) a release the decision now shows (or holds), so the publisher compares it."""
+    if mode(settings) != "required":
+        return ""
+    conn = store.connect(store.db_path(settings))
+    try:
+        count, last = conn.execute("SELECT COUNT(*), MAX(id) FROM review_decisions").fetchone()
+    finally:
+        conn.close()
+    return f"{count}:{last}"
+
+
 def held(conn: sqlite3.Connection, settings: dict, catalog: Catalog, live: set[str]) -> list[str]:
     """The releases "required" holds: meant to be published, no version live yet, their current files unapproved.
 

@@ -94,8 +94,9 @@ class Prebuild:
 
 
 def content_stamp(settings: dict) -> str:
-    """Names, sizes and modification times of the content folder: a prebuild is good only for the content it read."""
-    found = []
+    """Names, sizes and modification times of the content folder, and the review decisions when approval is
+    required: a prebuild is good only for the content and the approvals it read."""
+    found = [f"approvals\0{approvals.decisions_stamp(settings)}\n"]
     folders = [settings["PATH"]]
     while folders:  # os.scandir: one stat a file (the lift waits for this)
         with os.scandir(folders.pop()) as entries:
@@ -287,7 +288,7 @@ class Publisher:
                         self._swap(prebuild, lift)
                         self.live_at = lift.at
                         return
-                    why = "the content changed after the prebuild"
+                    why = "the content or a review decision changed after the prebuild"
                     self._drop_prebuilds(why)
                 else:
                     why = "no prebuild was ready"
