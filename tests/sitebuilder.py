@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,3 +138,10 @@ def build_site(
     options = BuildOptions(ROOT / ("publishconf.py" if publish else "pelicanconf.py"), content, output, now)
     build({**load_settings(options), **(settings or {})})
     return Site(content, output)
+
+
+def removals_done() -> None:
+    """Wait for the folders a build or a deploy removes in threads of its own (a command waits for them at exit)."""
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()

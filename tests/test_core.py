@@ -3,6 +3,7 @@ the commands that must take the newsroom's own languages."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -15,7 +16,7 @@ from pelican.settings import DEFAULT_CONFIG
 from pelican.utils import slugify as pelican_slugify
 
 from newsroom.content.catalog import catalog_for, load_catalog
-from newsroom.core import embargo, urls, workers
+from newsroom.core import embargo, records, urls, workers
 from newsroom.core.model import Catalog, Release
 from newsroom.core.settings import SLUG_SUBSTITUTIONS, Settings, SettingsError
 from newsroom.core.slugs import slugify
@@ -372,3 +373,18 @@ print(workers.processes(3, len(assets), per_process=1))
         return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
     assert files(tmp_path / "one") and files(tmp_path / "one") == files(tmp_path / "several")
+
+
+def test_one_a_line_is_the_same_json_with_each_listed_item_on_a_line_of_its_own():
+    shared = {"title": "Tiedote ä", "url": "fi/releases/tiedote/"}
+    document = {"version": 1, "releases": [shared, {"title": 'Kaksi "lainausta"'}], "language": None}
+    texts: dict[int, str] = {}
+    text = records.one_a_line(document, "releases", texts)
+    assert json.loads(text) == document
+    assert text.splitlines()[1:3] == [
+        '{"title": "Tiedote ä", "url": "fi/releases/tiedote/"},',
+        '{"title": "Kaksi \\"lainausta\\""}',
+    ]
+    assert records.one_a_line({"version": 1, "releases": [shared]}, "releases", texts).count("Tiedote ä") == 1
+    assert texts[id(shared)] == json.dumps(shared, ensure_ascii=False)  # made once for both documents
+    assert json.loads(records.one_a_line({"releases": []}, "releases")) == {"releases": []}

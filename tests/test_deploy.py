@@ -17,7 +17,7 @@ import pytest
 
 from newsroom.core.settings import DEFAULTS
 from newsroom.publishing.deploy import KEEP_RELEASES, deploy
-from sitebuilder import ROOT, release, write_content
+from sitebuilder import ROOT, release, removals_done, write_content
 from smtpsink import free_port
 
 FILES = 3000
@@ -65,6 +65,7 @@ def test_killed_deploys_leave_the_site_whole_and_only_whole_copies_are_kept(tmp_
     expected = _files(output)
     for _ in range(KEEP_RELEASES + 1):
         deploy(output, str(target))
+    removals_done()  # a deploy removes the copies it no longer keeps in a thread
     releases = tmp_path / ".site.releases"
     whole_before = sorted(releases.iterdir())
     for _ in range(3):

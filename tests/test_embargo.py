@@ -13,7 +13,7 @@ from PIL import Image
 
 from newsroom.publishing.deploy import DeployError, deploy
 from runcli import newsroom
-from sitebuilder import ROOT, Site, build_site, release, write_content
+from sitebuilder import ROOT, Site, build_site, release, removals_done, write_content
 
 BEFORE = "2026-02-15T12:00+02:00"
 AFTER = "2026-03-30T12:00+03:00"
@@ -280,6 +280,7 @@ def test_deploy_keeps_the_last_releases_beside_the_live_one(tmp_path, before, af
     for _ in range(4):
         deploy(after.output, str(target))
         deploy(before.output, str(target))
+    removals_done()
     kept = sorted((tmp_path / ".site.releases").iterdir())
     assert len(kept) == 4 and Path(os.readlink(target)) == kept[-1]
     assert _files(target) == _files(before.output)

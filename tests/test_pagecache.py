@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from newsroom.build import pagecache
 from sitebuilder import build_site, release, write_content
 
 NOW = "2026-03-10T12:00+02:00"
@@ -132,3 +133,43 @@ def test_a_kept_page_cannot_carry_a_hidden_release_into_a_public_build(content, 
     kept = [page for page, stamp in _stamps(output).items() if kept_before.get(page) == stamp]
     assert "fi/keyword/kirjastot/index.html" in kept  # a listing without the release: kept from the last build
     assert _files(deployed) == last  # nothing was written into a file the last output shares
+
+
+def test_a_quick_build_keeps_outdated_more_lists_only_while_all_they_show_is_public(content, tmp_path):
+    """The publisher's quick build (DEFER_MORE) after a new release rewrites no other release page: their "more from
+    the publisher" is one release behind until the next build, which makes what a fresh build makes. A list that
+    shows a release hidden since is rewritten at once."""
+    output, cache = tmp_path / "out", tmp_path / ".out-cache"  # the cache beside the output (load_settings)
+    quick = {"DELETE_OUTPUT_DIRECTORY": False, pagecache.DEFER_MORE: True}
+    build_site(content, output, publish=True, now=NOW, settings=quick)
+    (content / "releases" / "new.fi.md").write_text(
+        release("Uusin tiedote", "2026-03-09 08:00", release_id="new", Keywords="satama"), encoding="utf-8"
+    )
+    before = _stamps(output)
+
+    build_site(content, output, publish=True, now=NOW, settings=quick)
+
+    pages, after = _pages(output), _stamps(output)
+    assert "Uusin tiedote" in pages["fi/releases/uusin-tiedote/index.html"].decode()
+    assert "Uusin tiedote" in pages["fi/index.html"].decode()
+    assert "Uusin tiedote" not in pages["fi/releases/tiedote-3/index.html"].decode()
+    assert before["fi/releases/tiedote-3/index.html"] == after["fi/releases/tiedote-3/index.html"]  # a link, kept
+    assert pagecache.deferred({"CACHE_PATH": str(cache)}) == 12  # the other Finnish release pages
+
+    build_site(content, output, publish=True, now=NOW, settings={"DELETE_OUTPUT_DIRECTORY": False})
+
+    assert pagecache.deferred({"CACHE_PATH": str(cache)}) == 0
+    fresh = _pages(build_site(content, tmp_path / "fresh", publish=True, now=NOW).output)
+    rebuilt = _pages(output)
+    assert [page for page in fresh if rebuilt.get(page) != fresh[page]] == [] and sorted(rebuilt) == sorted(fresh)
+    assert "Uusin tiedote" in rebuilt["fi/releases/tiedote-3/index.html"].decode()
+
+    # The newest release, listed on every other Finnish page, goes back to being a draft: a quick build rewrites them.
+    path = content / "releases" / "new.fi.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("Title:", "Status: draft\nTitle:"), encoding="utf-8")
+    build_site(content, output, publish=True, now=NOW, settings=quick)
+    shows = sorted(
+        name for name, data in _files(output).items() if b"Uusin tiedote" in data or b"uusin-tiedote" in data
+    )
+    assert shows == []
+    assert pagecache.deferred({"CACHE_PATH": str(cache)}) == 0

@@ -8,7 +8,7 @@ import re
 from importlib import metadata
 from pathlib import Path
 
-from newsroom.core import urls
+from newsroom.core import records, urls
 from newsroom.core.model import Publisher
 
 MANIFEST = "newsroom-manifest.json"
@@ -76,7 +76,7 @@ def write(
         "publisher": _publisher(publisher) if publisher else None,
         "releases": [entry(a, site_url) for a in articles],
     }
-    (output / MANIFEST).write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    (output / MANIFEST).write_text(records.one_a_line(data, "releases"), encoding="utf-8")
 
 
 def record_build(output: Path, articles: list, clock, settings: dict, publisher: Publisher | None) -> None:
@@ -136,6 +136,7 @@ NOT_OUTPUT = frozenset(
         "DELETE_OUTPUT_DIRECTORY",
         "NEWSROOM_NOW",
         "NEWSROOM_CATALOG",
+        "NEWSROOM_DEFER_MORE",  # pagecache.DEFER_MORE: how a build is made, not what it reads
         "NEWSROOM_DEPLOY",
         "NEWSROOM_STATE_DIR",
         "NEWSROOM_DB",

@@ -6,6 +6,12 @@ A page's key is a digest of what it is made from: what every page shares (code, 
 the releases, the release types and consent texts in use) and its own data (a release's record, body and language
 versions; a listing's releases). A page is kept when its key, and its file in the output, are as the last build
 left them (size and modification time). A preview, whose banners follow the clock, keeps nothing.
+
+A new release changes "more from the publisher" on every release page of its language. A build with DEFER_MORE set
+(the resident publisher's, after a content change) keeps such a page as it is when every release its list shows is
+still public in this build: the new release is live after a build that rewrites only the pages it is on, and the
+publisher brings the lists up to date in a build that follows (`deferred`). A list that shows a release no longer
+public is always rewritten, so a deferred list never links to what the build hides.
 """
 
 from __future__ import annotations
@@ -19,12 +25,14 @@ from pelican.paginator import Paginator
 
 from newsroom.build import manifest, staging
 from newsroom.core import records
+from newsroom.theming import templating
 from newsroom.theming.templating import MORE_SECTION
 
 INDEX = "newsroom-pages.json"  # in Pelican's CACHE_PATH
 LISTINGS = ("index", "type", "keyword")
 _SHARED_CONTEXT = ("release_types", "consent_versions")  # what pages read from the context beyond settings
-_NOT_SHOWN = {"NEWSROOM_PROCESSES"}  # settings no page shows anything of
+DEFER_MORE = "NEWSROOM_DEFER_MORE"  # a build setting (not in pelicanconf.py): keep outdated "more from" lists
+_NOT_SHOWN = {"NEWSROOM_PROCESSES", DEFER_MORE}  # settings no page shows anything of
 
 
 class Page(NamedTuple):
@@ -81,13 +89,13 @@ def _release(article) -> str:
     )
 
 
-def more_key(page: Page, cards: dict[int, str]) -> str:
+def more_key(page: Page) -> str:
     """What a release page's "more from the publisher" is made from: its language and what it shows of the releases
     it lists (as a listing does); the theme and settings are in the page's key already."""
     article = page.kwargs["article"]
     digest = hashlib.sha256(article.lang.encode())
     for item in article.more:
-        digest.update(_card(item, cards).encode())
+        digest.update(templating.CARDS.identity(item).encode())
     return digest.hexdigest()
 
 
@@ -95,14 +103,14 @@ def is_release(page: Page) -> bool:
     return "article" in page.kwargs and not page.paginated
 
 
-def page_key(shared: str, page: Page, cards: dict[int, str]) -> str | None:
+def page_key(shared: str, page: Page) -> str | None:
     """The key of a release page or a listing; None for any other page (rendered every time, they are few) and for
     one whose data cannot be told apart from another build's (an object without a readable repr)."""
     if is_release(page):
         parts = [_release(page.kwargs["article"]), repr(page.kwargs.get("category"))]
     elif page.paginated and page.template_name in LISTINGS:
         parts = [repr(sorted((k, v) for k, v in page.kwargs.items() if k != "articles"))]
-        parts += [_card(article, cards) for article in page.kwargs["articles"]]
+        parts += [templating.CARDS.identity(article) for article in page.kwargs["articles"]]
     else:
         return None
     if any(" at 0x" in part for part in parts):
@@ -111,13 +119,6 @@ def page_key(shared: str, page: Page, cards: dict[int, str]) -> str | None:
     for part in parts:
         digest.update(part.encode())
     return digest.hexdigest()
-
-
-def _card(article, cards: dict[int, str]) -> str:
-    """What a listing shows of a release; a release is in several listings, so worked out once a build."""
-    if id(article) not in cards:
-        cards[id(article)] = repr((article.url, article.title, article.record))
-    return cards[id(article)]
 
 
 class PageCache:
@@ -129,15 +130,18 @@ class PageCache:
         self.index = Path(settings["CACHE_PATH"]) / INDEX
         self.enabled = not settings["NEWSROOM_PREVIEW"]
         self.shared = shared_key(settings, context) if self.enabled else ""
+        templating.CARDS.start(self.shared)
         stored = records.read(self.index)
         keeps = stored.get("shared") == self.shared and staging.keeps(self.output)
         self.last = stored.get("pages", {}) if keeps else {}
         self.now: dict[str, dict] = {}
-        self.cards: dict[int, str] = {}
         self.sections: dict[str, str] = {}  # "more from the publisher" by more_key
+        self.defer = bool(settings.get(DEFER_MORE))
+        self.public: set[str] = set()  # the addresses of the release pages this build makes
+        self.deferred = 0  # kept pages whose "more from the publisher" is out of date
 
     def key(self, page: Page) -> str | None:
-        return page_key(self.shared, page, self.cards) if self.enabled else None
+        return page_key(self.shared, page) if self.enabled else None
 
     def keep(self, page: Page, key: str, more_section) -> bool:
         """Whether the page (or listing) is in the last output as the last build left it; if so its files are linked
@@ -149,7 +153,13 @@ class PageCache:
         last = staging.last_output(self.output)
         if any(records.stamp(last / name) != stat for name, stat in entry["files"].items()):
             return False
-        more = more_key(page, self.cards) if is_release(page) else None
+        more = more_key(page) if is_release(page) else None
+        if more is not None and entry.get("more") != more and self._may_defer(entry):
+            if not staging.keep(self.output, page.name):
+                return False
+            self.deferred += 1
+            self.now[page.name] = entry  # its "more" key is the old one: the next build without DEFER_MORE updates it
+            return True
         if more is not None and entry.get("more") != more:
             text = (last / page.name).read_text(encoding="utf-8")
             start, end = text.find(MORE_SECTION[0]), text.find(MORE_SECTION[1])
@@ -165,12 +175,23 @@ class PageCache:
             entry = {"key": key, "files": {page.name: records.stamp(path)}}
         elif not all(staging.keep(self.output, name) for name in entry["files"]):
             return False
-        self.now[page.name] = {**entry, "more": more} if more else entry
+        self.now[page.name] = self._with_more(entry, page, more)
         return True
 
     def written(self, page: Page, key: str) -> None:
         entry = {"key": key, "files": {f: records.stamp(self.output / f) for f in self._files(page)}}
-        self.now[page.name] = {**entry, "more": more_key(page, self.cards)} if is_release(page) else entry
+        self.now[page.name] = self._with_more(entry, page, more_key(page) if is_release(page) else None)
+
+    def _may_defer(self, entry: dict) -> bool:
+        return self.defer and "listed" in entry and self.public.issuperset(entry["listed"])
+
+    @staticmethod
+    def _with_more(entry: dict, page: Page, more: str | None) -> dict:
+        """A release page's entry also holds what its "more from the publisher" lists (its key, and the addresses a
+        deferring build checks)."""
+        if more is None:
+            return entry
+        return {**entry, "more": more, "listed": [item.url for item in page.kwargs["article"].more]}
 
     def _files(self, page: Page) -> list[str]:
         if not page.paginated:
@@ -182,4 +203,9 @@ class PageCache:
     def save(self) -> None:
         if not self.enabled:
             return
-        records.write(self.index, {"shared": self.shared, "pages": self.now})
+        records.write(self.index, {"shared": self.shared, "pages": self.now, "deferred": self.deferred})
+
+
+def deferred(settings: dict) -> int:
+    """How many pages the last build into this folder kept with an outdated "more from the publisher" (DEFER_MORE)."""
+    return records.read(Path(settings["CACHE_PATH"]) / INDEX).get("deferred", 0)

@@ -15,7 +15,7 @@ from pathlib import Path
 from pelican.utils import sanitised_join
 from pelican.writers import Writer
 
-from newsroom.build.pagecache import Page, PageCache
+from newsroom.build.pagecache import Page, PageCache, is_release
 from newsroom.core import workers
 
 logger = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ class QueueingWriter(Writer):
         pages, self.queued = self.queued, []
         if self.cache is None and pages:
             self.cache = PageCache(self.settings, pages[0].context)
+        self.cache.public.update(page.kwargs["article"].url for page in pages if is_release(page))
         keys = {id(page): self.cache.key(page) for page in pages}
         kept = {id(page) for page in pages if keys[id(page)] and self.cache.keep(page, keys[id(page)], _more_section)}
         pages = [page for page in pages if id(page) not in kept]

@@ -31,3 +31,17 @@ def stamp(path: Path) -> list[int] | None:
     except OSError:
         return None
     return [stat.st_size, stat.st_mtime_ns]
+
+
+def one_a_line(document: dict, key: str, texts: dict[int, str] | None = None) -> str:
+    """`document` as JSON with each item of its list `key` (its last field) on a line of its own: readable, and made
+    by json's C encoder, which an indented dump does not use (5-10x quicker for thousands of releases). `texts`
+    keeps each item's text by the id of the item, for documents that share items."""
+    texts = {} if texts is None else texts
+    lines = []
+    for item in document[key]:
+        if id(item) not in texts:
+            texts[id(item)] = json.dumps(item, ensure_ascii=False)
+        lines.append(texts[id(item)])
+    head = json.dumps({**{k: v for k, v in document.items() if k != key}, key: []}, ensure_ascii=False)
+    return head[: -len("[]}")] + ("[\n" + ",\n".join(lines) + "\n]}\n" if lines else "[]}\n")

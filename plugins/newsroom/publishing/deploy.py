@@ -7,6 +7,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from newsroom.build.staging import link_tree
 
 KEEP_RELEASES = 3
 PARTIAL = ".partial"
+GONE = ".old"  # a copy no longer kept, being removed
 
 
 class DeployError(Exception):
@@ -120,12 +122,19 @@ def _deploy_lock(target: Path) -> Iterator[None]:
 
 
 def _tidy(target: Path) -> None:
-    """Keep the live copy, copies still waiting to be swapped in, and the newest other whole ones up to KEEP_RELEASES."""
+    """Keep the live copy, copies still waiting to be swapped in, and the newest other whole ones up to KEEP_RELEASES.
+
+    The others are renamed out of the way and removed in a thread, as the build's own old folders are
+    (build/staging.py): removing thousands of files takes seconds that the mail and the next build need not wait
+    for. One a killed process left half removed goes with the next deploy's."""
     waiting = {p.resolve() for p in target.parent.glob(f".{target.name}.new-*") if p.is_symlink()}
     keep = {target.resolve(), *waiting}
-    whole = sorted(p for p in kept_copies(target).iterdir() if p.resolve() not in keep and not p.name.endswith(PARTIAL))
+    copies = kept_copies(target)
+    whole = sorted(p for p in copies.iterdir() if p.resolve() not in keep and not p.name.endswith((PARTIAL, GONE)))
     for old in whole[: -KEEP_RELEASES or None]:
-        shutil.rmtree(old, ignore_errors=True)
+        os.rename(old, old.with_name(f"{old.name}{GONE}"))
+    for gone in copies.glob(f"*{GONE}"):
+        threading.Thread(target=shutil.rmtree, args=(gone,), kwargs={"ignore_errors": True}).start()
 
 
 def drop_waiting(target: Path) -> None:

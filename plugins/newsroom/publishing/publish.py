@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from newsroom.build import manifest
+from newsroom.build import manifest, pagecache
 from newsroom.build.run import LeakError, build
 from newsroom.content.catalog import ContentError, catalog_for
 from newsroom.core.embargo import is_public, next_lift
@@ -72,15 +72,24 @@ def publish(settings: dict, notify: Notify | None = None) -> PublishResult:
         return publish_at(settings, notify or notifier(settings))
 
 
-def publish_at(settings: dict, notify: Notify | None, now: datetime | None = None) -> PublishResult:
-    """Publish the site as it is at `now` (the clock when None); the caller holds the publish lock."""
+def publish_at(
+    settings: dict,
+    notify: Notify | None,
+    now: datetime | None = None,
+    catalog: Catalog | None = None,
+) -> PublishResult:
+    """Publish the site as it is at `now` (the clock when None); the caller holds the publish lock. A caller that has
+    read the content already (the publisher, which keeps it) passes the catalog `checked_catalog(settings, now)` gives.
+    Content as the last publish read it is built again only to bring up to date the pages a quick build
+    (pagecache.DEFER_MORE) left outdated, when this one is not quick."""
     settings = Settings.of(settings)
     now = now or settings.now
-    catalog = checked_catalog(settings, now)
+    catalog = catalog or checked_catalog(settings, now)
     state = settings.state_dir
     previous = manifest.read(state) or {"releases": [], "fingerprint": None}
     result = PublishResult(now=now, next_lift=next_lift(catalog, now))
-    if previous["fingerprint"] and _unchanged(settings, catalog, now, previous["fingerprint"]):
+    outdated = not settings.get(pagecache.DEFER_MORE) and pagecache.deferred(staging_settings(settings, now))
+    if not outdated and previous["fingerprint"] and _unchanged(settings, catalog, now, previous["fingerprint"]):
         if notify:
             result.notified = notify(state, now)  # nothing new, but earlier deliveries may be due for a retry
         return result

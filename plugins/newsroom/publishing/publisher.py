@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 import watchfiles
 
-from newsroom.build import manifest
+from newsroom.build import manifest, pagecache
 from newsroom.build.run import BuildError, LeakError
 from newsroom.build.search import SearchIndexError
 from newsroom.build.staging import link_tree
@@ -57,12 +57,14 @@ from newsroom.publishing.publish import (
     publish_at,
     publish_lock,
     record_published,
+    staging_settings,
 )
 from newsroom.publishing.schedule import Clock, Lift, lift_instant, lifts, wait_until
 
 logger = logging.getLogger("newsroom.publisher")
 
 PROBLEMS = (ContentError, BuildError, LeakError, DeployError, SearchIndexError, NotifyError, OSError)
+REFRESH_QUIET = 5  # seconds without a content change before the pages a quick publish left outdated are rewritten
 RETRY = 10  # seconds before a failed lift is tried again (unless the content changes first)
 MAIL_RETRY = 300  # seconds between outbox rounds when nothing new is published (deliveries waiting for a retry)
 STATUS_LIFTS = 5  # the next lifts the status shows
@@ -151,6 +153,8 @@ class Publisher:
         self.prebuild_took: timedelta | None = None  # how long the last prebuild took
         self.live_stamp: list[int] | None = None  # of the live manifest the status shows
         self.live_at: datetime | None = None  # the moment the live site shows: lifts after it are still to come
+        self.refresh_at: datetime | None = None  # when to rewrite what a quick publish left outdated (None: nothing)
+        self.publish_took: timedelta | None = None  # how long the last publish took
         self.held: list[Release] = []  # versions held for approval (publishing/holding.py) at the last publish
         self.approval_poll = timedelta(seconds=settings["NEWSROOM_APPROVAL_POLL"])
         approvals.mode(settings)  # a wrong NEWSROOM_APPROVAL stops the publisher before it starts, not at a lift
@@ -202,8 +206,13 @@ class Publisher:
         if check is not None and now >= check:
             self.publish_now("approval check")
             return
+        refresh = self.refresh_at
+        if refresh is not None and now >= refresh and (not upcoming or self._fits(self.publish_took, upcoming[0], now)):
+            self.publish_now("bringing 'more from the publisher' up to date", refresh=True)
+            return
         if not upcoming:
-            wait_until(self.clock, min(now + timedelta(days=1), check or now + timedelta(days=1)), self.changed)
+            wake = min(now + timedelta(days=1), check or now + timedelta(days=1), refresh or now + timedelta(days=1))
+            wait_until(self.clock, wake, self.changed)
             return
         lift = upcoming[0]
         if now >= lift.at:
@@ -215,14 +224,19 @@ class Publisher:
             self.prebuild_for(waiting[0], upcoming)
         else:
             wake = lift.at if due or not waiting else min(lift.at, waiting[0].at - self.ahead)
+            if refresh is not None and refresh > now:  # one past due waits for the swap, which brings it up to date
+                wake = min(wake, refresh)
             wait_until(self.clock, min(wake, check or wake), self.changed)
 
     def _in_time(self, later: Lift, first: Lift, now: datetime) -> bool:
         """Whether a prebuild for `later` would be done before the `first` lift to come, judged by the last one's
         time: a prebuild holds the build, and must not hold up the swap before it (that one comes first)."""
-        if later is first:
-            return True
-        return self.prebuild_took is not None and now + 1.5 * self.prebuild_took + timedelta(seconds=1) < first.at
+        return later is first or self._fits(self.prebuild_took, first, now)
+
+    @staticmethod
+    def _fits(took: timedelta | None, lift: Lift, now: datetime) -> bool:
+        """Whether a build that last took `took` would be done before the lift, with room to spare."""
+        return took is not None and now + 1.5 * took + timedelta(seconds=1) < lift.at
 
     def _approval_check(self, now: datetime) -> datetime | None:
         """When to look again at releases held for approval: every NEWSROOM_APPROVAL_POLL while one is due (it goes
@@ -236,18 +250,27 @@ class Publisher:
 
     # What it does ---------------------------------------------------------------------------------------------
 
-    def publish_now(self, why: str) -> None:
-        """Build, deploy and record the site as it is now, if anything public changed."""
+    def publish_now(self, why: str, refresh: bool = False) -> None:
+        """Build, deploy and record the site as it is now, if anything public changed. Quick: "more from the
+        publisher" is rewritten only where it shows what is no longer public (pagecache.DEFER_MORE), and a build
+        after REFRESH_QUIET quiet seconds (`refresh`) brings the rest up to date."""
         self._save(f"publishing ({why})")
+        settings = self.settings if refresh else self.settings.replace(**{pagecache.DEFER_MORE: True})
+        started = self.clock.monotonic()
         try:
             with publish_lock(self.state, wait=True):
                 now = self.clock.now()
-                self.catalog, self.held = hold(self.settings, checked_catalog(self.settings), now, tell=False)
-                result = publish_at(self.settings, None, now)
+                self.catalog, self.held = hold(self.settings, checked_catalog(self.settings), now)
+                result = publish_at(settings, None, now, self.catalog)
         except PROBLEMS as exc:
             self.error(f"publish ({why}): {exc}")
+            self.refresh_at = None if refresh else self.refresh_at
             return
         self.live_at = now
+        if result.deployed_to:
+            self.publish_took = timedelta(seconds=self.clock.monotonic() - started)
+            outdated = pagecache.deferred(staging_settings(self.settings, now))
+            self.refresh_at = now + timedelta(seconds=REFRESH_QUIET) if outdated else None
         if result.deployed_to:
             logger.info("Published (%s) to %s: %d newly public", why, result.deployed_to, len(result.newly_public))
             for item in result.newly_public:
@@ -295,8 +318,8 @@ class Publisher:
                 if prebuild:
                     prebuild.discard()
                 logger.warning("Lift at %s: %s, building at the instant", lift.at.isoformat(), why)
-                self.catalog, self.held = hold(self.settings, checked_catalog(self.settings), now, tell=False)
-                result = publish_at(self.settings, None, now)
+                self.catalog, self.held = hold(self.settings, checked_catalog(self.settings), now)
+                result = publish_at(self.settings, None, now, self.catalog)
                 self.live_at = now
                 self._drop_prebuilds("the live site is past it", before=now)
                 logger.info(
@@ -321,6 +344,7 @@ class Publisher:
             deployed = deploy(prebuild.staged, self.target)
             folder = prebuild.staged
         newly = record_published(self.state, folder)
+        self.refresh_at = None  # the prebuild was a whole build: nothing on the live site is outdated
         if not isinstance(prebuild.staged, Staged):
             prebuild.discard()
         logger.info(

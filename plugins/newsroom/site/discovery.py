@@ -4,14 +4,13 @@ once every page is written, sitemap.xml."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from pelican.generators import Generator
 
 from newsroom.build import search, staging
-from newsroom.core import urls
+from newsroom.core import records, urls
 from newsroom.core.settings import Settings
 from newsroom.site import api, invitation, sitemaps, vcard
 from newsroom.site.context import CLOCK_KEY, RELEASES_KEY, write_page
@@ -72,6 +71,7 @@ class DiscoveryGenerator(Generator):
 
     def _write_api(self, releases: list) -> None:
         made: dict[int, dict] = {}
+        texts: dict[int, str] = {}
         for lang in (None, *self.settings["NEWSROOM_LANGUAGES"]):
             document = api.document(
                 releases,
@@ -83,7 +83,7 @@ class DiscoveryGenerator(Generator):
                 self.context.get("video_files"),
                 made,
             )
-            self._save(urls.api(lang), json.dumps(document, ensure_ascii=False, indent=1) + "\n")
+            self._save(urls.api(lang), records.one_a_line(document, "releases", texts))
         self._save(urls.API_SCHEMA, api.SCHEMA.read_bytes())
 
 

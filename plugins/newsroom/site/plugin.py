@@ -87,6 +87,10 @@ def on_articles_finalized(generator: ArticlesGenerator) -> None:
     more_count = generator.settings["NEWSROOM_MORE_COUNT"]
     latest: dict[str, list] = {}
     for article in releases:
+        # Pelican works an address out from the settings at every use, and a build uses each thousands of times: fixed
+        # here, as Pelican fixes one a header gives (`override_url`; not the file name: that would let a second page
+        # overwrite the file of the first without an error).
+        article.override_url = article.url
         article.record = catalog.release_at(article.source_path)
         latest.setdefault(article.lang, [])
         if len(latest[article.lang]) <= more_count:

@@ -15,6 +15,43 @@ from newsroom.core.settings import Settings
 MORE_SECTION = ("<!-- newsroom:more -->", "<!-- /newsroom:more -->")
 
 
+class Cards:
+    """Release cards as rendered, for this build and, while what every page shares (the page cache's key: code,
+    theme, settings) is the same, the next build in this process: the resident publisher renders the cards of what
+    changed, not of every release again. A card is known by what it shows of its release (address, title, record)."""
+
+    def __init__(self) -> None:
+        self.shared = ""
+        self.now: dict[tuple, Markup] = {}
+        self.last: dict[tuple, Markup] = {}
+        self.identities: dict[int, tuple[object, str]] = {}
+
+    def start(self, shared: str) -> None:
+        """A new build; `shared` "" (a preview's, whose cards follow the clock) keeps nothing of the last."""
+        self.last = self.now if shared and shared == self.shared else {}
+        self.now, self.identities, self.shared = {}, {}, shared
+
+    def identity(self, item) -> str:
+        """What a card shows of `item`, worked out once for each item (kept with it: an id alone may be reused)."""
+        known = self.identities.get(id(item))
+        if known is None or known[0] is not item:
+            known = self.identities[id(item)] = (item, repr((item.source_path, item.url, item.title, item.record)))
+        return known[1]
+
+    def get(self, key: tuple) -> Markup | None:
+        card = self.now.get(key)
+        if card is None and key in self.last:
+            card = self.now[key] = self.last[key]
+        return card
+
+    def put(self, key: tuple, card: Markup) -> Markup:
+        self.now[key] = card
+        return card
+
+
+CARDS = Cards()
+
+
 def page_lang(context: Context) -> str:
     """The language a page is written in: set by our listings, else that of the release or page shown."""
     if context.get("page_lang"):
@@ -61,24 +98,23 @@ def install(env: Environment, settings: dict) -> None:
     def event_time(context: Context, event) -> str:
         return i18n.event_time(event.start, event.end, tz, page_lang(context))
 
-    cards: dict[tuple, Markup] = {}
-
     @pass_context
     def release_card(context: Context, item, heading_level: int, pinned_badge: bool = False) -> Markup:
-        """A release's card in a listing, rendered once per build: a release is listed on its front, type and keyword
+        """A release's card in a listing, rendered once (CARDS): a release is listed on its front, type and keyword
         pages and in "more from the publisher" on every release page, so most cards are shown thousands of times."""
         key = (
-            item.source_path,
+            CARDS.identity(item),
             page_lang(context),
             heading_level,
             pinned_badge,
             getattr(item, "embargo_state", None),
         )
-        if key not in cards:
+        card = CARDS.get(key)
+        if card is None:
             template = context.environment.get_template("partials/_release_card.html")
             values = {"item": item, "heading_level": heading_level, "pinned_badge": pinned_badge}
-            cards[key] = Markup(template.render(context.get_all(), **values))
-        return cards[key]
+            card = CARDS.put(key, Markup(template.render(context.get_all(), **values)))
+        return card
 
     sections: dict[tuple, Markup] = {}
 
