@@ -417,3 +417,21 @@ def test_a_cached_page_cannot_carry_a_hidden_release_into_a_public_build(newsroo
             assert "Myöhemmin julkinen" not in text and "myohemmin-julkinen" not in text, path
     assert not (output / "fi" / "releases" / "myohemmin-julkinen").exists()
     assert newsroom.hidden_audit(output, lift - timedelta(minutes=1)) == []
+
+
+def test_a_saved_release_goes_out_in_a_quick_build_and_the_other_pages_list_it_after_a_quiet_spell(newsroom):
+    """The publish after a save rewrites only the pages the new release is on (the older release pages keep their
+    "more from the publisher"); a build after the quiet seconds puts it into every list."""
+    newsroom.add("toinen.fi.md", "Toinen vanha tiedote", datetime(2026, 1, 11, 9, 0, tzinfo=TZ))
+    assert newsroom.cli("publish").returncode == 0
+    newsroom.start()
+    newsroom.wait(lambda: (status.read(newsroom.state) or status.Status()).state == "idle", what="the catch-up")
+    newsroom.add("uusi.fi.md", "Juuri tallennettu tiedote", datetime.now(TZ) - timedelta(minutes=1))
+    newsroom.wait(lambda: newsroom.get("fi/releases/juuri-tallennettu-tiedote/")[0] == 200, what="the new page")
+    newsroom.wait(
+        lambda: "Juuri tallennettu tiedote" in newsroom.get("fi/releases/vanha-tiedote/")[1], what="the lists"
+    )
+    log = newsroom.log.read_text()
+    quick, refresh = log.index("Published (content changed)"), log.index("Published (bringing 'more from")
+    assert quick < refresh and "ERROR" not in log
+    assert newsroom.hidden_audit(newsroom.live(), datetime.now(TZ)) == []

@@ -12,6 +12,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from newsroom.build import staging
 from newsroom.core import records, urls, workers
 from newsroom.core.model import Contact, Release
 
@@ -133,7 +134,7 @@ def audit(
             leaks += found.values()
         return leaks
 
-    stats = {path: records.stamp(path) for path in sorted(p for p in output.rglob("*") if p.is_file())}
+    stats = {path: records.stamp(path) for path in staging.files(output)}
     checked_for = hashlib.sha256(repr((str(output), sorted(owner), sorted(hidden_images))).encode()).hexdigest()
     known = records.read(record) if record else {}
     clean = known.get("clean", {}) if known.get("checked_for") == checked_for else {}

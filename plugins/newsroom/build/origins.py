@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from newsroom.build import staging
 from newsroom.core import urls
 from newsroom.core.embargo import is_public, public_contacts
 from newsroom.core.model import Catalog
@@ -51,7 +52,7 @@ def strays(output: Path, settings: dict, catalog: Catalog, now: datetime) -> lis
     theme_dir = settings.get("THEME_STATIC_DIR", "theme")
     search = urls.SEARCH_BUNDLE.rstrip("/")
     found = []
-    for path in sorted(p for p in output.rglob("*") if p.is_file()):
+    for path in staging.files(output):
         relative = path.relative_to(output)
         name, top, suffix = relative.as_posix(), relative.parts[0], path.suffix.lower()
         if _sqlite(path):

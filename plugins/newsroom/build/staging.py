@@ -40,6 +40,7 @@ def staged(output: Path, seed: bool = True) -> Iterator[Path]:
     work = work_folder(target)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
+    _made.clear()
     if not seed:
         _cold.add(work)
     try:
@@ -53,6 +54,7 @@ def staged(output: Path, seed: bool = True) -> Iterator[Path]:
 
 
 _cold: set[Path] = set()  # work folders of builds from nothing, under way: they keep nothing
+_made: set[Path] = set()  # folders made in the work folder of the build under way
 
 
 def keeps(work: Path) -> bool:
@@ -67,7 +69,9 @@ def keep(work: Path, relative: str | Path) -> bool:
     if work in _cold or not source.is_file():
         return False
     destination = work / relative
-    destination.parent.mkdir(parents=True, exist_ok=True)
+    if destination.parent not in _made:  # thousands of pages share a few hundred folders
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        _made.add(destination.parent)
     destination.unlink(missing_ok=True)
     link_or_copy(source, destination)
     return True
@@ -135,3 +139,18 @@ def _swap(work: Path, target: Path) -> None:
 
 
 _swaps = itertools.count()
+
+
+def files(folder: Path, skip: str = "") -> list[Path]:
+    """Every file under `folder` (not following links, not in folders named `skip`), sorted: os.scandir knows from
+    the folder listing which entry is a file, where rglob and is_file ask the disk again for each of thousands."""
+    found, folders = [], [str(folder)]
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != skip:
+                        folders.append(entry.path)
+                elif entry.is_file():
+                    found.append(Path(entry.path))
+    return sorted(found)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -34,14 +35,15 @@ def targets(source: Path, root: Path) -> list[tuple[int, str, str, Path | None]]
 def link_problems(catalog: Catalog, now: datetime, preview: bool = False) -> list[Problem]:
     """Links out of the content folder, always; in a public build, public pages' links to what is hidden at `now`."""
     root = catalog.root
-    hidden_releases = {r.source.resolve(): r for r in catalog.releases if not is_public(r, now)}
+    resolve = cache(Path.resolve)  # the same few pictures are in hundreds of releases
+    hidden_releases = {resolve(r.source): r for r in catalog.releases if not is_public(r, now)}
     public = [r for r in catalog.releases if is_public(r, now)]
-    shown = {a.path.resolve() for r in public for a in r.attachments} | {
-        i.path.resolve() for r in public for i in r.images
+    shown = {resolve(a.path) for r in public for a in r.attachments} | {
+        resolve(i.path) for r in public for i in r.images
     }
-    shown |= {c.photo.path.resolve() for c in catalog.contacts.values() if c.photo}
-    hidden_files = {a.path.resolve(): r for r in hidden_releases.values() for a in r.attachments}
-    hidden_files |= {i.path.resolve(): r for r in hidden_releases.values() for i in r.images}
+    shown |= {resolve(c.photo.path) for c in catalog.contacts.values() if c.photo}
+    hidden_files = {resolve(a.path): r for r in hidden_releases.values() for a in r.attachments}
+    hidden_files |= {resolve(i.path): r for r in hidden_releases.values() for i in r.images}
     sources = [r.source for r in catalog.releases] + sorted((Path(root) / "pages").rglob("*.md"))
     problems = []
     for source in sources:

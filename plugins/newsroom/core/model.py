@@ -184,7 +184,10 @@ class Catalog:
     attachments: dict[str, Attachment] = field(default_factory=dict)  # by name, the usable ones
 
     def release_at(self, source: Path | str) -> Release | None:
-        return self._by_source.get(Path(source).resolve())
+        """The release read from `source`; a path already resolved (as Pelican's are) is looked up as it is."""
+        path = Path(source)
+        found = self._by_source.get(path)
+        return found if found is not None else self._by_source.get(path.resolve())
 
     def version(self, release_id: str, lang: str) -> Release | None:
         return self._by_version.get((release_id, lang))

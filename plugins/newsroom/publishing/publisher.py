@@ -23,7 +23,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import logging
-import os
 import shutil
 import signal
 import subprocess
@@ -39,7 +38,7 @@ import watchfiles
 from newsroom.build import manifest, pagecache
 from newsroom.build.run import BuildError, LeakError
 from newsroom.build.search import SearchIndexError
-from newsroom.build.staging import link_tree
+from newsroom.build.staging import files, link_tree
 from newsroom.content.catalog import ContentError
 from newsroom.core import records
 from newsroom.core.model import Catalog, Release
@@ -99,17 +98,9 @@ def content_stamp(settings: dict) -> str:
     """Names, sizes and modification times of the content folder, and the review decisions when approval is
     required: a prebuild is good only for the content and the approvals it read."""
     found = [f"approvals\0{approvals.decisions_stamp(settings)}\n"]
-    folders = [settings["PATH"]]
-    while folders:  # os.scandir: one stat a file (the lift waits for this)
-        with os.scandir(folders.pop()) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    if entry.name != ".git":
-                        folders.append(entry.path)
-                elif entry.is_file():
-                    stat = entry.stat()
-                    found.append(f"{entry.path}\0{stat.st_size}\0{stat.st_mtime_ns}\n")
-    return hashlib.sha256("".join(sorted(found)).encode()).hexdigest()
+    for path in files(Path(settings["PATH"]), skip=".git"):  # one stat a file (the lift waits for this)
+        found.append(f"{path}\0{records.stamp(path)}\n")
+    return hashlib.sha256("".join(found).encode()).hexdigest()
 
 
 class Mail:
