@@ -127,12 +127,13 @@ test: install $(TEST_STAMP) $(BROWSER_STAMP) $(AXE) $(HTMX) lint docs
 # would run minutes behind the test that waits for it. The monotonic clock stays real (DONT_FAKE_MONOTONIC): with it
 # shifted, a timed wait on a condition (threading.Event.wait) sleeps until the real clock reaches the shifted one;
 # tests/faketime/sitecustomize.py then gives Python a time.sleep libfaketime does not break (it says how).
+# Playwright's driver and the Chromium it starts run without libfaketime (tests/faketime/playwright-node says why).
 DATES ?= 2027-06-15 12:00:00,2030-01-01 00:00:00
 test-dates: install $(TEST_STAMP) $(BROWSER_STAMP) $(AXE)
 	@IFS=,; for date in $(DATES); do \
 	  echo "== the suite at $$date"; \
 	  offset=$$(( $$(date -d "$$date" +%s) - $$(date +%s) )); \
-	  PYTHONPATH=$(CURDIR)/tests/faketime FAKETIME_NO_CACHE=1 DONT_FAKE_MONOTONIC=1 faketime -f "+$${offset}s" $(BIN)/pytest -q -p no:cacheprovider || exit 1; \
+	  PYTHONPATH=$(CURDIR)/tests/faketime PLAYWRIGHT_NODEJS_PATH=$(CURDIR)/tests/faketime/playwright-node FAKETIME_NO_CACHE=1 DONT_FAKE_MONOTONIC=1 faketime -f "+$${offset}s" $(BIN)/pytest -q -p no:cacheprovider || exit 1; \
 	done
 
 # Every benchmark, each against its baseline in the same run (see BENCHMARKS.md); bench-images is separate (slow).
