@@ -130,9 +130,9 @@ test: install $(TEST_STAMP) $(BROWSER_STAMP) $(AXE) $(HTMX) lint docs
 # Playwright's driver and the Chromium it starts run without libfaketime (tests/faketime/playwright-node says why).
 DATES ?= 2027-06-15 12:00:00,2030-01-01 00:00:00
 test-dates: install $(TEST_STAMP) $(BROWSER_STAMP) $(AXE)
-	@IFS=,; for date in $(DATES); do \
-	  echo "== the suite at $$date"; \
+	@dates='$(DATES)'; IFS=,; for date in $$dates; do \
 	  offset=$$(( $$(date -d "$$date" +%s) - $$(date +%s) )); \
+	  echo "== the suite with the clock at $$(faketime -f "+$${offset}s" date '+%F %T %Z')"; \
 	  PYTHONPATH=$(CURDIR)/tests/faketime PLAYWRIGHT_NODEJS_PATH=$(CURDIR)/tests/faketime/playwright-node FAKETIME_NO_CACHE=1 DONT_FAKE_MONOTONIC=1 faketime -f "+$${offset}s" $(BIN)/pytest -q -p no:cacheprovider || exit 1; \
 	done
 
