@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.test-installed
 BROWSER_STAMP := $(VENV)/.browser-tools
+SLEEP_SHIM := $(VENV)/lib/libmonotonic_sleep.so
 DOCS_VENV := .venv-docs
 DOCS_STAMP := $(DOCS_VENV)/.installed
 AXE := node_modules/axe-core/axe.min.js
@@ -75,12 +76,13 @@ $(TEST_STAMP): requirements-test.txt $(STAMP)
 	touch $@
 
 # Quality-gate tools: Debian's Chromium (Playwright drives it), a Java runtime (Nu HTML Checker), faketime
-# (make test-dates) and OpenSSH with rsync (the rsync deploy test runs its own sshd), installed only when missing; axe-core from the npm registry, exactly as package-lock.json pins it.
+# and a C compiler (make test-dates) and OpenSSH with rsync (the rsync deploy test runs its own sshd), installed only when missing; axe-core from the npm registry, exactly as package-lock.json pins it.
 $(BROWSER_STAMP):
 	@missing=""; test -x /usr/bin/chromium || missing="chromium"; \
 	command -v java >/dev/null || missing="$$missing default-jre-headless"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
 	command -v faketime >/dev/null || missing="$$missing faketime"; \
+	command -v cc >/dev/null || missing="$$missing gcc libc6-dev"; \
 	command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
 	test -x /usr/sbin/sshd || missing="$$missing openssh-server"; \
 	command -v ssh >/dev/null || missing="$$missing openssh-client"; \
@@ -126,14 +128,19 @@ test: install $(TEST_STAMP) $(BROWSER_STAMP) $(AXE) $(HTMX) lint docs
 # offset, not started at the date: a start date would restart in every new process, so a server a test starts
 # would run minutes behind the test that waits for it. The monotonic clock stays real (DONT_FAKE_MONOTONIC): with it
 # shifted, a timed wait on a condition (threading.Event.wait) sleeps until the real clock reaches the shifted one;
-# tests/faketime/sitecustomize.py then gives Python a time.sleep libfaketime does not break (it says how).
+# tests/faketime/monotonic_sleep.c, preloaded before libfaketime, keeps an absolute monotonic sleep (Python's
+# time.sleep) working in every process (it says how).
+# Playwright's driver and the Chromium it starts run without libfaketime (tests/faketime/playwright-node says why).
 DATES ?= 2027-06-15 12:00:00,2030-01-01 00:00:00
-test-dates: install $(TEST_STAMP) $(BROWSER_STAMP) $(AXE)
-	@IFS=,; for date in $(DATES); do \
-	  echo "== the suite at $$date"; \
+test-dates: install $(TEST_STAMP) $(BROWSER_STAMP) $(AXE) $(SLEEP_SHIM)
+	@dates='$(DATES)'; IFS=,; for date in $$dates; do \
 	  offset=$$(( $$(date -d "$$date" +%s) - $$(date +%s) )); \
-	  PYTHONPATH=$(CURDIR)/tests/faketime FAKETIME_NO_CACHE=1 DONT_FAKE_MONOTONIC=1 faketime -f "+$${offset}s" $(BIN)/pytest -q -p no:cacheprovider || exit 1; \
+	  echo "== the suite with the clock at $$(faketime -f "+$${offset}s" date '+%F %T %Z')"; \
+	  LD_PRELOAD=$(CURDIR)/$(SLEEP_SHIM) PLAYWRIGHT_NODEJS_PATH=$(CURDIR)/tests/faketime/playwright-node FAKETIME_NO_CACHE=1 DONT_FAKE_MONOTONIC=1 faketime -f "+$${offset}s" $(BIN)/pytest -q -p no:cacheprovider || exit 1; \
 	done
+
+$(SLEEP_SHIM): tests/faketime/monotonic_sleep.c | $(BROWSER_STAMP)
+	cc -shared -fPIC -O2 -Wall -Wextra -Werror -o $@ $<
 
 # Every benchmark, each against its baseline in the same run (see BENCHMARKS.md); bench-images is separate (slow).
 bench: bench-build bench-mail bench-subscriptions
