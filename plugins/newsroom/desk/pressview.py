@@ -71,9 +71,7 @@ def routes(desk: Desk) -> list[Route]:
             raise Refused(404, "no-release")
         conn = connect()
         try:
-            links = [
-                (link, sharelinks.openings(conn, link.id)) for link in sharelinks.for_release(conn, release_id, "press")
-            ]
+            links = sharelinks.with_openings(conn, release_id, "press")
             lists = medialists.names(conn)
         finally:
             conn.close()
@@ -144,26 +142,18 @@ def routes(desk: Desk) -> list[Route]:
                 problems = problems or [ctx._("Name at least one recipient or a media list.")]
                 return render(ctx, release_id, 422, problems=problems, values=values)
             now = desk.wall()
-            for address, name, lang, journalist_id in wanted:
-                lang = (
-                    lang
-                    if lang in langs
-                    else sorted(langs, key=lambda lg: desk.langs.index(lg) if lg in desk.langs else 9)[0]
-                )
-                release = next(r for r in found if r.lang == lang)
-                with store.transaction(conn):
-                    token, link = sharelinks.issue(
-                        conn,
-                        "press",
-                        release_id,
-                        lang,
-                        address,
-                        name,
-                        ctx.user.username,
-                        now,
-                        journalist_id=journalist_id,
-                    )
-                    sharemail.queue(conn, address, _press_email(desk.settings, release, link, token, when, now), now)
+            fallback = sorted(langs, key=lambda lg: desk.langs.index(lg) if lg in desk.langs else 9)[0]
+            sharelinks.issue_and_queue(
+                conn,
+                "press",
+                release_id,
+                [(address, name, lang if lang in langs else fallback, jid) for address, name, lang, jid in wanted],
+                ctx.user.username,
+                now,
+                lambda link, token: _press_email(
+                    desk.settings, next(r for r in found if r.lang == link.lang), link, token, when, now
+                ),
+            )
             sent, failed = await anyio.to_thread.run_sync(lambda: deliver_mail(desk.settings))
         finally:
             conn.close()

@@ -76,10 +76,7 @@ def routes(desk: Desk) -> list[Route]:
         conn = connect()
         try:
             review = approvals.status(conn, release_id, digest)
-            links = [
-                (link, sharelinks.openings(conn, link.id))
-                for link in sharelinks.for_release(conn, release_id, "review")
-            ]
+            links = sharelinks.with_openings(conn, release_id, "review")
         finally:
             conn.close()
         dconn = desk.connect()
@@ -154,35 +151,30 @@ def routes(desk: Desk) -> list[Route]:
         lang = ctx.lang  # the asker's desk language: their request's, and the one the decision is told to them in
         conn = connect()
         try:
-            for address, name in wanted.items():
-                with store.transaction(conn):
-                    token, link = sharelinks.issue(
-                        conn,
-                        "review",
-                        release_id,
-                        lang,
-                        address,
-                        name,
-                        ctx.user.username,
-                        now,
-                        desk.now() + timedelta(days=days),
-                    )
-                    message = sharemail.compose(
-                        desk.settings,
-                        "review_request",
-                        ctx.lang,
-                        address,
-                        now,
-                        from_name=ctx.user.name,
-                        title=next((r.title for r in found if r.lang == ctx.lang), found[0].title),
-                        asked_by=ctx.user.name,
-                        greeting_name=name,
-                        note=" ".join(values["note"].split())[:500],
-                        url=f"{str(desk.settings['NEWSROOM_DESK_URL']).rstrip('/')}/r/{token}",
-                        until=link.expires_at.astimezone(desk.tz),
-                        revision=revision[:10],
-                    )
-                    sharemail.queue(conn, address, message, now)
+            sharelinks.issue_and_queue(
+                conn,
+                "review",
+                release_id,
+                [(address, name, lang, None) for address, name in wanted.items()],
+                ctx.user.username,
+                now,
+                lambda link, token: sharemail.compose(
+                    desk.settings,
+                    "review_request",
+                    ctx.lang,
+                    link.email,
+                    now,
+                    from_name=ctx.user.name,
+                    title=next((r.title for r in found if r.lang == ctx.lang), found[0].title),
+                    asked_by=ctx.user.name,
+                    greeting_name=link.name,
+                    note=" ".join(values["note"].split())[:500],
+                    url=f"{str(desk.settings['NEWSROOM_DESK_URL']).rstrip('/')}/r/{token}",
+                    until=link.expires_at.astimezone(desk.tz),
+                    revision=revision[:10],
+                ),
+                desk.now() + timedelta(days=days),
+            )
         finally:
             conn.close()
         sent, failed = await anyio.to_thread.run_sync(lambda: deliver_mail(desk.settings))
