@@ -12,8 +12,10 @@ public build or search index holds a trace of a shared release before its lift.
 from __future__ import annotations
 
 import gzip
+import os
 import re
 import subprocess
+import time
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -184,6 +186,7 @@ def test_an_approval_records_who_when_and_the_commit_and_an_edit_withdraws_it(de
     )
     assert client.post("/edit/yo/sv", data=form).status_code == 303
     assert _status(desk).state == approvals.WITHDRAWN
+    assert re.search(r'href="/review/yo"[^>]*>\s*Approval withdrawn: edited since', client.get("/").text)
     assert "The approval was withdrawn: the release was edited after it was approved." in client.get("/review/yo").text
     # A decision on the page opened before the edit is refused: the reviewer must read what changed.
     stale = httpx.Client(headers={"accept-language": "en", "origin": desk.url})
@@ -191,6 +194,47 @@ def test_an_approval_records_who_when_and_the_commit_and_an_edit_withdraws_it(de
     form = {"csrf": _csrf(page.text), "revision": head, "decision": "approved", "comment": ""}
     answer = stale.post(link, data=form)
     assert answer.status_code == 409 and _status(desk).state == approvals.WITHDRAWN
+
+
+def test_the_boards_digests_read_a_release_again_only_when_a_file_changed_and_see_every_change(tmp_path, monkeypatch):
+    paths = [tmp_path / "yo.fi.md", tmp_path / "yo.sv.md"]
+    paths[0].write_text(release(TITLE_FI, LIFT, release_id="yo"), "utf-8")
+    paths[1].write_text(release(TITLE_SV, LIFT, lang="sv", release_id="yo"), "utf-8")
+    clock = [1000.0]
+    digests = approvals.Digests(clock=lambda: clock[0])
+    reads: list[str] = []
+    read_bytes = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda path: reads.append(path.name) or read_bytes(path))
+
+    def loads(count: int, step: float = 0.0) -> list[str]:
+        """The digest on `count` loads, `step` seconds apart; `reads` says which files they read."""
+        reads.clear()
+        found = []
+        for _ in range(count):
+            clock[0] += step
+            found.append(digests(paths))
+        return found
+
+    first = approvals.digest(paths)
+    # Within the racy window every load reads the files; one load after it makes the digest trusted; then none.
+    assert loads(2, 0.5) == [first] * 2 and reads == ["yo.fi.md", "yo.sv.md"] * 2
+    assert loads(1, approvals.Digests.RACY) == [first] and len(reads) == 2
+    assert loads(3, 60.0) == [first] * 3 and reads == []
+    # Rewritten in place to the same size with its modification time put back (as `cp -p` or `touch -r` would):
+    # its change time and so the digest move on.
+    time.sleep(0.05)  # past one tick of a coarse file clock
+    before = paths[0].stat()
+    text = paths[0].read_text("utf-8")
+    paths[0].write_text(text.replace("Kirjasto", "Kirjastp"), "utf-8")
+    os.utime(paths[0], ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert paths[0].stat().st_size == before.st_size and paths[0].stat().st_mtime_ns == before.st_mtime_ns
+    changed = approvals.digest(paths)
+    assert changed != first and loads(1, 60.0) == [changed] and len(reads) == 2
+    # A change the stats cannot show (one timestamp tick) is seen while the digest is untrusted: each load reads.
+    same = paths[0].stat()
+    monkeypatch.setattr(Path, "stat", lambda path, **kw: same if path == paths[0] else os.stat(path))
+    paths[0].write_text(text, "utf-8")
+    assert loads(1, 0.5) == [first] and len(reads) == 2
 
 
 def _share(desk: Desk, client: httpx.Client, recipients: str, lang: str = "fi", media_list: str = "") -> None:

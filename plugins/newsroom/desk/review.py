@@ -30,6 +30,7 @@ from newsroom.subscriptions.ratelimit import Limit, RateLimiter, key
 # Decisions and page loads per client on the decision pages (a reviewer decides once or twice).
 DECIDE_LIMITS = (Limit(30, timedelta(minutes=1)), Limit(300, timedelta(hours=1)))
 MAX_COMMENT = 4000
+_board_digests = approvals.Digests()
 
 
 def form_token(token: str) -> str:
@@ -47,7 +48,7 @@ def board_states(desk: Desk) -> dict[str, tuple[str, bool]]:
     try:
         found = {}
         for release_id in sorted({r.release_id for r in catalog.releases}):
-            review = approvals.status(conn, release_id, approvals.digest(approvals.files(catalog, release_id)))
+            review = approvals.status(conn, release_id, _board_digests(approvals.files(catalog, release_id)))
             scheduled = any(r.status == "published" and r.date > desk.now() for r in versions(catalog, release_id))
             found[release_id] = (review.state, mode == "required" and scheduled and not review.approved)
     finally:
