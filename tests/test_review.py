@@ -26,7 +26,7 @@ from playwright.sync_api import expect
 
 from newsroom.build.audit import audit
 from newsroom.content.catalog import catalog_for
-from newsroom.desk import accounts, preview, snapshot
+from newsroom.desk import accounts, app, preview, snapshot
 from newsroom.mail import approvals, distribution, medialists, sharelinks, store
 from newsroom.mail.medialists import Entry
 from newsroom.mail.notify import NotifyConfig
@@ -605,6 +605,32 @@ def test_a_withdrawn_links_snapshot_and_an_earlier_revisions_are_removed_and_a_l
     assert httpx.get(f"{desk.preview_url}/t/{review}/", follow_redirects=True, timeout=60).status_code == 200
     _ask_review(desk, client, "siivous", users=[], addresses=f"toinen@{DOMAIN}")
     assert built() == {snapshot.name("siivous", edited, "review")}
+
+
+def test_with_nobody_acting_the_desk_removes_a_snapshot_on_its_timer_once_no_link_opens_it(tmp_path, smtp_server):
+    running = Desk(tmp_path, **_mail_settings(tmp_path, smtp_server.url))
+    _add_embargoed(running, "ajastin")
+    conn = _db(running)
+    token, link = sharelinks.issue(
+        conn, "press", "ajastin", "fi", f"ajastin@{DOMAIN}", "", "test", datetime.fromisoformat(NOW)
+    )
+    timed = _serve(app.create_app(running.settings, prune_every=0.2), _free_port())
+    try:
+        assert httpx.get(f"{running.preview_url}/t/{token}/", follow_redirects=True, timeout=60).status_code == 200
+        sha = _git(running.root, "log", "-1", "--format=%H").strip()
+        site = snapshot.folder(running.settings) / snapshot.name("ajastin", sha, "press")
+        time.sleep(1)  # several ticks: a snapshot a working link opens stays
+        assert site.is_dir()
+        # Withdrawn outside the desk (no desk action follows): the next tick removes its snapshot.
+        sharelinks.revoke(conn, link.id, "someone", datetime.fromisoformat(NOW))
+        deadline = time.monotonic() + 15
+        while site.is_dir() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not site.is_dir()
+    finally:
+        conn.close()
+        timed.should_exit = True
+        running.stop()
 
 
 def test_the_writer_is_told_each_decision_with_its_comment_in_their_desk_language_else_the_releases(desk, smtp_server):

@@ -179,7 +179,7 @@ def routes(desk: Desk) -> list[Route]:
         finally:
             conn.close()
         sent, failed = await anyio.to_thread.run_sync(lambda: deliver_mail(desk.settings))
-        await anyio.to_thread.run_sync(lambda: prune_snapshots(desk.settings, catalog, desk.repo, desk.now()))
+        await anyio.to_thread.run_sync(lambda: prune_snapshots(desk, catalog))
         ctx.log("asked for review", f"{release_id} at {revision[:10]}: {len(wanted)} reviewer(s)")
         return RedirectResponse(f"/review/{release_id}?done={'asked' if not failed else 'queued'}", status_code=303)
 
