@@ -459,7 +459,16 @@ def test_an_advance_send_carries_each_journalists_own_working_preview_link(desk,
 
 
 def test_the_public_build_and_its_search_index_hold_no_trace_of_a_shared_release(desk, smtp_server):
-    """Run after the shares above: review and press links, their emails and snapshots all exist."""
+    """Its own review and press links, their emails and snapshots, beside any the tests before it made."""
+    client = desk.client("aino")
+    _share(desk, client, f"jalki@{DOMAIN}")
+    _ask_review(desk, client, users=[], addresses=f"jalkiarvio@{DOMAIN}")
+    review = _link(_mails(smtp_server, f"jalkiarvio@{DOMAIN}")[-1], desk.url).rsplit("/", 1)[1]
+    for address in (
+        _link(_mails(smtp_server, f"jalki@{DOMAIN}")[-1], desk.preview_url),
+        f"{desk.preview_url}/t/{review}/",
+    ):
+        assert httpx.get(address, follow_redirects=True, timeout=60).status_code == 200
     conn = _db(desk)
     try:
         assert sharelinks.for_release(conn, "yo", "press") and sharelinks.for_release(conn, "yo", "review")
