@@ -174,9 +174,9 @@ bench-subscriptions: install $(TEST_STAMP)
 # Re-extract UI strings from templates and code into the catalogs after changing them.
 translations: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k NP_:1c,2 --no-location --sort-output -o theme/translations/messages.pot .
-	$(BIN)/pybabel update -i theme/translations/messages.pot -d theme/translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i theme/translations/messages.pot -d theme/translations --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel extract -F plugins/newsroom/desk/babel.cfg -k N_ --no-location --sort-output -o plugins/newsroom/desk/translations/desk.pot plugins/newsroom/desk
-	$(BIN)/pybabel update -D desk -i plugins/newsroom/desk/translations/desk.pot -d plugins/newsroom/desk/translations --no-fuzzy-matching
+	$(BIN)/pybabel update -D desk -i plugins/newsroom/desk/translations/desk.pot -d plugins/newsroom/desk/translations --no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf output preview .pytest_cache

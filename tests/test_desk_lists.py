@@ -8,6 +8,7 @@ import io
 import json
 import re
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -22,12 +23,18 @@ DOMAIN = "desk-press.example"
 LANGS = ("fi", "sv", "en")
 
 
-@pytest.fixture(scope="module")
-def desk(tmp_path_factory):
-    running = Desk(tmp_path_factory.mktemp("desklists"))
+def _lists_desk(root: Path) -> Desk:
+    """A desk with an approver, who may change the media lists."""
+    running = Desk(root)
     conn = accounts.connect(accounts.db_path(running.settings))
     accounts.add(conn, "appro", "Ap Prover", "appro@testila.example", "approver", PASSWORD, datetime.fromisoformat(NOW))
     conn.close()
+    return running
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory):
+    running = _lists_desk(tmp_path_factory.mktemp("desklists"))
     yield running
     running.stop()
 
@@ -151,20 +158,30 @@ def test_the_list_pages_speak_finnish_and_swedish(desk):
         assert f"<h1>{heading}</h1>" in client.get("/lists").text
 
 
+@pytest.fixture
+def reported(tmp_path_factory, smtp_server):
+    """A desk of its own with what the axe test visits: a list with members, one of them bounced, and its report."""
+    running = _lists_desk(tmp_path_factory.mktemp("desklists-axe"))
+    people = [Entry.checked(f"{who}@{DOMAIN}", who.title(), "Lehti", ("fi",), (), LANGS) for who in ("ok", "reject")]
+    send_advance(running, smtp_server, "regional-papers", people)
+    yield running
+    running.stop()
+
+
 @pytest.mark.browser
-def test_the_list_pages_pass_axe(desk, browser, tmp_path):  # noqa: F811  (browser: test_desk's fixture)
+def test_the_list_pages_pass_axe(reported, browser, tmp_path):  # noqa: F811  (browser: test_desk's fixture)
     context = browser.new_context(locale="fi-FI", bypass_csp=True)  # the desk's CSP would refuse axe's own script
     page = context.new_page()
-    _sign_in(page, desk, "appro")
+    _sign_in(page, reported, "appro")
     violations: list[str] = []
     for lang in ("fi", "sv", "en"):
-        page.goto(f"{desk.url}/lang/{lang}?next=/lists")
+        page.goto(f"{reported.url}/lang/{lang}?next=/lists")
         for url in ("/lists", "/lists/regional-papers", "/lists/report/news", "/lists/report/none", "/lists/nothing"):
-            page.goto(f"{desk.url}{url}")
+            page.goto(f"{reported.url}{url}")
             violations += _axe(page)
     sheet = tmp_path / "rows.csv"
     sheet.write_text(f"email,name,outlet,languages,beats\nnew@{DOMAIN},,X,fi,\n", encoding="utf-8")
-    page.goto(f"{desk.url}/lists/regional-papers")
+    page.goto(f"{reported.url}/lists/regional-papers")
     page.get_by_label("CSV file", exact=False).set_input_files(str(sheet))
     page.get_by_role("button", name="Import").click()
     assert "rows.csv:2: name: is empty" in page.content()

@@ -12,8 +12,10 @@ public build or search index holds a trace of a shared release before its lift.
 from __future__ import annotations
 
 import gzip
+import os
 import re
 import subprocess
+import time
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -24,7 +26,7 @@ from playwright.sync_api import expect
 
 from newsroom.build.audit import audit
 from newsroom.content.catalog import catalog_for
-from newsroom.desk import accounts, preview, snapshot
+from newsroom.desk import accounts, app, preview, snapshot
 from newsroom.mail import approvals, distribution, medialists, sharelinks, store
 from newsroom.mail.medialists import Entry
 from newsroom.mail.notify import NotifyConfig
@@ -54,9 +56,12 @@ def _mail_settings(root: Path, smtp_url: str, **extra) -> dict:
 def _add_embargoed(desk: Desk, release_id: str = "yo", author: str = f"aino@{DOMAIN}") -> None:
     releases = desk.content / "releases"
     body = f"{SECRET_WORD} kertoo, miten yölainaamo toimii."
-    (releases / f"{release_id}.fi.md").write_text(release(TITLE_FI, LIFT, release_id=release_id, body=body), "utf-8")
+    slug = {} if release_id == "yo" else {"Slug": f"yolainaamo-{release_id}"}  # each its own address
+    (releases / f"{release_id}.fi.md").write_text(
+        release(TITLE_FI, LIFT, release_id=release_id, body=body, **slug), "utf-8"
+    )
     (releases / f"{release_id}.sv.md").write_text(
-        release(TITLE_SV, LIFT, lang="sv", release_id=release_id, body=f"{SECRET_WORD} på svenska."), "utf-8"
+        release(TITLE_SV, LIFT, lang="sv", release_id=release_id, body=f"{SECRET_WORD} på svenska.", **slug), "utf-8"
     )
     _git(desk.root, "add", "-A")
     _git(desk.root, "-c", "user.name=Aino", "-c", f"user.email={author}", "commit", "-qm", f"{release_id} embargoed")
@@ -108,9 +113,11 @@ def _status(desk: Desk, release_id: str = "yo") -> approvals.Status:
 
 
 def test_review_is_asked_by_name_and_address_and_get_on_the_links_changes_nothing(desk, smtp_server):
+    _add_embargoed(desk, "kysely")  # a release of its own, asked for review here first
     client = desk.client("aino")
-    _ask_review(desk, client)
-    to_olli, to_mayor = _mails(smtp_server, f"olli@{DOMAIN}"), _mails(smtp_server, f"pormestari@{DOMAIN}")
+    earlier = {to: len(_mails(smtp_server, to)) for to in (f"olli@{DOMAIN}", f"pormestari@{DOMAIN}")}
+    _ask_review(desk, client, "kysely")
+    to_olli, to_mayor = (_mails(smtp_server, to)[count:] for to, count in earlier.items())  # this ask's
     assert len(to_olli) == 1 and len(to_mayor) == 1
     assert to_olli[0]["Subject"] == f"For review: {TITLE_FI}"  # in the asker's desk language (en here)
     link = _link(to_olli[0], desk.url)
@@ -124,11 +131,11 @@ def test_review_is_asked_by_name_and_address_and_get_on_the_links_changes_nothin
     finally:
         conn.close()
     anonymous = httpx.Client(headers={"accept-language": "en"})
-    before = _status(desk)
+    before = _status(desk, "kysely")
     page = anonymous.get(link)
     assert page.status_code == 200 and "Approve" in page.text and "Ask for changes" in page.text
     assert anonymous.get(link + "?decision=approved").status_code == 200
-    assert _status(desk) == before and before.state == approvals.ASKED
+    assert _status(desk, "kysely") == before and before.state == approvals.ASKED
     # A POST without the link's form token, or from another site, decides nothing.
     revision = re.search(r'name="revision" value="(\w+)"', page.text)[1]
     forged = anonymous.post(link, data={"decision": "approved", "revision": revision, "csrf": "x" * 64})
@@ -140,7 +147,7 @@ def test_review_is_asked_by_name_and_address_and_get_on_the_links_changes_nothin
         headers={"origin": "https://evil.example"},
     )
     assert cross.status_code == 403
-    assert _status(desk) == before
+    assert _status(desk, "kysely") == before
     # A review link is no press link: the preview origin's press pages open only its own release's pages.
     other = anonymous.get(f"{desk.preview_url}/t/{token}/fi/releases/julkinen-tiedote/")
     assert other.status_code == 404
@@ -161,7 +168,9 @@ def test_an_approval_records_who_when_and_the_commit_and_an_edit_withdraws_it(de
     asked_changes = _decide(desk, link, "changes")
     assert asked_changes.status_code == 422 and "Say what should change" in asked_changes.text
     assert _decide(desk, link, "approved").status_code == 303
-    head = _git(desk.root, "log", "-1", "--format=%H", "--", "content/releases").strip()
+    head = _git(
+        desk.root, "log", "-1", "--format=%H", "--", "content/releases/yo.fi.md", "content/releases/yo.sv.md"
+    ).strip()
     status = _status(desk)
     assert status.state == approvals.APPROVED
     assert (status.approval.email, status.approval.revision) == (f"johtaja@{DOMAIN}", head)
@@ -184,6 +193,7 @@ def test_an_approval_records_who_when_and_the_commit_and_an_edit_withdraws_it(de
     )
     assert client.post("/edit/yo/sv", data=form).status_code == 303
     assert _status(desk).state == approvals.WITHDRAWN
+    assert re.search(r'href="/review/yo"[^>]*>\s*Approval withdrawn: edited since', client.get("/").text)
     assert "The approval was withdrawn: the release was edited after it was approved." in client.get("/review/yo").text
     # A decision on the page opened before the edit is refused: the reviewer must read what changed.
     stale = httpx.Client(headers={"accept-language": "en", "origin": desk.url})
@@ -191,6 +201,47 @@ def test_an_approval_records_who_when_and_the_commit_and_an_edit_withdraws_it(de
     form = {"csrf": _csrf(page.text), "revision": head, "decision": "approved", "comment": ""}
     answer = stale.post(link, data=form)
     assert answer.status_code == 409 and _status(desk).state == approvals.WITHDRAWN
+
+
+def test_the_boards_digests_read_a_release_again_only_when_a_file_changed_and_see_every_change(tmp_path, monkeypatch):
+    paths = [tmp_path / "yo.fi.md", tmp_path / "yo.sv.md"]
+    paths[0].write_text(release(TITLE_FI, LIFT, release_id="yo"), "utf-8")
+    paths[1].write_text(release(TITLE_SV, LIFT, lang="sv", release_id="yo"), "utf-8")
+    clock = [1000.0]
+    digests = approvals.Digests(clock=lambda: clock[0])
+    reads: list[str] = []
+    read_bytes = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda path: reads.append(path.name) or read_bytes(path))
+
+    def loads(count: int, step: float = 0.0) -> list[str]:
+        """The digest on `count` loads, `step` seconds apart; `reads` says which files they read."""
+        reads.clear()
+        found = []
+        for _ in range(count):
+            clock[0] += step
+            found.append(digests(paths))
+        return found
+
+    first = approvals.digest(paths)
+    # Within the racy window every load reads the files; one load after it makes the digest trusted; then none.
+    assert loads(2, 0.5) == [first] * 2 and reads == ["yo.fi.md", "yo.sv.md"] * 2
+    assert loads(1, approvals.Digests.RACY) == [first] and len(reads) == 2
+    assert loads(3, 60.0) == [first] * 3 and reads == []
+    # Rewritten in place to the same size with its modification time put back (as `cp -p` or `touch -r` would):
+    # its change time and so the digest move on.
+    time.sleep(0.05)  # past one tick of a coarse file clock
+    before = paths[0].stat()
+    text = paths[0].read_text("utf-8")
+    paths[0].write_text(text.replace("Kirjasto", "Kirjastp"), "utf-8")
+    os.utime(paths[0], ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert paths[0].stat().st_size == before.st_size and paths[0].stat().st_mtime_ns == before.st_mtime_ns
+    changed = approvals.digest(paths)
+    assert changed != first and loads(1, 60.0) == [changed] and len(reads) == 2
+    # A change the stats cannot show (one timestamp tick) is seen while the digest is untrusted: each load reads.
+    same = paths[0].stat()
+    monkeypatch.setattr(Path, "stat", lambda path, **kw: same if path == paths[0] else os.stat(path))
+    paths[0].write_text(text, "utf-8")
+    assert loads(1, 0.5) == [first] and len(reads) == 2
 
 
 def _share(desk: Desk, client: httpx.Client, recipients: str, lang: str = "fi", media_list: str = "") -> None:
@@ -415,7 +466,16 @@ def test_an_advance_send_carries_each_journalists_own_working_preview_link(desk,
 
 
 def test_the_public_build_and_its_search_index_hold_no_trace_of_a_shared_release(desk, smtp_server):
-    """Run after the shares above: review and press links, their emails and snapshots all exist."""
+    """Its own review and press links, their emails and snapshots, beside any the tests before it made."""
+    client = desk.client("aino")
+    _share(desk, client, f"jalki@{DOMAIN}")
+    _ask_review(desk, client, users=[], addresses=f"jalkiarvio@{DOMAIN}")
+    review = _link(_mails(smtp_server, f"jalkiarvio@{DOMAIN}")[-1], desk.url).rsplit("/", 1)[1]
+    for address in (
+        _link(_mails(smtp_server, f"jalki@{DOMAIN}")[-1], desk.preview_url),
+        f"{desk.preview_url}/t/{review}/",
+    ):
+        assert httpx.get(address, follow_redirects=True, timeout=60).status_code == 200
     conn = _db(desk)
     try:
         assert sharelinks.for_release(conn, "yo", "press") and sharelinks.for_release(conn, "yo", "review")
@@ -491,7 +551,7 @@ def test_in_chromium_a_reviewer_with_no_session_approves_and_a_journalist_sees_t
     writer.goto(f"{desk.url}/press/ilta")
     expect(writer.locator("ul.openings li")).to_have_count(1)
     violations += _axe(writer)
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     writer.screenshot(path=str(ARTIFACTS / "desk-press-links.png"), full_page=True)
     journalist.screenshot(path=str(ARTIFACTS / "press-preview-embargo.png"), full_page=True)
     for context in (writer_context, reviewer_context, press_context):
@@ -561,6 +621,32 @@ def test_a_withdrawn_links_snapshot_and_an_earlier_revisions_are_removed_and_a_l
     assert httpx.get(f"{desk.preview_url}/t/{review}/", follow_redirects=True, timeout=60).status_code == 200
     _ask_review(desk, client, "siivous", users=[], addresses=f"toinen@{DOMAIN}")
     assert built() == {snapshot.name("siivous", edited, "review")}
+
+
+def test_with_nobody_acting_the_desk_removes_a_snapshot_on_its_timer_once_no_link_opens_it(tmp_path, smtp_server):
+    running = Desk(tmp_path, **_mail_settings(tmp_path, smtp_server.url))
+    _add_embargoed(running, "ajastin")
+    conn = _db(running)
+    token, link = sharelinks.issue(
+        conn, "press", "ajastin", "fi", f"ajastin@{DOMAIN}", "", "test", datetime.fromisoformat(NOW)
+    )
+    timed = _serve(app.create_app(running.settings, prune_every=0.2), _free_port())
+    try:
+        assert httpx.get(f"{running.preview_url}/t/{token}/", follow_redirects=True, timeout=60).status_code == 200
+        sha = _git(running.root, "log", "-1", "--format=%H").strip()
+        site = snapshot.folder(running.settings) / snapshot.name("ajastin", sha, "press")
+        time.sleep(1)  # several ticks: a snapshot a working link opens stays
+        assert site.is_dir()
+        # Withdrawn outside the desk (no desk action follows): the next tick removes its snapshot.
+        sharelinks.revoke(conn, link.id, "someone", datetime.fromisoformat(NOW))
+        deadline = time.monotonic() + 15
+        while site.is_dir() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not site.is_dir()
+    finally:
+        conn.close()
+        timed.should_exit = True
+        running.stop()
 
 
 def test_the_writer_is_told_each_decision_with_its_comment_in_their_desk_language_else_the_releases(desk, smtp_server):
@@ -654,10 +740,14 @@ def test_a_review_decision_makes_a_prebuild_stale_when_approval_is_required(tmp_
 
 
 # Last: it spends the module desk's rate limits.
-def test_guessing_links_is_rate_limited_on_both_origins(desk):
-    """Last in this file: it spends this client's allowance for the minute."""
-    with httpx.Client() as client:
-        answers = [client.get(f"{desk.url}/r/{'x' * 43}").status_code for _ in range(31)]
-        assert answers[0] == 404 and answers[-1] == 429
-        answers = [client.get(f"{desk.preview_url}/t/{'y' * 43}/").status_code for _ in range(301)]
-        assert answers[0] == 404 and answers[-1] == 429
+def test_guessing_links_is_rate_limited_on_both_origins(tmp_path, smtp_server):
+    """A desk of its own: spending this client's allowance for the minute leaves the other tests' desk alone."""
+    running = Desk(tmp_path, **_mail_settings(tmp_path, smtp_server.url))
+    try:
+        with httpx.Client() as client:
+            answers = [client.get(f"{running.url}/r/{'x' * 43}").status_code for _ in range(31)]
+            assert answers[0] == 404 and answers[-1] == 429
+            answers = [client.get(f"{running.preview_url}/t/{'y' * 43}/").status_code for _ in range(301)]
+            assert answers[0] == 404 and answers[-1] == 429
+    finally:
+        running.stop()

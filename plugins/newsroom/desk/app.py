@@ -7,8 +7,11 @@ editor, checks them with the catalog `newsroom check` uses, and records every sa
 from __future__ import annotations
 
 import difflib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.datastructures import FormData
@@ -485,10 +488,19 @@ async def _in_thread(work):
     return await anyio.to_thread.run_sync(work)
 
 
-def create_app(settings: dict, htmx: Path | None = None) -> Starlette:
+def create_app(settings: dict, htmx: Path | None = None, prune_every: float = pressview.PRUNE_SECONDS) -> Starlette:
     desk = Desk(settings, htmx)
-    app = Starlette(routes=build_routes(desk) + lists.routes(desk) + review.routes(desk) + pressview.routes(desk))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(pressview.prune_snapshots_every, desk, prune_every)
+            yield
+            tasks.cancel_scope.cancel()
+
+    routes = build_routes(desk) + lists.routes(desk) + review.routes(desk) + pressview.routes(desk)
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(security_headers(desk))
     app.state.desk = desk
-    pressview.prune_snapshots(desk.settings, desk.catalog(), desk.repo, desk.now())  # what expired while it was down
+    pressview.prune_snapshots(desk)  # what expired while it was down
     return app

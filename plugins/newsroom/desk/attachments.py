@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
 from starlette.datastructures import FormData, UploadFile
 
 from newsroom.core.i18n import N_, file_size
 from newsroom.core.slugs import slugify
 from newsroom.desk import gitstore
+from newsroom.desk.cards import card_text
 from newsroom.desk.web import Context, Desk, author
 from newsroom.media.attachments import BadAttachment, sniff
 
@@ -40,10 +40,6 @@ MESSAGES = {
 
 def title_field(lang: str) -> str:
     return f"attachment_title_{lang}"
-
-
-def sidecar_text(titles: dict[str, str]) -> str:
-    return yaml.safe_dump({"title": titles}, allow_unicode=True, sort_keys=False, width=1000)
 
 
 def file_name(folder: Path, uploaded: str, suffix: str) -> str:
@@ -94,18 +90,17 @@ async def upload(desk: Desk, ctx: Context, form: FormData) -> tuple[str, dict[st
         folder.mkdir(parents=True, exist_ok=True)
         name = file_name(folder, uploaded, kind.suffixes[0])
         path, sidecar = folder / name, (folder / name).with_suffix(".yaml")
-        path.write_bytes(data)
         try:
-            gitstore.save(
+            gitstore.save_upload(
                 desk.repo,
-                {sidecar: sidecar_text(titles)},
+                path,
+                data,
+                sidecar,
+                card_text({"title": titles}),
                 f"New attachment {name} ({kind.label}): {titles[desk.langs[0]]}",
                 author(ctx.user),
-                also=(path,),
             )
         except gitstore.GitError as exc:
-            path.unlink(missing_ok=True)
-            sidecar.unlink(missing_ok=True)
             return "", {FILE_FIELD: str(exc)}
     ctx.log("uploaded attachment", name)
     return name, {}

@@ -37,6 +37,11 @@ def sniffed_suffix(data: bytes) -> str | None:
     return None
 
 
+def card_text(card: dict) -> str:
+    """A sidecar or card as the desk writes YAML: keys in the form's order, text as typed (no escapes, no folding)."""
+    return yaml.safe_dump(card, allow_unicode=True, sort_keys=False, width=1000)
+
+
 def sidecar_text(values: dict[str, str], langs: tuple[str, ...]) -> str:
     card = {
         "alt": {lang: values[f"alt_{lang}"] for lang in langs},
@@ -44,7 +49,7 @@ def sidecar_text(values: dict[str, str], langs: tuple[str, ...]) -> str:
         "photographer": values["photographer"],
         "licence": values["licence"],
     }
-    return yaml.safe_dump(card, allow_unicode=True, sort_keys=False, width=1000)
+    return card_text(card)
 
 
 def contact_text(values: dict[str, str], langs: tuple[str, ...]) -> str:
@@ -55,7 +60,7 @@ def contact_text(values: dict[str, str], langs: tuple[str, ...]) -> str:
         card["unit"] = unit
     if values.get("photo"):
         card["photo"] = values["photo"]
-    return yaml.safe_dump(card, allow_unicode=True, sort_keys=False, width=1000)
+    return card_text(card)
 
 
 def routes(desk: Desk) -> list[Route]:
@@ -100,18 +105,17 @@ def routes(desk: Desk) -> list[Route]:
         picture, sidecar = images_dir / f"{image_id}{suffix}", images_dir / f"{image_id}.yaml"
         with gitstore.locked():
             images_dir.mkdir(parents=True, exist_ok=True)
-            picture.write_bytes(data)
             try:
-                gitstore.save(
+                gitstore.save_upload(
                     desk.repo,
-                    {sidecar: sidecar_text(values, langs)},
+                    picture,
+                    data,
+                    sidecar,
+                    sidecar_text(values, langs),
                     f"New image {image_id} ({values['photographer']}, {values['licence']})",
                     author(ctx.user),
-                    also=(picture,),
                 )
             except gitstore.GitError as exc:
-                picture.unlink(missing_ok=True)
-                sidecar.unlink(missing_ok=True)
                 errors["file"] = str(exc)
                 return ctx.render("images.html", status=500, catalog=desk.catalog(), values=values, errors=errors)
         ctx.log("uploaded image", picture.name)

@@ -64,6 +64,20 @@ def save(repo: Path, files: dict[Path, str], message: str, author: tuple[str, st
     return commit(repo, [*files, *also], message, author)
 
 
+def save_upload(
+    repo: Path, path: Path, data: bytes, sidecar: Path, text: str, message: str, author: tuple[str, str]
+) -> str:
+    """An uploaded file and its sidecar as one commit (see save); when git fails neither is left behind, so the
+    name is free for the next try. Raises GitError."""
+    path.write_bytes(data)
+    try:
+        return save(repo, {sidecar: text}, message, author, also=(path,))
+    except GitError:
+        path.unlink(missing_ok=True)
+        sidecar.unlink(missing_ok=True)
+        raise
+
+
 def commit(repo: Path, paths: list[Path], message: str, author: tuple[str, str]) -> str:
     names = [str(p.resolve().relative_to(repo.resolve())) for p in paths]
     env = {

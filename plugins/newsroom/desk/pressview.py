@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
+import anyio
 import anyio.to_thread
 from markupsafe import escape
 from starlette.requests import Request
@@ -29,13 +30,14 @@ from newsroom.core.i18n import catalog_dir
 from newsroom.core.model import Catalog, Release
 from newsroom.core.settings import Settings
 from newsroom.desk import gitstore, i18n, snapshot
-from newsroom.desk.web import Context, Desk, Refused, page
+from newsroom.desk.web import Context, Desk, Refused, log, page
 from newsroom.mail import medialists, sharelinks, sharemail, store
 from newsroom.mail.addresses import SubscriberError, normalize_address
 from newsroom.subscriptions.ratelimit import Limit, RateLimiter, key
 
 # Page and file requests per client address through shared links (a page is a dozen files).
 LINK_LIMITS = (Limit(300, timedelta(minutes=1)), Limit(3000, timedelta(hours=1)))
+PRUNE_SECONDS = 3600  # how often the desk removes snapshots no link opens any more, when nobody acts
 TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript", "image/svg")
 N_ = str  # marks a string for the desk's catalog; translated where it is shown
 
@@ -71,9 +73,7 @@ def routes(desk: Desk) -> list[Route]:
             raise Refused(404, "no-release")
         conn = connect()
         try:
-            links = [
-                (link, sharelinks.openings(conn, link.id)) for link in sharelinks.for_release(conn, release_id, "press")
-            ]
+            links = sharelinks.with_openings(conn, release_id, "press")
             lists = medialists.names(conn)
         finally:
             conn.close()
@@ -144,30 +144,22 @@ def routes(desk: Desk) -> list[Route]:
                 problems = problems or [ctx._("Name at least one recipient or a media list.")]
                 return render(ctx, release_id, 422, problems=problems, values=values)
             now = desk.wall()
-            for address, name, lang, journalist_id in wanted:
-                lang = (
-                    lang
-                    if lang in langs
-                    else sorted(langs, key=lambda lg: desk.langs.index(lg) if lg in desk.langs else 9)[0]
-                )
-                release = next(r for r in found if r.lang == lang)
-                with store.transaction(conn):
-                    token, link = sharelinks.issue(
-                        conn,
-                        "press",
-                        release_id,
-                        lang,
-                        address,
-                        name,
-                        ctx.user.username,
-                        now,
-                        journalist_id=journalist_id,
-                    )
-                    sharemail.queue(conn, address, _press_email(desk.settings, release, link, token, when, now), now)
+            fallback = sorted(langs, key=lambda lg: desk.langs.index(lg) if lg in desk.langs else 9)[0]
+            sharelinks.issue_and_queue(
+                conn,
+                "press",
+                release_id,
+                [(address, name, lang if lang in langs else fallback, jid) for address, name, lang, jid in wanted],
+                ctx.user.username,
+                now,
+                lambda link, token: _press_email(
+                    desk.settings, next(r for r in found if r.lang == link.lang), link, token, when, now
+                ),
+            )
             sent, failed = await anyio.to_thread.run_sync(lambda: deliver_mail(desk.settings))
         finally:
             conn.close()
-        await anyio.to_thread.run_sync(lambda: prune_snapshots(desk.settings, catalog, desk.repo, desk.now()))
+        await anyio.to_thread.run_sync(lambda: prune_snapshots(desk, catalog))
         ctx.log("shared embargoed preview", f"{release_id}: {len(wanted)} recipient(s)")
         done = "shared" if not failed else "queued"
         return RedirectResponse(f"/press/{release_id}?done={done}", status_code=303)
@@ -186,7 +178,7 @@ def routes(desk: Desk) -> list[Route]:
             sharelinks.revoke(conn, row["id"], ctx.user.username, desk.wall())
         finally:
             conn.close()
-        await anyio.to_thread.run_sync(lambda: prune_snapshots(desk.settings, desk.catalog(), desk.repo, desk.now()))
+        await anyio.to_thread.run_sync(lambda: prune_snapshots(desk))
         ctx.log(f"revoked {row['purpose']} link", f"{row['release']}: link {row['id']}")
         target = "press" if row["purpose"] == "press" else "review"
         return RedirectResponse(f"/{target}/{row['release']}?done=revoked", status_code=303)
@@ -206,10 +198,13 @@ def deliver_mail(settings: dict) -> tuple[int, list[str]]:
         conn.close()
 
 
-def prune_snapshots(settings: dict, catalog: Catalog, repo: Path, now: datetime) -> list[str]:
+def prune_snapshots(desk: Desk, catalog: Catalog | None = None) -> list[str]:
     """Remove the snapshots no working link can open: those of withdrawn or expired links only, and those of a
     release's earlier revisions (a link always opens its release's current one). Run on every share, ask for
-    review, withdrawal and desk start, so the folder holds at most one snapshot per live release and kind."""
+    review, withdrawal, at desk start and every PRUNE_SECONDS, so the folder holds at most one snapshot per live
+    release and kind. `catalog`: the desk's content as the caller just read it."""
+    catalog = desk.catalog() if catalog is None else catalog
+    settings, now = desk.settings, desk.now()
     conn = store.connect(store.db_path(settings))
     try:
         links = sharelinks.unrevoked(conn)
@@ -220,12 +215,23 @@ def prune_snapshots(settings: dict, catalog: Catalog, repo: Path, now: datetime)
         if link.state(now, lift(catalog, link.release), grace(settings)) == sharelinks.OK:
             mine = versions(catalog, link.release)
             try:
-                sha = gitstore.last_commit(repo, [r.source for r in mine]) if mine else ""
+                sha = gitstore.last_commit(desk.repo, [r.source for r in mine]) if mine else ""
             except gitstore.GitError:
                 continue
             if sha:
                 keep.add(snapshot.name(link.release, sha, link.purpose))
     return snapshot.prune(settings, keep)
+
+
+async def prune_snapshots_every(desk: Desk, seconds: float) -> None:
+    """prune_snapshots on a timer, for as long as the desk runs: a link expires at its time, and a link withdrawn
+    or an edit committed outside the desk is no desk action, so without it their snapshots would stay until one."""
+    while True:
+        await anyio.sleep(seconds)
+        try:
+            await anyio.to_thread.run_sync(lambda: prune_snapshots(desk))
+        except Exception:  # noqa: BLE001 - a content error or a git failure now is tried again at the next tick
+            log.exception("removing old snapshots failed; trying again in %s s", seconds)
 
 
 def _press_email(

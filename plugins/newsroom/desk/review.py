@@ -30,6 +30,7 @@ from newsroom.subscriptions.ratelimit import Limit, RateLimiter, key
 # Decisions and page loads per client on the decision pages (a reviewer decides once or twice).
 DECIDE_LIMITS = (Limit(30, timedelta(minutes=1)), Limit(300, timedelta(hours=1)))
 MAX_COMMENT = 4000
+_board_digests = approvals.Digests()
 
 
 def form_token(token: str) -> str:
@@ -47,7 +48,7 @@ def board_states(desk: Desk) -> dict[str, tuple[str, bool]]:
     try:
         found = {}
         for release_id in sorted({r.release_id for r in catalog.releases}):
-            review = approvals.status(conn, release_id, approvals.digest(approvals.files(catalog, release_id)))
+            review = approvals.status(conn, release_id, _board_digests(approvals.files(catalog, release_id)))
             scheduled = any(r.status == "published" and r.date > desk.now() for r in versions(catalog, release_id))
             found[release_id] = (review.state, mode == "required" and scheduled and not review.approved)
     finally:
@@ -76,10 +77,7 @@ def routes(desk: Desk) -> list[Route]:
         conn = connect()
         try:
             review = approvals.status(conn, release_id, digest)
-            links = [
-                (link, sharelinks.openings(conn, link.id))
-                for link in sharelinks.for_release(conn, release_id, "review")
-            ]
+            links = sharelinks.with_openings(conn, release_id, "review")
         finally:
             conn.close()
         dconn = desk.connect()
@@ -154,39 +152,34 @@ def routes(desk: Desk) -> list[Route]:
         lang = ctx.lang  # the asker's desk language: their request's, and the one the decision is told to them in
         conn = connect()
         try:
-            for address, name in wanted.items():
-                with store.transaction(conn):
-                    token, link = sharelinks.issue(
-                        conn,
-                        "review",
-                        release_id,
-                        lang,
-                        address,
-                        name,
-                        ctx.user.username,
-                        now,
-                        desk.now() + timedelta(days=days),
-                    )
-                    message = sharemail.compose(
-                        desk.settings,
-                        "review_request",
-                        ctx.lang,
-                        address,
-                        now,
-                        from_name=ctx.user.name,
-                        title=next((r.title for r in found if r.lang == ctx.lang), found[0].title),
-                        asked_by=ctx.user.name,
-                        greeting_name=name,
-                        note=" ".join(values["note"].split())[:500],
-                        url=f"{str(desk.settings['NEWSROOM_DESK_URL']).rstrip('/')}/r/{token}",
-                        until=link.expires_at.astimezone(desk.tz),
-                        revision=revision[:10],
-                    )
-                    sharemail.queue(conn, address, message, now)
+            sharelinks.issue_and_queue(
+                conn,
+                "review",
+                release_id,
+                [(address, name, lang, None) for address, name in wanted.items()],
+                ctx.user.username,
+                now,
+                lambda link, token: sharemail.compose(
+                    desk.settings,
+                    "review_request",
+                    ctx.lang,
+                    link.email,
+                    now,
+                    from_name=ctx.user.name,
+                    title=next((r.title for r in found if r.lang == ctx.lang), found[0].title),
+                    asked_by=ctx.user.name,
+                    greeting_name=link.name,
+                    note=" ".join(values["note"].split())[:500],
+                    url=f"{str(desk.settings['NEWSROOM_DESK_URL']).rstrip('/')}/r/{token}",
+                    until=link.expires_at.astimezone(desk.tz),
+                    revision=revision[:10],
+                ),
+                desk.now() + timedelta(days=days),
+            )
         finally:
             conn.close()
         sent, failed = await anyio.to_thread.run_sync(lambda: deliver_mail(desk.settings))
-        await anyio.to_thread.run_sync(lambda: prune_snapshots(desk.settings, catalog, desk.repo, desk.now()))
+        await anyio.to_thread.run_sync(lambda: prune_snapshots(desk, catalog))
         ctx.log("asked for review", f"{release_id} at {revision[:10]}: {len(wanted)} reviewer(s)")
         return RedirectResponse(f"/review/{release_id}?done={'asked' if not failed else 'queued'}", status_code=303)
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import subprocess
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -59,6 +61,40 @@ def digest(paths: list[Path]) -> str:
         data = path.read_bytes()
         hashed.update(f"{path.name}\0{len(data)}\0".encode() + data)
     return hashed.hexdigest()
+
+
+class Digests:
+    """digest() for a page that asks for every release on every load (the desk's board): a release's files are read
+    again only when one's size, times or inode changed, so an edit by any means is still seen at once.
+
+    A digest is trusted only when it was computed RACY seconds after its files' stats were first seen (git's
+    "racy clean" rule): a file written again within one timestamp tick of being read can keep its stat. The clock is
+    monotonic, so a shifted wall clock (make test-dates) changes nothing."""
+
+    RACY = 2.0  # seconds: more than the coarsest file timestamp (FAT's 2 s)
+    MAX_ENTRIES = 10_000
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        # release files -> (their stats, digest, when those stats were first seen, trusted)
+        self._known: dict[tuple[Path, ...], tuple[tuple, str, float, bool]] = {}
+
+    def __call__(self, paths: list[Path]) -> str:
+        files = tuple(sorted(paths))
+        stats = tuple((s.st_size, s.st_mtime_ns, s.st_ctime_ns, s.st_ino) for s in map(Path.stat, files))
+        now = self.clock()
+        known = self._known.get(files)
+        if known is not None and known[0] == stats:
+            if known[3]:
+                return known[1]
+            seen = known[2]
+        else:
+            seen = now
+        if len(self._known) >= self.MAX_ENTRIES:
+            self._known.clear()
+        value = digest(list(files))
+        self._known[files] = (stats, value, seen, now - seen >= self.RACY)
+        return value
 
 
 @dataclass(frozen=True)

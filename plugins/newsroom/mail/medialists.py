@@ -247,22 +247,13 @@ def blocked(conn: sqlite3.Connection, address: str) -> str | None:
     return f"{row[0]} as a subscriber" if row else None
 
 
-def issue_token(conn: sqlite3.Connection, journalist_id: int, now: datetime) -> str:
-    """The opt-out link's token for one email; only its hash is kept, and it never expires."""
-    token, digest = store.new_token()
-    conn.execute(
-        "INSERT INTO press_tokens (hash, journalist_id, created_at) VALUES (?, ?, ?)",
-        (digest, journalist_id, store.stamp(now)),
-    )
-    return token
-
-
-def by_token(conn: sqlite3.Connection, token: str) -> Journalist | None:
-    row = conn.execute(
-        "SELECT j.* FROM press_tokens t JOIN journalists j ON j.id = t.journalist_id WHERE t.hash = ?",
-        (store.token_hash(token),),
-    ).fetchone()
-    return Journalist.from_row(row) if row else None
+# The opt-out link's token for one email.
+OPT_OUT_TOKENS = store.StandingTokens(
+    "INSERT INTO press_tokens (hash, journalist_id, created_at) VALUES (?, ?, ?)",
+    "SELECT j.* FROM press_tokens t JOIN journalists j ON j.id = t.journalist_id WHERE t.hash = ?",
+    Journalist.from_row,
+)
+issue_token, by_token = OPT_OUT_TOKENS.issue, OPT_OUT_TOKENS.find
 
 
 def opt_out(conn: sqlite3.Connection, token: str, now: datetime, source: str = "one-click") -> Journalist | None:

@@ -10,10 +10,11 @@ belong to a journalist there), where the desk, the publisher and the advance sen
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from newsroom.mail import store
+from newsroom.mail import sharemail, store
 
 PURPOSES = ("review", "press")
 OK, EXPIRED, REVOKED = "ok", "expired", "revoked"
@@ -98,6 +99,24 @@ def issue(
     return token, get(conn, cursor.lastrowid)
 
 
+def issue_and_queue(
+    conn: sqlite3.Connection,
+    purpose: str,
+    release: str,
+    recipients: Iterable[tuple[str, str, str, int | None]],
+    created_by: str,
+    now: datetime,
+    email: Callable[[Link, str], bytes],
+    expires_at: datetime | None = None,
+) -> None:
+    """A link for each (address, name, language, journalist) and the email that carries it, `email(link, token)`,
+    queued in the link's own transaction: an email goes out if and only if its link was made."""
+    for address, name, lang, journalist_id in recipients:
+        with store.transaction(conn):
+            token, link = issue(conn, purpose, release, lang, address, name, created_by, now, expires_at, journalist_id)
+            sharemail.queue(conn, address, email(link, token), now)
+
+
 def get(conn: sqlite3.Connection, link_id: int) -> Link:
     return Link.from_row(conn.execute("SELECT * FROM share_links WHERE id = ?", (link_id,)).fetchone())
 
@@ -136,6 +155,11 @@ def openings(conn: sqlite3.Connection, link_id: int) -> list[datetime]:
 def for_release(conn: sqlite3.Connection, release: str, purpose: str) -> list[Link]:
     rows = conn.execute("SELECT * FROM share_links WHERE release = ? AND purpose = ? ORDER BY id", (release, purpose))
     return [Link.from_row(row) for row in rows]
+
+
+def with_openings(conn: sqlite3.Connection, release: str, purpose: str) -> list[tuple[Link, list[datetime]]]:
+    """The release's links of this purpose, each with when it was opened: the desk's table of them."""
+    return [(link, openings(conn, link.id)) for link in for_release(conn, release, purpose)]
 
 
 def unrevoked(conn: sqlite3.Connection) -> list[Link]:

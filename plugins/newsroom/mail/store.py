@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import secrets
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Generic, TypeVar
 
 DB_NAME = "newsroom.sqlite3"
 BUSY_TIMEOUT_MS = 30_000
+Owner = TypeVar("Owner")
 
 # Each entry moves the schema one version on; PRAGMA user_version records how far a database has come.
 # Never edit an entry once released: add a new one.
@@ -336,3 +339,23 @@ def new_token() -> tuple[str, str]:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class StandingTokens(Generic[Owner]):
+    """Tokens that never expire, one an email, each naming one owner (a subscriber's manage link, a journalist's
+    opt-out link), so old emails keep working: the table keeps only the hash, so a leaked database opens no link."""
+
+    insert: str  # SQL taking (hash, owner id, created_at)
+    select: str  # SQL selecting the owner's row by the hash
+    owner: Callable[[sqlite3.Row], Owner]
+
+    def issue(self, conn: sqlite3.Connection, owner_id: int, now: datetime) -> str:
+        """A new token for the owner; returned once, for the email."""
+        token, digest = new_token()
+        conn.execute(self.insert, (digest, owner_id, stamp(now)))
+        return token
+
+    def find(self, conn: sqlite3.Connection, token: str) -> Owner | None:
+        row = conn.execute(self.select, (token_hash(token),)).fetchone()
+        return self.owner(row) if row else None

@@ -264,23 +264,13 @@ def confirm(conn: sqlite3.Connection, token: str, now: datetime) -> Subscriber |
     return get(conn, subscriber_id)
 
 
-def issue_manage_token(conn: sqlite3.Connection, subscriber_id: int, now: datetime) -> str:
-    """A token for one email's preferences and unsubscribe links; it never expires, so old emails keep working."""
-    token, digest = store.new_token()
-    conn.execute(
-        "INSERT INTO tokens (hash, subscriber_id, purpose, created_at) VALUES (?, ?, 'manage', ?)",
-        (digest, subscriber_id, store.stamp(now)),
-    )
-    return token
-
-
-def by_token(conn: sqlite3.Connection, token: str) -> Subscriber | None:
-    row = conn.execute(
-        "SELECT s.* FROM tokens t JOIN subscribers s ON s.id = t.subscriber_id "
-        "WHERE t.hash = ? AND t.purpose = 'manage'",
-        (store.token_hash(token),),
-    ).fetchone()
-    return Subscriber.from_row(row) if row else None
+# The token of one email's preferences and unsubscribe links.
+MANAGE_TOKENS = store.StandingTokens(
+    "INSERT INTO tokens (hash, subscriber_id, purpose, created_at) VALUES (?, ?, 'manage', ?)",
+    "SELECT s.* FROM tokens t JOIN subscribers s ON s.id = t.subscriber_id WHERE t.hash = ? AND t.purpose = 'manage'",
+    Subscriber.from_row,
+)
+issue_manage_token, by_token = MANAGE_TOKENS.issue, MANAGE_TOKENS.find
 
 
 def unsubscribe(conn: sqlite3.Connection, token: str, now: datetime, source: str = "link") -> Subscriber | None:
