@@ -60,7 +60,9 @@ class QueueingWriter(Writer):
         """Render the queued pages the page cache cannot keep: in worker processes when there are enough of them,
         else here."""
         pages, self.queued = self.queued, []
-        if self.cache is None and pages:
+        if not pages:  # a newsroom with no public release has none to write at the first flush
+            return
+        if self.cache is None:
             self.cache = PageCache(self.settings, pages[0].context)
         self.cache.public.update(page.kwargs["article"].url for page in pages if is_release(page))
         keys = {id(page): self.cache.key(page) for page in pages}
