@@ -154,13 +154,13 @@ class PageCache:
         if any(records.stamp(last / name) != stat for name, stat in entry["files"].items()):
             return False
         more = more_key(page) if is_release(page) else None
-        if more is not None and entry.get("more") != more and self._may_defer(entry):
-            if not staging.keep(self.output, page.name):
-                return False
-            self.deferred += 1
-            self.now[page.name] = entry  # its "more" key is the old one: the next build without DEFER_MORE updates it
-            return True
         if more is not None and entry.get("more") != more:
+            if self._may_defer(entry):
+                if not staging.keep(self.output, page.name):
+                    return False
+                self.deferred += 1
+                self.now[page.name] = entry  # its old "more" key: the next build without DEFER_MORE updates it
+                return True
             text = (last / page.name).read_text(encoding="utf-8")
             start, end = text.find(MORE_SECTION[0]), text.find(MORE_SECTION[1])
             if start < 0 or end < start:

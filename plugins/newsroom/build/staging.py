@@ -135,7 +135,13 @@ def _swap(work: Path, target: Path) -> None:
         os.rename(target, old)
     os.rename(work, target)
     for left in target.parent.glob(f".{target.name}.previous-*"):
-        threading.Thread(target=shutil.rmtree, args=(left,), kwargs={"ignore_errors": True}).start()
+        remove_later(left)
+
+
+def remove_later(folder: Path) -> None:
+    """Remove a folder no reader uses any more in a thread: thousands of files take seconds nobody need wait for
+    (the process waits for the thread before it exits)."""
+    threading.Thread(target=shutil.rmtree, args=(folder,), kwargs={"ignore_errors": True}).start()
 
 
 _swaps = itertools.count()

@@ -7,7 +7,6 @@ import os
 import shlex
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from newsroom.build.manifest import PREVIEW_MARKER
-from newsroom.build.staging import link_tree
+from newsroom.build.staging import link_tree, remove_later
 
 KEEP_RELEASES = 3
 PARTIAL = ".partial"
@@ -124,9 +123,8 @@ def _deploy_lock(target: Path) -> Iterator[None]:
 def _tidy(target: Path) -> None:
     """Keep the live copy, copies still waiting to be swapped in, and the newest other whole ones up to KEEP_RELEASES.
 
-    The others are renamed out of the way and removed in a thread, as the build's own old folders are
-    (build/staging.py): removing thousands of files takes seconds that the mail and the next build need not wait
-    for. One a killed process left half removed goes with the next deploy's."""
+    The others are renamed out of the way and removed in a thread (staging.remove_later), so the mail and the next
+    build do not wait for thousands of unlinks; one a killed process left half removed goes with the next deploy's."""
     waiting = {p.resolve() for p in target.parent.glob(f".{target.name}.new-*") if p.is_symlink()}
     keep = {target.resolve(), *waiting}
     copies = kept_copies(target)
@@ -134,7 +132,7 @@ def _tidy(target: Path) -> None:
     for old in whole[: -KEEP_RELEASES or None]:
         os.rename(old, old.with_name(f"{old.name}{GONE}"))
     for gone in copies.glob(f"*{GONE}"):
-        threading.Thread(target=shutil.rmtree, args=(gone,), kwargs={"ignore_errors": True}).start()
+        remove_later(gone)
 
 
 def drop_waiting(target: Path) -> None:

@@ -202,8 +202,8 @@ class Publisher:
             self.publish_now("bringing 'more from the publisher' up to date", refresh=True)
             return
         if not upcoming:
-            wake = min(now + timedelta(days=1), check or now + timedelta(days=1), refresh or now + timedelta(days=1))
-            wait_until(self.clock, wake, self.changed)
+            day = now + timedelta(days=1)
+            wait_until(self.clock, min(day, check or day, refresh or day), self.changed)
             return
         lift = upcoming[0]
         if now >= lift.at:
