@@ -431,6 +431,8 @@ def test_a_saved_release_goes_out_in_a_quick_build_and_the_other_pages_list_it_a
     newsroom.wait(
         lambda: "Juuri tallennettu tiedote" in newsroom.get("fi/releases/vanha-tiedote/")[1], what="the lists"
     )
+    # The page is served a moment before the publisher writes its log line for that publish.
+    newsroom.wait(lambda: "Published (bringing 'more from" in newsroom.log.read_text(), what="the update's log line")
     log = newsroom.log.read_text()
     quick, refresh = log.index("Published (content changed)"), log.index("Published (bringing 'more from")
     assert quick < refresh and "ERROR" not in log
