@@ -28,6 +28,9 @@ RELEASES = {
 }
 
 
+PAGES = ("", "page/2/", "page/3/", "page/4/", "page/5/")  # a listing's pages, as PAGINATION_PATTERNS names them
+
+
 def _pages(output: Path) -> dict[str, bytes]:
     return {str(p.relative_to(output)): p.read_bytes() for p in sorted(output.rglob("*.html"))}
 
@@ -140,7 +143,8 @@ def test_a_quick_build_keeps_outdated_more_lists_only_while_all_they_show_is_pub
     the publisher" is one release behind until the next build, which makes what a fresh build makes. A list that
     shows a release hidden since is rewritten at once."""
     output, cache = tmp_path / "out", tmp_path / ".out-cache"  # the cache beside the output (load_settings)
-    quick = {"DELETE_OUTPUT_DIRECTORY": False, pagecache.DEFER_MORE: True}
+    warm = {"DELETE_OUTPUT_DIRECTORY": False, "DEFAULT_PAGINATION": 3}  # 12 Finnish releases: 4 pages a listing
+    quick = {**warm, pagecache.DEFER_MORE: True}
     build_site(content, output, publish=True, now=NOW, settings=quick)
     (content / "releases" / "new.fi.md").write_text(
         release("Uusin tiedote", "2026-03-09 08:00", release_id="new", Keywords="satama"), encoding="utf-8"
@@ -154,12 +158,19 @@ def test_a_quick_build_keeps_outdated_more_lists_only_while_all_they_show_is_pub
     assert "Uusin tiedote" in pages["fi/index.html"].decode()
     assert "Uusin tiedote" not in pages["fi/releases/tiedote-3/index.html"].decode()
     assert before["fi/releases/tiedote-3/index.html"] == after["fi/releases/tiedote-3/index.html"]  # a link, kept
-    assert pagecache.deferred({"CACHE_PATH": str(cache)}) == 12  # the other Finnish release pages
+    # The listings the release joins (front, type, keyword "satama"): the first page and the last two are new, the
+    # pages between are kept; "kirjastot" does not list it and is kept whole.
+    for listing in ("fi/", "fi/type/press-release/", "fi/keyword/satama/"):
+        assert [before.get(f"{listing}{n}index.html") == after[f"{listing}{n}index.html"] for n in PAGES] == [
+            False, True, True, False, False,
+        ], listing
+    assert before["fi/keyword/kirjastot/page/2/index.html"] == after["fi/keyword/kirjastot/page/2/index.html"]
+    assert pagecache.deferred({"CACHE_PATH": str(cache)}) == 12 + 3  # the other Finnish release pages, 3 listings
 
-    build_site(content, output, publish=True, now=NOW, settings={"DELETE_OUTPUT_DIRECTORY": False})
+    build_site(content, output, publish=True, now=NOW, settings=warm)
 
     assert pagecache.deferred({"CACHE_PATH": str(cache)}) == 0
-    fresh = _pages(build_site(content, tmp_path / "fresh", publish=True, now=NOW).output)
+    fresh = _pages(build_site(content, tmp_path / "fresh", publish=True, now=NOW, settings=warm).output)
     rebuilt = _pages(output)
     assert [page for page in fresh if rebuilt.get(page) != fresh[page]] == [] and sorted(rebuilt) == sorted(fresh)
     assert "Uusin tiedote" in rebuilt["fi/releases/tiedote-3/index.html"].decode()
@@ -173,3 +184,25 @@ def test_a_quick_build_keeps_outdated_more_lists_only_while_all_they_show_is_pub
     )
     assert shows == []
     assert pagecache.deferred({"CACHE_PATH": str(cache)}) == 0
+
+
+def test_a_quick_build_keeps_a_listing_page_only_while_every_release_on_it_is_public(content, tmp_path):
+    """A new release and an older one back to draft in one quick build: the front listing has as many pages as
+    before, and each page that showed the draft is rewritten, however far down the listing it is."""
+    output = tmp_path / "out"
+    quick = {"DELETE_OUTPUT_DIRECTORY": False, "DEFAULT_PAGINATION": 3, pagecache.DEFER_MORE: True}
+    build_site(content, output, publish=True, now=NOW, settings=quick)
+    before = _stamps(output)
+    (content / "releases" / "new.fi.md").write_text(
+        release("Uusin tiedote", "2026-03-09 08:00", release_id="new", Keywords="satama"), encoding="utf-8"
+    )
+    path = content / "releases" / "r05.fi.md"  # on the front listing's third page (newest first: 11 ... 0)
+    path.write_text(path.read_text(encoding="utf-8").replace("Title:", "Status: draft\nTitle:"), encoding="utf-8")
+
+    build_site(content, output, publish=True, now=NOW, settings=quick)
+
+    after = _stamps(output)
+    assert [before[f"fi/{n}index.html"] == after[f"fi/{n}index.html"] for n in PAGES[:4]] == [False, True, False, False]
+    assert "fi/page/5/index.html" not in after
+    shows = sorted(name for name, data in _files(output).items() if b"Tiedote 5<" in data or b"tiedote-5/" in data)
+    assert shows == []

@@ -11,7 +11,10 @@ A new release changes "more from the publisher" on every release page of its lan
 (the resident publisher's, after a content change) keeps such a page as it is when every release its list shows is
 still public in this build: the new release is live after a build that rewrites only the pages it is on, and the
 publisher brings the lists up to date in a build that follows (`deferred`). A list that shows a release no longer
-public is always rewritten, so a deferred list never links to what the build hides.
+public is always rewritten, so a deferred list never links to what the build hides. The listings are deferred by the
+same rule: a new release moves every release of a listing one place on, so every page of it changes; such a build
+renders a listing's first page and its last ones, and keeps each page between them whose releases are all still public
+(`deferred_pages`).
 """
 
 from __future__ import annotations
@@ -138,7 +141,7 @@ class PageCache:
         self.sections: dict[str, str] = {}  # "more from the publisher" by more_key
         self.defer = bool(settings.get(DEFER_MORE))
         self.public: set[str] = set()  # the addresses of the release pages this build makes
-        self.deferred = 0  # kept pages whose "more from the publisher" is out of date
+        self.deferred = 0  # kept pages (and listings) whose "more from the publisher" (or order) is out of date
 
     def key(self, page: Page) -> str | None:
         return page_key(self.shared, page) if self.enabled else None
@@ -178,8 +181,35 @@ class PageCache:
         self.now[page.name] = self._with_more(entry, page, more)
         return True
 
-    def written(self, page: Page, key: str) -> None:
+    def deferred_pages(self, page: Page) -> set[str]:
+        """The pages of a listing whose key changed that a DEFER_MORE build keeps from the last output as they are:
+        every page but the first and the last one, when each release it shows is still public. None when the listing
+        has fewer pages than it had (its last pages would be left over)."""
+        entry = self.last.get(page.name)
+        if not (self.defer and page.paginated and entry and "listed" in entry):
+            return set()
+        names = list(self._listed(page))
+        if len(names) < len(entry["files"]):
+            return set()
+        last = staging.last_output(self.output)
+        return {
+            name
+            for name in names[1 : len(entry["files"]) - 1]
+            if self.public.issuperset(entry["listed"].get(name, [None]))
+            and records.stamp(last / name) == entry["files"].get(name)
+        }
+
+    def written(self, page: Page, key: str, kept: set[str] = frozenset()) -> None:
+        """Note the files the page (or listing) now has; `kept`: pages of a listing left outdated (deferred_pages),
+        whose entry can then match no key, so the next build without DEFER_MORE renders them."""
         entry = {"key": key, "files": {f: records.stamp(self.output / f) for f in self._files(page)}}
+        if page.paginated and page.template_name in LISTINGS:
+            listed = self._listed(page)
+            if kept:
+                self.deferred += 1
+                listed.update((name, self.last[page.name]["listed"][name]) for name in kept)
+                entry["key"] = "deferred"
+            entry["listed"] = listed
         self.now[page.name] = self._with_more(entry, page, more_key(page) if is_release(page) else None)
 
     def _may_defer(self, entry: dict) -> bool:
@@ -194,11 +224,14 @@ class PageCache:
         return {**entry, "more": more, "listed": [item.url for item in page.kwargs["article"].more]}
 
     def _files(self, page: Page) -> list[str]:
-        if not page.paginated:
-            return [page.name]
+        return list(self._listed(page)) if page.paginated else [page.name]
+
+    def _listed(self, page: Page) -> dict[str, list[str]]:
+        """A listing's files, in page order, with the addresses of the releases each one shows."""
         per_page = self.settings["PAGINATED_TEMPLATES"][page.template_name] or self.settings["DEFAULT_PAGINATION"]
         paginator = Paginator(page.name, page.url, next(iter(page.paginated.values())), self.settings, per_page)
-        return [paginator.page(number).save_as for number in range(1, paginator.num_pages + 1)]
+        pages = (paginator.page(number) for number in range(1, paginator.num_pages + 1))
+        return {part.save_as: [article.url for article in part.object_list] for part in pages}
 
     def save(self) -> None:
         if not self.enabled:
@@ -207,5 +240,5 @@ class PageCache:
 
 
 def deferred(settings: dict) -> int:
-    """How many pages the last build into this folder kept with an outdated "more from the publisher" (DEFER_MORE)."""
+    """How many pages and listings the last build into this folder left outdated (DEFER_MORE)."""
     return records.read(Path(settings["CACHE_PATH"]) / INDEX).get("deferred", 0)

@@ -15,6 +15,7 @@ from pathlib import Path
 from pelican.utils import sanitised_join
 from pelican.writers import Writer
 
+from newsroom.build import staging
 from newsroom.build.pagecache import Page, PageCache, is_release
 from newsroom.core import workers
 
@@ -30,6 +31,8 @@ class QueueingWriter(Writer):
         super().__init__(*args, **kwargs)
         self.queued: list[Page] = []
         self.cache: PageCache | None = None
+        self.kept_pages: dict[str, set[str]] = {}  # by listing: its pages kept from the last output (deferred_pages)
+        self._kept_files: set[str] = set()  # the same pages, as the paths Pelican opens
         global _current
         _current = self  # what a failed earlier build left queued is dropped with its writer
 
@@ -51,7 +54,10 @@ class QueueingWriter(Writer):
             )
 
     def _open_w(self, filename, encoding, override=False):
-        """A page is always a new file: one kept from the last build (a hard link) is replaced, never written into."""
+        """A page is always a new file: one kept from the last build (a hard link) is replaced, never written into;
+        a listing's page kept as it is (`_Keeping`) is written nowhere."""
+        if filename in self._kept_files:
+            return open(os.devnull, "w", encoding=encoding)
         if filename != os.devnull and filename not in self._overridden_files:
             Path(filename).unlink(missing_ok=True)
         return super()._open_w(filename, encoding, override)
@@ -68,6 +74,13 @@ class QueueingWriter(Writer):
         keys = {id(page): self.cache.key(page) for page in pages}
         kept = {id(page) for page in pages if keys[id(page)] and self.cache.keep(page, keys[id(page)], _more_section)}
         pages = [page for page in pages if id(page) not in kept]
+        for page in pages:
+            if keys[id(page)] and page.paginated:
+                names = self.cache.deferred_pages(page)
+                self.kept_pages[page.name] = {name for name in names if staging.keep(Path(self.output_path), name)}
+        self._kept_files = {
+            sanitised_join(self.output_path, name) for names in self.kept_pages.values() for name in names
+        }
         # A listing is one job of many pages: the largest first, so that the processes share the work evenly.
         pages.sort(key=lambda page: -len(next(iter((page.paginated or {}).values()), ())))
         count = workers.processes(self.settings["NEWSROOM_PROCESSES"], len(pages))
@@ -75,15 +88,16 @@ class QueueingWriter(Writer):
         workers.map_shares(self._render, pages, count)
         for page in pages:
             if keys[id(page)]:
-                self.cache.written(page, keys[id(page)])
+                self.cache.written(page, keys[id(page)], self.kept_pages.get(page.name, set()))
         if count > 1:
             # What the workers wrote counts as written here, so Pelican still refuses to write a page twice.
             self._written_files.update(sanitised_join(self.output_path, p.name) for p in pages if not p.paginated)
 
     def _render(self, page: Page) -> None:
+        kept = self.kept_pages.get(page.name)
         super().write_file(
             page.name,
-            page.template,
+            _Keeping(page.template, kept) if kept else page.template,
             page.context,
             page.relative_urls,
             page.paginated,
@@ -92,6 +106,17 @@ class QueueingWriter(Writer):
             page.url,
             **page.kwargs,
         )
+
+
+class _Keeping:
+    """A listing's template that renders nothing for the pages kept as the last output has them (the writer writes
+    them nowhere): the paginator still walks every page, so the others come out as a full render makes them."""
+
+    def __init__(self, template, kept: set[str]):
+        self.template, self.kept = template, kept
+
+    def render(self, context: dict) -> str:
+        return "" if context["output_file"] in self.kept else self.template.render(context)
 
 
 def flush_current() -> None:
