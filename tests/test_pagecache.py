@@ -162,7 +162,11 @@ def test_a_quick_build_keeps_outdated_more_lists_only_while_all_they_show_is_pub
     # pages between are kept; "kirjastot" does not list it and is kept whole.
     for listing in ("fi/", "fi/type/press-release/", "fi/keyword/satama/"):
         assert [before.get(f"{listing}{n}index.html") == after[f"{listing}{n}index.html"] for n in PAGES] == [
-            False, True, True, False, False,
+            False,
+            True,
+            True,
+            False,
+            False,
         ], listing
     assert before["fi/keyword/kirjastot/page/2/index.html"] == after["fi/keyword/kirjastot/page/2/index.html"]
     assert pagecache.deferred({"CACHE_PATH": str(cache)}) == 12 + 3  # the other Finnish release pages, 3 listings
