@@ -169,7 +169,8 @@ def test_a_quick_build_keeps_outdated_more_lists_only_while_all_they_show_is_pub
             False,
         ], listing
     assert before["fi/keyword/kirjastot/page/2/index.html"] == after["fi/keyword/kirjastot/page/2/index.html"]
-    assert pagecache.deferred({"CACHE_PATH": str(cache)}) == 12 + 3  # the other Finnish release pages, 3 listings
+    # The other Finnish release pages and 3 listings (the media bank shows no picture: it is up to date as it is).
+    assert pagecache.deferred({"CACHE_PATH": str(cache)}) == 12 + 3
 
     build_site(content, output, publish=True, now=NOW, settings=warm)
 
@@ -210,3 +211,34 @@ def test_a_quick_build_keeps_a_listing_page_only_while_every_release_on_it_is_pu
     assert "fi/page/5/index.html" not in after
     shows = sorted(name for name, data in _files(output).items() if b"Tiedote 5<" in data or b"tiedote-5/" in data)
     assert shows == []
+
+
+def test_a_quick_build_keeps_the_media_bank_only_while_all_it_shows_is_public(tmp_path):
+    """The media bank names every release its pictures are in: a quick build after a new release keeps it as it
+    was (the next build adds the release), and rewrites it when a release it names is hidden since."""
+    pictured = {**RELEASES, "r03.fi.md": RELEASES["r03.fi.md"].replace("Contacts:", "Images: red-square\nContacts:")}
+    content = write_content(tmp_path / "content", pictured)
+    output, cache = tmp_path / "out", tmp_path / ".out-cache"
+    quick = {"DELETE_OUTPUT_DIRECTORY": False, pagecache.DEFER_MORE: True}
+    build_site(content, output, publish=True, now=NOW, settings=quick)
+    assert "tiedote-3/" in _pages(output)["fi/media/index.html"].decode()
+    (content / "releases" / "new.fi.md").write_text(
+        release("Uusin tiedote", "2026-03-09 08:00", release_id="new", Images="red-square"), encoding="utf-8"
+    )
+    before = _stamps(output)
+
+    build_site(content, output, publish=True, now=NOW, settings=quick)
+
+    assert _stamps(output)["fi/media/index.html"] == before["fi/media/index.html"]
+    assert "uusin-tiedote/" not in _pages(output)["fi/media/index.html"].decode()
+    build_site(content, output, publish=True, now=NOW, settings={"DELETE_OUTPUT_DIRECTORY": False})
+    assert "uusin-tiedote/" in _pages(output)["fi/media/index.html"].decode()
+    assert pagecache.deferred({"CACHE_PATH": str(cache)}) == 0
+
+    # Both releases with the picture back to drafts: the picture is no longer public, the quick build rewrites it.
+    for name in ("new.fi.md", "r03.fi.md"):
+        path = content / "releases" / name
+        path.write_text(path.read_text(encoding="utf-8").replace("Title:", "Status: draft\nTitle:"), encoding="utf-8")
+    build_site(content, output, publish=True, now=NOW, settings=quick)
+    media = _pages(output)["fi/media/index.html"].decode()
+    assert "red-square" not in media and "tiedote-3/" not in media

@@ -14,7 +14,8 @@ publisher brings the lists up to date in a build that follows (`deferred`). A li
 public is always rewritten, so a deferred list never links to what the build hides. The listings are deferred by the
 same rule: a new release moves every release of a listing one place on, so every page of it changes; such a build
 renders a listing's first page and its last ones, and keeps each page between them whose releases are all still public
-(`deferred_pages`).
+(`deferred_pages`). So is the media bank, a page without a key (rendered every time otherwise): while every release
+it names is public and every picture it shows is shown with the same files (`keep_outdated`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ LISTINGS = ("index", "type", "keyword")
 _SHARED_CONTEXT = ("release_types", "consent_versions")  # what pages read from the context beyond settings
 DEFER_MORE = "NEWSROOM_DEFER_MORE"  # a build setting (not in pelicanconf.py): keep outdated "more from" lists
 _NOT_SHOWN = {"NEWSROOM_PROCESSES", DEFER_MORE}  # settings no page shows anything of
+OUTDATABLE = ("media",)  # pages without a key that a DEFER_MORE build may keep as they are (keep_outdated)
 
 
 class Page(NamedTuple):
@@ -100,6 +102,21 @@ def more_key(page: Page) -> str:
     for item in article.more:
         digest.update(templating.CARDS.identity(item).encode())
     return digest.hexdigest()
+
+
+def media_shown(context: dict) -> list[str]:
+    """What the media bank shows, one item a picture, a video or a release it names: the asset, its files and the
+    contact cards it is the photo of; a release's address, title, keywords, language and id."""
+    items = (*context.get("media_bank", []), *context.get("media_videos", []))
+    shown = {
+        repr((entry.image, sorted((name, f.url, f.size) for name, f in entry.files.files.items()), entry.contacts))
+        for entry in context.get("media_bank", [])
+    }
+    shown |= {repr((item.video, [(f.url, f.size) for f in item.all()])) for item in context.get("media_videos", [])}
+    shown |= {
+        repr((a.url, a.title, a.record.keywords, a.lang, a.record.release_id)) for item in items for a in item.releases
+    }
+    return sorted(hashlib.sha256(text.encode()).hexdigest()[:32] for text in shown)
 
 
 def is_release(page: Page) -> bool:
@@ -199,7 +216,23 @@ class PageCache:
             and records.stamp(last / name) == entry["files"].get(name)
         }
 
-    def written(self, page: Page, key: str, kept: set[str] = frozenset()) -> None:
+    def keep_outdated(self, page: Page) -> bool:
+        """Whether a DEFER_MORE build keeps a page of OUTDATABLE as the last build left it: everything it shows (each
+        release it names among them) is shown as it was; what is new joins it in the next build."""
+        entry = self.last.get(page.name)
+        if not (self.defer and page.template_name in OUTDATABLE and entry):
+            return False
+        shown = media_shown(page.context)
+        if not set(shown).issuperset(entry["shown"]):
+            return False
+        last = staging.last_output(self.output)
+        if records.stamp(last / page.name) != entry["files"][page.name] or not staging.keep(self.output, page.name):
+            return False
+        self.deferred += shown != entry["shown"]  # the same items: the page is as a render would make it
+        self.now[page.name] = entry
+        return True
+
+    def written(self, page: Page, key: str | None, kept: set[str] = frozenset()) -> None:
         """Note the files the page (or listing) now has; `kept`: pages of a listing left outdated (deferred_pages),
         whose entry can then match no key, so the next build without DEFER_MORE renders them."""
         entry = {"key": key, "files": {f: records.stamp(self.output / f) for f in self._files(page)}}
@@ -210,6 +243,8 @@ class PageCache:
                 listed.update((name, self.last[page.name]["listed"][name]) for name in kept)
                 entry["key"] = "deferred"
             entry["listed"] = listed
+        elif page.template_name in OUTDATABLE:
+            entry["shown"] = media_shown(page.context)
         self.now[page.name] = self._with_more(entry, page, more_key(page) if is_release(page) else None)
 
     def _may_defer(self, entry: dict) -> bool:

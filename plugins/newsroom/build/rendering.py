@@ -16,7 +16,7 @@ from pelican.utils import sanitised_join
 from pelican.writers import Writer
 
 from newsroom.build import staging
-from newsroom.build.pagecache import Page, PageCache, is_release
+from newsroom.build.pagecache import OUTDATABLE, Page, PageCache, is_release
 from newsroom.core import workers
 
 logger = logging.getLogger(__name__)
@@ -72,7 +72,12 @@ class QueueingWriter(Writer):
             self.cache = PageCache(self.settings, pages[0].context)
         self.cache.public.update(page.kwargs["article"].url for page in pages if is_release(page))
         keys = {id(page): self.cache.key(page) for page in pages}
-        kept = {id(page) for page in pages if keys[id(page)] and self.cache.keep(page, keys[id(page)], _more_section)}
+        kept = {
+            id(page)
+            for page in pages
+            if self.cache.keep_outdated(page)
+            or (keys[id(page)] and self.cache.keep(page, keys[id(page)], _more_section))
+        }
         pages = [page for page in pages if id(page) not in kept]
         for page in pages:
             if keys[id(page)] and page.paginated:
@@ -87,7 +92,7 @@ class QueueingWriter(Writer):
         logger.info("Rendering %d pages in %d process(es); %d kept from the last build", len(pages), count, len(kept))
         workers.map_shares(self._render, pages, count)
         for page in pages:
-            if keys[id(page)]:
+            if keys[id(page)] or page.template_name in OUTDATABLE:
                 self.cache.written(page, keys[id(page)], self.kept_pages.get(page.name, set()))
         if count > 1:
             # What the workers wrote counts as written here, so Pelican still refuses to write a page twice.

@@ -6,15 +6,16 @@ would put any file the publishing user can read on the public site. Every path g
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
 def inside(root: Path, name: str | Path, base: Path | None = None) -> Path | None:
     """The file `name` names (relative to `base`, by default the content folder), fully resolved; None when it, or
     what a symlink on the way points at, lies outside the content folder `root`."""
-    top = Path(root).resolve()
-    path = ((base or top) / name).resolve()
-    return path if path == top or top in path.parents else None
+    top = os.path.realpath(root)  # strings, not pathlib: a build asks this of every file of the content folder
+    path = os.path.realpath(os.path.join(base or top, name))
+    return Path(path) if path == top or path.startswith(os.path.join(top, "")) else None
 
 
 def outside_message(name: str | Path, root: Path) -> str:
