@@ -102,11 +102,13 @@ def audit(
     hidden_images: set[str] = frozenset(),
     record: Path | None = None,
     hidden_contacts: list[tuple[Contact, Release]] = (),
+    listing: list[Path] | None = None,
 ) -> list[Leak]:
     """Every place in `output` where a hidden release or an image only it uses shows; empty means safe to deploy.
 
     With `record` (a build's), a file an earlier audit found clean of the same secrets, and unchanged since (size and
-    modification time), is not read again: a rebuild rewrites only the pages that changed.
+    modification time), is not read again: a rebuild rewrites only the pages that changed. `listing`: the files of
+    `output` (staging.files), if the caller has them.
     """
     owner: dict[str, tuple[Release, str]] = {}
     for release in hidden:
@@ -134,15 +136,24 @@ def audit(
             leaks += found.values()
         return leaks
 
-    stats = {path: records.stamp(path) for path in staging.files(output)}
+    start = len(str(output)) + 1
+    stats = {
+        path: (str(path)[start:], records.stamp(path))
+        for path in (staging.files(output) if listing is None else listing)
+    }
     checked_for = hashlib.sha256(repr((str(output), sorted(owner), sorted(hidden_images))).encode()).hexdigest()
     known = records.read(record) if record else {}
     clean = known.get("clean", {}) if known.get("checked_for") == checked_for else {}
-    files = [path for path, stat in stats.items() if clean.get(str(path.relative_to(output))) != stat]
+    files = [path for path, (name, stat) in stats.items() if clean.get(name) != stat]
     count = workers.processes(settings.get("NEWSROOM_PROCESSES", 0), len(files))
     leaks = [leak for found in workers.map_shares(scan, files, count) for leak in found]
     if record is not None:
         leaked = {leak.file for leak in leaks}
-        files = {str(path.relative_to(output)): stat for path, stat in stats.items() if path not in leaked}
-        records.write(record, {"checked_for": checked_for, "clean": files})
+        records.write(
+            record,
+            {
+                "checked_for": checked_for,
+                "clean": {name: stat for path, (name, stat) in stats.items() if path not in leaked},
+            },
+        )
     return leaks

@@ -198,5 +198,5 @@ def fingerprint(settings: dict, public_sources: list[Path]) -> str:
     digest.update(json.dumps(_software()).encode())
     for path in sorted(inputs):
         digest.update(str(path).encode())
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        digest.update(records.digest(path))
     return digest.hexdigest()

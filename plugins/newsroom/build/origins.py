@@ -35,7 +35,11 @@ def _sqlite(path: Path) -> bool:
         return handle.read(len(SQLITE_HEADER)) == SQLITE_HEADER
 
 
-def strays(output: Path, settings: dict, catalog: Catalog, now: datetime) -> list[Stray]:
+def strays(
+    output: Path, settings: dict, catalog: Catalog, now: datetime, listing: list[Path] | None = None
+) -> list[Stray]:
+    """Every file of `output` no public content puts there; `listing`: its files (staging.files), if the caller has
+    them."""
     public = [r for r in catalog.releases if is_public(r, now)]
     attachments = {urls.attachment(a.name) for r in public for a in r.attachments}
     images = [i for r in public for i in r.images] + [c.photo for c in public_contacts(catalog, now) if c.photo]
@@ -52,7 +56,7 @@ def strays(output: Path, settings: dict, catalog: Catalog, now: datetime) -> lis
     theme_dir = settings.get("THEME_STATIC_DIR", "theme")
     search = urls.SEARCH_BUNDLE.rstrip("/")
     found = []
-    for path in staging.files(output):
+    for path in staging.files(output) if listing is None else listing:
         relative = path.relative_to(output)
         name, top, suffix = relative.as_posix(), relative.parts[0], path.suffix.lower()
         if _sqlite(path):

@@ -12,7 +12,7 @@ from pelican.settings import read_settings
 from newsroom.build.audit import Leak, audit
 from newsroom.build.origins import Stray, strays
 from newsroom.build.preview import refuse_live_output
-from newsroom.build.staging import staged
+from newsroom.build.staging import files, staged
 from newsroom.build.theme import theme_override
 from newsroom.content.catalog import ContentError, catalog_for
 from newsroom.content.links import link_problems
@@ -109,6 +109,7 @@ def _run(settings: Settings, catalog: Catalog) -> Pelican:
     if collector.messages:
         raise BuildError("\n".join(collector.messages))
     if not settings.preview:
+        listing = files(settings.output)
         leaks = audit(
             settings.output,
             settings,
@@ -116,8 +117,9 @@ def _run(settings: Settings, catalog: Catalog) -> Pelican:
             hidden_images(catalog, now),
             Path(settings["CACHE_PATH"]) / AUDITED,
             hidden_contacts(catalog, now),
+            listing,
         )
-        leaks += strays(settings.output, settings, catalog, now)
+        leaks += strays(settings.output, settings, catalog, now, listing)
         if leaks:
             raise LeakError(leaks)
     return pelican

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -95,11 +96,9 @@ def load_catalog(
     publisher = _load_publisher(root / "newsroom.yaml", root, langs, problems)
     texts = _release_texts(root, problems)
     _check_pages(root, problems)
-    headers = [(path, *parse_header(text)) for path, text in texts]
     loader = _ReleaseLoader(root, tz, langs, contacts, images, tuple(slug_subs), problems, videos)
     loader.attachments, loader.unusable = attachments, unusable
-    loaded = (loader.load(path, text, *header[1:]) for (path, text), header in zip(texts, headers))
-    releases = [r for r in loaded if r]
+    headers, releases = _LOADED.load_all(loader, texts)
     _check_across_versions(headers, problems)
     _check_slugs(releases, problems)
     return Catalog(root, publisher, contacts, images, tuple(releases), tuple(problems), videos, attachments)
@@ -509,6 +508,40 @@ def _utf8(path: Path, problems: Problems) -> str | None:
         line = data[: exc.start].count(b"\n") + 1
         problems.add(path, line, "", "is not UTF-8 text (perhaps Latin-1 or Windows-1252); save it with UTF-8 encoding")
         return None
+
+
+class _Loaded:
+    """Each release file as the last catalog of this process read it: the resident publisher reads the content again
+    after every save, and a file whose text is as it was, with the cards, pictures and attachments it can name as they
+    were, gives the same header, Release and problems (a Release is immutable, so it is shared)."""
+
+    def __init__(self) -> None:
+        self.last: dict[tuple[str, str, str], tuple] = {}
+
+    def load_all(self, loader: _ReleaseLoader, texts: list[tuple[Path, str]]) -> tuple[list, list[Release]]:
+        shared = repr(
+            (loader.root, loader.tz, loader.langs, loader.slug_subs, loader.contacts, loader.images, loader.videos)
+        )
+        shared = hashlib.sha256(repr((shared, loader.attachments, loader.unusable)).encode()).hexdigest()
+        now, headers, releases = {}, [], []
+        for path, text in texts:
+            key = (str(path), text, shared)
+            if key not in self.last:
+                header = parse_header(text)
+                before = len(loader.problems)
+                release = loader.load(path, text, *header)
+                self.last[key] = (header, release, loader.problems[before:])
+            else:
+                loader.problems.extend(self.last[key][2])
+            now[key] = self.last[key]
+            header, release, _ = now[key]
+            headers.append((path, *header))
+            releases += [release] if release else []
+        self.last = now
+        return headers, releases
+
+
+_LOADED = _Loaded()
 
 
 class _ReleaseLoader:

@@ -3,6 +3,7 @@ and the stamp by which a file is taken to be unchanged."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -31,6 +32,20 @@ def stamp(path: Path) -> list[int] | None:
     except OSError:
         return None
     return [stat.st_size, stat.st_mtime_ns]
+
+
+_digests: dict[str, tuple[tuple[int, ...], bytes]] = {}
+
+
+def digest(path: Path) -> bytes:
+    """The SHA-256 of a file's bytes, read again only when its stat changed (size, modification and change times,
+    inode): the resident publisher fingerprints every input twice a publish, and only the saved file changed."""
+    stat = path.stat()
+    key = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+    known = _digests.get(str(path))
+    if known is None or known[0] != key:
+        known = _digests[str(path)] = (key, hashlib.sha256(path.read_bytes()).digest())
+    return known[1]
 
 
 def one_a_line(document: dict, key: str, texts: dict[int, str] | None = None) -> str:

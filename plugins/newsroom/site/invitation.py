@@ -115,7 +115,21 @@ def sequence(release: Release) -> int:
     return int((release.last_modified - release.date).total_seconds() // 60)
 
 
+_made: dict[str, bytes] = {}  # by what a calendar is made from: a resident publisher builds every calendar again
+MADE_MAX = 10_000  # calendars kept in memory, about 2 kB each
+
+
 def calendar(release: Release, page_url: str, publisher_name: str, uid_domain: str, tz: ZoneInfo) -> bytes:
+    """The invitation's calendar file, made once a process for each text of it (icalendar takes milliseconds)."""
+    key = repr((release, page_url, publisher_name, uid_domain, tz.key))
+    if key not in _made:
+        if len(_made) >= MADE_MAX:
+            _made.clear()
+        _made[key] = _calendar(release, page_url, publisher_name, uid_domain, tz)
+    return _made[key]
+
+
+def _calendar(release: Release, page_url: str, publisher_name: str, uid_domain: str, tz: ZoneInfo) -> bytes:
     """One VEVENT; the UID is shared by the release's language versions, so they are one event in a calendar."""
     happening = release.event
     item = Event()

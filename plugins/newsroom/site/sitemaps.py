@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import lxml.html
 from lxml import etree
 
+from newsroom.build import staging
 from newsroom.core import i18n, records, urls
 from newsroom.core.model import Publisher
 
@@ -74,23 +75,28 @@ def pages(output: Path, site_url: str, record: Path | None = None) -> list[Page]
     """Every listed page; an alternate that is not itself listed (a language without that page) is left out.
 
     With `record` (a build's), the entry of a page whose <head> is as the last build left it (a page the page cache
-    kept, or one only its "more from the publisher" changed in) is taken from it instead of parsing the page again."""
-    search_bundle = output / urls.SEARCH_BUNDLE
+    kept, or one only its "more from the publisher" changed in) is taken from it instead of parsing the page again; a
+    file with the size and time it had (a kept page) is not read at all."""
+    search_bundle = str(output / urls.SEARCH_BUNDLE)
     known = records.read(record) if record else {}
     known = known.get("pages", {}) if known.get("site_url") == site_url else {}
     now: dict[str, list] = {}
     found = []
-    for path in sorted(output.rglob("*.html")):
-        if search_bundle in path.parents:
+    start = len(str(output)) + 1
+    for path in staging.files(output):
+        if path.suffix != ".html" or str(path).startswith(search_bundle):
             continue
-        relative = path.relative_to(output).as_posix()
-        stamp = hashlib.sha256(_head(path.read_bytes())).hexdigest()
+        relative, stat = str(path)[start:], records.stamp(path)
         last = known.get(relative)
-        if last and last[0] == stamp:
+        if last and len(last) == 3 and last[2] == stat:
+            head = last[0]
+        else:
+            head = hashlib.sha256(_head(path.read_bytes())).hexdigest()
+        if last and last[0] == head:
             page = Page(last[1][0], last[1][1], last[1][2]) if last[1] else None
         else:
             page = read_page(path, output, site_url)
-        now[relative] = [stamp, page and [page.loc, page.alternates, page.lastmod]]
+        now[relative] = [head, page and [page.loc, page.alternates, page.lastmod], stat]
         if page:
             found.append(page)
     if record:
