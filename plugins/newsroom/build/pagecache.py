@@ -84,14 +84,23 @@ def _release(article) -> str:
     zip_file = getattr(article, "images_zip", None)
     return repr(
         (
-            article.record,
-            hashlib.sha256(article.content.encode()).hexdigest(),
+            article.record.as_text,
+            body_digest(article).hex(),
             sorted(article.metadata.items()),
             versions,
             article.language_links,
             zip_file and (zip_file.url, zip_file.size),
         )
     )
+
+
+def body_digest(article) -> bytes:
+    """The digest of a release's body as its page shows it, made once a build: Pelican's `content` rewrites the
+    body's links at every read."""
+    known = article.__dict__.get("newsroom_body_digest")
+    if known is None:
+        known = article.newsroom_body_digest = hashlib.sha256(article.content.encode()).digest()
+    return known
 
 
 def more_key(page: Page) -> str:

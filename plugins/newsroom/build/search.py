@@ -55,8 +55,8 @@ def plan(releases: list, settings: dict) -> list[Shard]:
         members = oldest_first[start : start + size]
         digest = hashlib.sha256(shared.encode())
         for article in members:
-            digest.update(f"\n{article.save_as}\n{article.record!r}\n".encode())
-            digest.update(hashlib.sha256(article.content.encode()).digest())
+            digest.update(f"\n{article.save_as}\n{article.record.as_text}\n".encode())
+            digest.update(pagecache.body_digest(article))
         shards.append(Shard(bundle(number), tuple(a.save_as for a in members), digest.hexdigest()))
     return shards
 

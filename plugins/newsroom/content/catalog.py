@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import os
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -470,12 +471,12 @@ def _release_texts(root: Path, problems: Problems) -> list[tuple[Path, str]]:
     """The text of every release file, with a problem for anything in releases/ that cannot be one."""
     texts = []
     folder = root / "releases"
-    for path in sorted(folder.rglob("*")):
-        if any(part.startswith(".") for part in path.relative_to(folder).parts):
-            continue  # editors' and version control's own files
-        if paths.inside(root, path.absolute()) is None:
+    folder_inside = paths.inside(root, folder.absolute()) is not None
+    for path, is_link, is_dir in sorted(_entries(folder)):
+        # Only a link leads out of the content folder: what is in a folder that lies inside it, and is no link, does.
+        if (is_link or not folder_inside) and paths.inside(root, path.absolute()) is None:
             problems.add(path, 0, "", paths.outside_message(path.relative_to(root), root))
-        elif path.is_dir():
+        elif is_dir:
             if path.suffix == RELEASE_SUFFIX:
                 problems.add(path, 0, "", "is a folder with a release's name; rename it (its files are read as usual)")
         elif path.suffix != RELEASE_SUFFIX:
@@ -491,6 +492,22 @@ def _release_texts(root: Path, problems: Problems) -> list[tuple[Path, str]]:
             if text is not None:
                 texts.append((path, text))
     return texts
+
+
+def _entries(folder: Path) -> Iterator[tuple[Path, bool, bool]]:
+    """(path, is a link, is a folder) of everything under `folder`, as rglob finds it (not into linked folders), but
+    not into folders or files whose name starts with a dot (editors' and version control's own files); os.scandir
+    knows from the listing what each entry is, where a Path asks the disk again."""
+    folders = [str(folder)] if folder.is_dir() else []
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                is_link, is_dir = entry.is_symlink(), entry.is_dir()
+                yield Path(entry.path), is_link, is_dir
+                if is_dir and not is_link:
+                    folders.append(entry.path)
 
 
 def _check_pages(root: Path, problems: Problems) -> None:

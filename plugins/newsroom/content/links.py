@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 from newsroom.content import paths
 from newsroom.content.header import lines
+from newsroom.core import records
 from newsroom.core.embargo import is_public, state
 from newsroom.core.model import Catalog, Problem
 
@@ -19,16 +20,33 @@ from newsroom.core.model import Catalog, Problem
 _LINK = re.compile(r"[{|](?P<what>filename|static|attach)[}|](?P<path>[^\s)\"'<>]+)")
 
 
+_written: dict[str, tuple[tuple[int, ...] | None, list[tuple[int, str, str]]]] = {}  # by file: its stat, its links
+
+
+def _links(source: Path) -> list[tuple[int, str, str]]:
+    """(line, kind, as written) of each link in `source`; read again only when records.unchanged_key changed (the
+    resident publisher checks every file after each save)."""
+    stamp = records.unchanged_key(source)
+    known = _written.get(str(source))
+    if known is None or known[0] != stamp or stamp is None:
+        text = source.read_text(encoding="utf-8-sig", errors="replace")
+        found = [
+            (number, match["what"], match["path"])
+            for number, line in enumerate(lines(text), start=1)
+            for match in _LINK.finditer(line)
+        ]
+        known = _written[str(source)] = (stamp, found)
+    return known[1]
+
+
 def targets(source: Path, root: Path) -> list[tuple[int, str, str, Path | None]]:
-    """(line, kind, as written, resolved file or None when outside the content folder) for each link in `source`."""
+    """(line, kind, as written, resolved file or None when outside the content folder) for each link in `source`;
+    each one resolved afresh (a link's target may have become a symlink since)."""
     found = []
-    text = source.read_text(encoding="utf-8-sig", errors="replace")
-    for number, line in enumerate(lines(text), start=1):
-        for match in _LINK.finditer(line):
-            written = match["path"]
-            name = unquote(re.split(r"[?#]", written, maxsplit=1)[0])
-            base = Path(root).resolve() if name.startswith("/") else source.absolute().parent
-            found.append((number, match["what"], written, paths.inside(root, name.lstrip("/"), base)))
+    for number, what, written in _links(source):
+        name = unquote(re.split(r"[?#]", written, maxsplit=1)[0])
+        base = Path(root).resolve() if name.startswith("/") else source.absolute().parent
+        found.append((number, what, written, paths.inside(root, name.lstrip("/"), base)))
     return found
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -163,6 +164,12 @@ class Release:
     def lead_image(self) -> ImageAsset | None:
         return self.images[0] if self.images else None
 
+    @cached_property
+    def as_text(self) -> str:
+        """Every field as text (its repr), made once: the page cache, the search shards and the calendars key on it,
+        and a resident publisher keeps an unchanged release from one build to the next."""
+        return repr(self)
+
     @property
     def last_modified(self) -> datetime:
         """When the release last changed: its correction time, else its publication time (a Modified before the
@@ -198,4 +205,4 @@ class Catalog:
 
     @cached_property
     def _by_source(self) -> dict[Path, Release]:
-        return {r.source.resolve(): r for r in self.releases}
+        return {Path(os.path.realpath(r.source)): r for r in self.releases}  # strings: pathlib's resolve is slower

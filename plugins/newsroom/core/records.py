@@ -34,16 +34,25 @@ def stamp(path: Path) -> list[int] | None:
     return [stat.st_size, stat.st_mtime_ns]
 
 
-_digests: dict[str, tuple[tuple[int, ...], bytes]] = {}
+def unchanged_key(path: Path) -> tuple[int, ...] | None:
+    """Size, modification and change times and inode: what a process that keeps what it read of a file (the resident
+    publisher) compares before it reads the file again; None for a missing file."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+
+
+_digests: dict[str, tuple[tuple[int, ...] | None, bytes]] = {}
 
 
 def digest(path: Path) -> bytes:
-    """The SHA-256 of a file's bytes, read again only when its stat changed (size, modification and change times,
-    inode): the resident publisher fingerprints every input twice a publish, and only the saved file changed."""
-    stat = path.stat()
-    key = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+    """The SHA-256 of a file's bytes, read again only when `unchanged_key` changed: the resident publisher
+    fingerprints every input twice a publish, and only the saved file changed."""
+    key = unchanged_key(path)
     known = _digests.get(str(path))
-    if known is None or known[0] != key:
+    if known is None or known[0] != key or key is None:
         known = _digests[str(path)] = (key, hashlib.sha256(path.read_bytes()).digest())
     return known[1]
 

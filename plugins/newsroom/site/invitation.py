@@ -121,7 +121,7 @@ MADE_MAX = 10_000  # calendars kept in memory, about 2 kB each
 
 def calendar(release: Release, page_url: str, publisher_name: str, uid_domain: str, tz: ZoneInfo) -> bytes:
     """The invitation's calendar file, made once a process for each text of it (icalendar takes milliseconds)."""
-    key = repr((release, page_url, publisher_name, uid_domain, tz.key))
+    key = repr((release.as_text, page_url, publisher_name, uid_domain, tz.key))
     if key not in _made:
         if len(_made) >= MADE_MAX:
             _made.clear()
