@@ -35,7 +35,10 @@ class Cards:
         """What a card shows of `item`, worked out once for each item (kept with it: an id alone may be reused)."""
         known = self.identities.get(id(item))
         if known is None or known[0] is not item:
-            known = self.identities[id(item)] = (item, repr((item.source_path, item.url, item.title, item.record)))
+            known = self.identities[id(item)] = (
+                item,
+                repr((item.source_path, item.url, item.title, item.record.as_text)),
+            )
         return known[1]
 
     def get(self, key: tuple) -> Markup | None:
