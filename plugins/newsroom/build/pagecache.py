@@ -209,8 +209,8 @@ class PageCache:
 
     def deferred_pages(self, page: Page) -> set[str]:
         """The pages of a listing whose key changed that a DEFER_MORE build keeps from the last output as they are:
-        every page but the first and the last one, when each release it shows is still public. None when the listing
-        has fewer pages than it had (its last pages would be left over)."""
+        every page but the first and the last one, when each release it shows is still public. None of them when the
+        listing has fewer pages than it had (its last pages would be left over)."""
         entry = self.last.get(page.name)
         if not (self.defer and page.paginated and entry and "listed" in entry):
             return set()
