@@ -124,7 +124,9 @@ test: install $(TEST_STAMP) $(BROWSER_STAMP) $(AXE) $(HTMX) lint docs
 	$(BIN)/pytest
 
 # No test depends on today's date: the whole suite with the machine's clock at other dates (libfaketime, which
-# subprocesses inherit; FAKETIME_NO_CACHE makes every clock read see the fake date). The clock is moved by an
+# subprocesses inherit; it reads the offset once a day, FAKETIME_CACHE_DURATION: FAKETIME_NO_CACHE made it read the
+# environment at every clock read, which crashed a test that sets a variable while another thread reads the clock,
+# since getenv and setenv are not thread-safe). The clock is moved by an
 # offset, not started at the date: a start date would restart in every new process, so a server a test starts
 # would run minutes behind the test that waits for it. The monotonic clock stays real (DONT_FAKE_MONOTONIC): with it
 # shifted, a timed wait on a condition (threading.Event.wait) sleeps until the real clock reaches the shifted one;
@@ -136,7 +138,7 @@ test-dates: install $(TEST_STAMP) $(BROWSER_STAMP) $(AXE) $(SLEEP_SHIM)
 	@dates='$(DATES)'; IFS=,; for date in $$dates; do \
 	  offset=$$(( $$(date -d "$$date" +%s) - $$(date +%s) )); \
 	  echo "== the suite with the clock at $$(faketime -f "+$${offset}s" date '+%F %T %Z')"; \
-	  LD_PRELOAD=$(CURDIR)/$(SLEEP_SHIM) PLAYWRIGHT_NODEJS_PATH=$(CURDIR)/tests/faketime/playwright-node FAKETIME_NO_CACHE=1 DONT_FAKE_MONOTONIC=1 faketime -f "+$${offset}s" $(BIN)/pytest -q -p no:cacheprovider || exit 1; \
+	  LD_PRELOAD=$(CURDIR)/$(SLEEP_SHIM) PLAYWRIGHT_NODEJS_PATH=$(CURDIR)/tests/faketime/playwright-node FAKETIME_CACHE_DURATION=86400 DONT_FAKE_MONOTONIC=1 faketime -f "+$${offset}s" $(BIN)/pytest -q -p no:cacheprovider || exit 1; \
 	done
 
 $(SLEEP_SHIM): tests/faketime/monotonic_sleep.c | $(BROWSER_STAMP)
