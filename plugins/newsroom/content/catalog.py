@@ -536,10 +536,8 @@ class _Loaded:
         self.last: dict[tuple[str, str, str], tuple] = {}
 
     def load_all(self, loader: _ReleaseLoader, texts: list[tuple[Path, str]]) -> tuple[list, list[Release]]:
-        shared = repr(
-            (loader.root, loader.tz, loader.langs, loader.slug_subs, loader.contacts, loader.images, loader.videos)
-        )
-        shared = hashlib.sha256(repr((shared, loader.attachments, loader.unusable)).encode()).hexdigest()
+        named = (loader.root, loader.tz, loader.langs, loader.slug_subs, loader.contacts, loader.images, loader.videos)
+        shared = hashlib.sha256(repr((*named, loader.attachments, loader.unusable)).encode()).hexdigest()
         now, headers, releases = {}, [], []
         for path, text in texts:
             key = (str(path), text, shared)

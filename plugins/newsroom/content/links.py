@@ -20,23 +20,21 @@ from newsroom.core.model import Catalog, Problem
 _LINK = re.compile(r"[{|](?P<what>filename|static|attach)[}|](?P<path>[^\s)\"'<>]+)")
 
 
-_written: dict[str, tuple[tuple[int, ...] | None, list[tuple[int, str, str]]]] = {}  # by file: its stat, its links
+_written: dict[str, tuple] = {}  # by file: its stat and its links (records.per_file)
 
 
 def _links(source: Path) -> list[tuple[int, str, str]]:
-    """(line, kind, as written) of each link in `source`; read again only when records.unchanged_key changed (the
-    resident publisher checks every file after each save)."""
-    stamp = records.unchanged_key(source)
-    known = _written.get(str(source))
-    if known is None or known[0] != stamp or stamp is None:
-        text = source.read_text(encoding="utf-8-sig", errors="replace")
-        found = [
-            (number, match["what"], match["path"])
-            for number, line in enumerate(lines(text), start=1)
-            for match in _LINK.finditer(line)
-        ]
-        known = _written[str(source)] = (stamp, found)
-    return known[1]
+    """(line, kind, as written) of each link in `source`, read again only when the file changed."""
+    return records.per_file(_written, source, _read_links)
+
+
+def _read_links(source: Path) -> list[tuple[int, str, str]]:
+    text = source.read_text(encoding="utf-8-sig", errors="replace")
+    return [
+        (number, match["what"], match["path"])
+        for number, line in enumerate(lines(text), start=1)
+        for match in _LINK.finditer(line)
+    ]
 
 
 def targets(source: Path, root: Path) -> list[tuple[int, str, str, Path | None]]:

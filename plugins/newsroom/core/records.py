@@ -6,7 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def read(path: Path) -> dict:
@@ -44,17 +48,22 @@ def unchanged_key(path: Path) -> tuple[int, ...] | None:
     return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
 
 
-_digests: dict[str, tuple[tuple[int, ...] | None, bytes]] = {}
+def per_file(memo: dict, path: Path, make: Callable[[Path], T]) -> T:
+    """`make(path)`, kept in `memo` until the file's `unchanged_key` changes: the resident publisher reads every
+    file again after each save, and only the saved one changed."""
+    key = unchanged_key(path)
+    known = memo.get(str(path))
+    if known is None or known[0] != key or key is None:
+        known = memo[str(path)] = (key, make(path))
+    return known[1]
+
+
+_digests: dict[str, tuple] = {}
 
 
 def digest(path: Path) -> bytes:
-    """The SHA-256 of a file's bytes, read again only when `unchanged_key` changed: the resident publisher
-    fingerprints every input twice a publish, and only the saved file changed."""
-    key = unchanged_key(path)
-    known = _digests.get(str(path))
-    if known is None or known[0] != key or key is None:
-        known = _digests[str(path)] = (key, hashlib.sha256(path.read_bytes()).digest())
-    return known[1]
+    """The SHA-256 of a file's bytes (the fingerprint reads every input twice a publish)."""
+    return per_file(_digests, path, lambda found: hashlib.sha256(found.read_bytes()).digest())
 
 
 def one_a_line(document: dict, key: str, texts: dict[int, str] | None = None) -> str:

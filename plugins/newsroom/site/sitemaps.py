@@ -77,7 +77,7 @@ def pages(output: Path, site_url: str, record: Path | None = None) -> list[Page]
     With `record` (a build's), the entry of a page whose <head> is as the last build left it (a page the page cache
     kept, or one only its "more from the publisher" changed in) is taken from it instead of parsing the page again; a
     file with the size and time it had (a kept page) is not read at all."""
-    search_bundle = str(output / urls.SEARCH_BUNDLE)
+    search_bundle = str(output / urls.SEARCH_BUNDLE) + "/"  # that folder only, not pagefind-2/
     known = records.read(record) if record else {}
     known = known.get("pages", {}) if known.get("site_url") == site_url else {}
     now: dict[str, list] = {}
