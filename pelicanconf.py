@@ -61,6 +61,7 @@ TAG_FEED_ATOM = TAG_FEED_RSS = None
 CACHE_CONTENT = True
 LOAD_CONTENT_CACHE = True
 CACHE_PATH = "cache/content"
+GZIP_CACHE = False  # a few megabytes more on disk; compressing the cache again was a tenth of a quick publish
 
 # Titles, leads and card texts are escaped; release bodies are HTML from Markdown and marked safe.
 JINJA_ENVIRONMENT = {"trim_blocks": True, "lstrip_blocks": True, "autoescape": True, "extensions": []}

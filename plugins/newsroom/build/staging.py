@@ -140,8 +140,16 @@ def _swap(work: Path, target: Path) -> None:
 
 def remove_later(folder: Path) -> None:
     """Remove a folder no reader uses any more in a thread: thousands of files take seconds nobody need wait for
-    (the process waits for the thread before it exits)."""
-    threading.Thread(target=shutil.rmtree, args=(folder,), kwargs={"ignore_errors": True}).start()
+    (the process waits for the thread before it exits). The thread hands the unlinks to `rm -rf`: Python's rmtree
+    in a thread holds the interpreter lock between its thousands of calls and slows the build beside it by half."""
+    threading.Thread(target=_remove, args=(folder,)).start()
+
+
+def _remove(folder: Path) -> None:
+    if not (
+        shutil.which("rm") and subprocess.run(["rm", "-rf", "--", str(folder)], capture_output=True).returncode == 0
+    ):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 _swaps = itertools.count()
