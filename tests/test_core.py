@@ -4,6 +4,7 @@ the commands that must take the newsroom's own languages."""
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 import threading
@@ -17,6 +18,7 @@ from pelican.utils import slugify as pelican_slugify
 
 from newsroom.content.catalog import catalog_for, load_catalog
 from newsroom.core import embargo, records, urls, workers
+from newsroom.core.logs import keep_every_line
 from newsroom.core.model import Catalog, Release
 from newsroom.core.settings import SLUG_SUBSTITUTIONS, Settings, SettingsError
 from newsroom.core.slugs import slugify
@@ -388,3 +390,22 @@ def test_one_a_line_is_the_same_json_with_each_listed_item_on_a_line_of_its_own(
     assert records.one_a_line({"version": 1, "releases": [shared]}, "releases", texts).count("Tiedote ä") == 1
     assert texts[id(shared)] == json.dumps(shared, ensure_ascii=False)  # made once for both documents
     assert json.loads(records.one_a_line({"releases": []}, "releases")) == {"releases": []}
+
+
+def test_a_service_log_keeps_the_lines_pelican_would_drop_as_repeats():
+    """Pelican (loaded above) makes every logger skip a message it has logged before; a service's must not."""
+    logger, line = logging.getLogger("newsroom.test-service-log"), "Sent 3 email(s) to the test of the service log."
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
+    logger.addHandler(handler)
+    try:
+        logger.warning(line)
+        logger.warning(line)
+        assert lines == [line]  # Pelican's LimitFilter, as in every process that loads Pelican
+        keep_every_line()
+        logger.warning(line)
+        logger.warning(line)
+        assert lines == [line] * 3
+    finally:
+        logger.removeHandler(handler)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pelican import Pelican
+from pelican.log import LimitFilter
 from pelican.settings import read_settings
 
 from newsroom.build.audit import Leak, audit
@@ -99,6 +100,8 @@ def _run(settings: Settings, catalog: Catalog) -> Pelican:
     """Pelican into the work folder, then the audit of what it wrote."""
     now = settings.now
     pelican = Pelican(settings)
+    LimitFilter._raised_messages.clear()  # Pelican skips a warning it gave before: in this build, not in a process's
+    LimitFilter._group_count.clear()  # next one (the publisher builds for months)
     collector = _ErrorCollector()
     logger = logging.getLogger("pelican")
     logger.addHandler(collector)

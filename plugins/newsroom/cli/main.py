@@ -24,6 +24,7 @@ from newsroom.content.catalog import ContentError, catalog_for
 from newsroom.content.links import link_problems
 from newsroom.core.clock import DateError, timestamp
 from newsroom.core.embargo import hidden_contacts, hidden_images, next_lift, unpublished
+from newsroom.core.logs import keep_every_line
 from newsroom.core.model import TYPES
 from newsroom.core.settings import Settings, SettingsError, check_public_subscribe_url
 from newsroom.core.text import split_list
@@ -329,6 +330,7 @@ def cmd_subscriptions(args: argparse.Namespace) -> int:
         print(f"newsroom: {exc}", file=sys.stderr)
         return USAGE
     logging.getLogger("newsroom.subscriptions.service").setLevel(logging.INFO)
+    keep_every_line()
     print(
         f"Subscription service on http://{args.host}:{args.port}, public address {settings['NEWSROOM_SUBSCRIBE_URL']}. "
         "Ctrl-C stops it.",

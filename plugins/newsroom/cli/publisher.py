@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from newsroom.core.logs import keep_every_line
 from newsroom.mail.notify import NotifyError
 from newsroom.publishing import status
 from newsroom.publishing.publisher import Publisher, PublisherRunning
@@ -26,6 +27,7 @@ def cmd_publisher(args: argparse.Namespace, settings: dict) -> int:
         logging.getLogger(name).addHandler(handler)
         logging.getLogger(name).setLevel(logging.INFO)
         logging.getLogger(name).propagate = False
+    keep_every_line()
     try:
         publisher = Publisher(settings)
     except NotifyError as exc:

@@ -9,6 +9,7 @@ import sys
 import threading
 from datetime import UTC, datetime
 
+from newsroom.core.logs import keep_every_line
 from newsroom.desk import accounts
 
 OK, PROBLEM, USAGE = 0, 1, 2
@@ -84,6 +85,7 @@ def serve(settings: dict, host: str, port: int, preview_port: int) -> int:
         print(f"newsroom: {exc}", file=sys.stderr)
         return USAGE
     logging.getLogger("newsroom.desk").setLevel(logging.INFO)
+    keep_every_line()
     preview_app = preview.create_preview_app(settings)
     preview_server = uvicorn.Server(uvicorn.Config(preview_app, host=host, port=preview_port, log_level="warning"))
     threading.Thread(target=preview_server.run, daemon=True).start()
