@@ -261,7 +261,8 @@ class Publisher:
         if result.deployed_to:
             self.publish_took = timedelta(seconds=self.clock.monotonic() - started)
             outdated = pagecache.deferred(staging_settings(self.settings, now))
-            self.refresh_at = now + timedelta(seconds=REFRESH_QUIET) if outdated else None
+            quiet_from = self.clock.now()  # the quiet spell starts when this publish is out, not when it began
+            self.refresh_at = quiet_from + timedelta(seconds=REFRESH_QUIET) if outdated else None
         if result.deployed_to:
             logger.info("Published (%s) to %s: %d newly public", why, result.deployed_to, len(result.newly_public))
             for item in result.newly_public:
