@@ -192,6 +192,39 @@ def _page_text(folder: Path) -> set[str]:
     return {p.read_text(encoding="utf-8")[:40] for p in folder.rglob("*.html")}
 
 
+def test_publish_builds_among_the_deploy_copies_and_the_deploy_copies_nothing(tmp_path):
+    """The build of a local publish is made in the target's folder of copies: the deploy links it as it is, and the
+    next build keeps its unchanged files from it (hard links); a build that fails leaves every link as it was."""
+    content = write_content(tmp_path / "content", {"a.fi.md": release("Kevään avoimet ovet", "2026-02-01 09:00")})
+    target, state = tmp_path / "site", tmp_path / "state"
+    releases = tmp_path / ".site.releases"
+
+    def copies() -> set[str]:
+        return {p.name for p in releases.iterdir() if not p.name.startswith(".")}
+
+    assert _publish(content, target, state).returncode == 0
+    first = target.resolve()
+    assert (state / "build").resolve() == first and copies() == {first.name}  # one copy: the build itself
+    (content / "releases" / "b.fi.md").write_text(
+        release("Syksyn kirjastopäivä", "2026-02-10 09:00", release_id="r2"), encoding="utf-8"
+    )
+    result = _publish(content, target, state)
+    assert result.returncode == 0, result.stderr
+    second = target.resolve()
+    assert second != first and (state / "build").resolve() == second and copies() == {first.name, second.name}
+    assert "Syksyn kirjastopäivä" in (second / "fi" / "index.html").read_text(encoding="utf-8")
+    assert "Syksyn kirjastopäivä" not in (first / "fi" / "index.html").read_text(encoding="utf-8")  # never written to
+    shared = [p for p in second.rglob("*") if p.is_file() and (first / p.relative_to(second)).is_file()]
+    assert shared and any((first / p.relative_to(second)).stat().st_ino == p.stat().st_ino for p in shared)
+    (content / "releases" / "c.fi.md").write_text("Title: Rikki\n\nNo date, no type.\n", encoding="utf-8")
+    failed = _publish(content, target, state)
+    assert failed.returncode != 0 and "Traceback" not in failed.stderr
+    assert (
+        target.resolve() == second and (state / "build").resolve() == second and copies() == {first.name, second.name}
+    )
+    assert not any(p.name.endswith(".building") for p in releases.iterdir())
+
+
 def test_rsync_deploy_over_ssh_survives_a_kill_mid_transfer(sshd, tmp_path):
     first = _big_build(tmp_path / "first")
     second = _big_build(tmp_path / "second")

@@ -8,6 +8,7 @@ import re
 from importlib import metadata
 from pathlib import Path
 
+from newsroom.build.staging import COPIES
 from newsroom.core import records, urls
 from newsroom.core.model import Publisher
 
@@ -137,6 +138,7 @@ NOT_OUTPUT = frozenset(
         "NEWSROOM_NOW",
         "NEWSROOM_CATALOG",
         "NEWSROOM_DEFER_MORE",  # pagecache.DEFER_MORE: how a build is made, not what it reads
+        COPIES,  # where a build is made
         "NEWSROOM_DEPLOY",
         "NEWSROOM_STATE_DIR",
         "NEWSROOM_DB",

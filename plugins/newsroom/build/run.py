@@ -13,7 +13,7 @@ from pelican.settings import read_settings
 from newsroom.build.audit import Leak, audit
 from newsroom.build.origins import Stray, strays
 from newsroom.build.preview import refuse_live_output
-from newsroom.build.staging import files, staged
+from newsroom.build.staging import COPIES, files, staged
 from newsroom.build.theme import theme_override
 from newsroom.content.catalog import ContentError, catalog_for
 from newsroom.content.links import link_problems
@@ -90,7 +90,8 @@ def build(settings: dict, catalog: Catalog | None = None) -> Pelican:
         raise ContentError(tuple(problems))
     if settings.preview:
         refuse_live_output(settings)
-    with staged(settings.output, seed=not settings.get("DELETE_OUTPUT_DIRECTORY")) as work:
+    copies = Path(settings[COPIES]) if settings.get(COPIES) else None
+    with staged(settings.output, seed=not settings.get("DELETE_OUTPUT_DIRECTORY"), copies=copies) as work:
         pelican = _run(settings.replace(**{"OUTPUT_PATH": str(work), CATALOG_KEY: catalog}), catalog)
     pelican.output_path = str(settings.output)
     return pelican

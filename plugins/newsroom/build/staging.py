@@ -6,6 +6,7 @@ a file it would write byte for byte as it is) is hard-linked from the last outpu
 keeps its size and modification time, by which the page cache, the search shards and the audit know it. Everything
 else is written as a new file: no file of a finished build is ever written to again, so a deployed copy may share
 its files with the build (deploy links them) and a kept page cannot carry anything the build did not mean to keep.
+A build given a folder of copies (the deploy's, `COPIES`) is made there and becomes a copy itself.
 """
 
 from __future__ import annotations
@@ -17,30 +18,48 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 _BUILDING = ".building"
+COPIES = "NEWSROOM_BUILD_COPIES"  # a build setting (not in pelicanconf.py): the folder of copies to build into (staged)
 
 
-def work_folder(output: Path) -> Path:
+def work_folder(output: Path, copies: Path | None = None) -> Path:
     """Always the same folder for one output: the build's records (kept pages, search shards) name its files."""
-    return output.with_name(f".{output.name}{_BUILDING}")
+    output = output.absolute()
+    return (copies or output.parent) / f".{output.name}{_BUILDING}"
 
 
 def last_output(work: Path) -> Path:
     """The output a work folder replaces when the build is whole (the folder files are kept from)."""
-    return work.with_name(work.name.removeprefix(".").removesuffix(_BUILDING))
+    return _last.get(work) or work.with_name(work.name.removeprefix(".").removesuffix(_BUILDING))
+
+
+def copy_name() -> str:
+    """The name of a new copy in a folder of copies (the deploy's): the moment it was made, so names sort by age."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def is_copy(name: str) -> bool:
+    """Whether an entry of a folder of copies is a finished copy (not a build or a search index under way)."""
+    return not name.startswith(".")
 
 
 @contextmanager
-def staged(output: Path, seed: bool = True) -> Iterator[Path]:
+def staged(output: Path, seed: bool = True, copies: Path | None = None) -> Iterator[Path]:
     """The folder to build into, empty; on a clean exit it replaces `output` (a symlinked output: the folder it points
-    at), on an error it is removed and `output` is untouched. `seed` False keeps nothing of the last output."""
-    target = output.resolve() if output.is_symlink() else output.absolute()
-    work = work_folder(target)
+    at), on an error it is removed and `output` is untouched. `seed` False keeps nothing of the last output.
+
+    With `copies` (the deploy's folder of kept copies) the build is made there and becomes a copy of its own, and
+    `output` is a link moved onto it in one rename: the copy the link pointed at stays as it was (it is what readers
+    see until the deploy swaps), and the deploy puts the new one in front of readers without copying a file."""
+    last = output.resolve() if output.is_symlink() else output.absolute()
+    work = work_folder(output if copies else last, copies)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     _made.clear()
+    _last[work] = last
     if not seed:
         _cold.add(work)
     try:
@@ -50,10 +69,15 @@ def staged(output: Path, seed: bool = True) -> Iterator[Path]:
         raise
     finally:
         _cold.discard(work)
-    _swap(work, target)
+        _last.pop(work, None)
+    if copies:
+        _relink(work, output.absolute())
+    else:
+        _swap(work, last)
 
 
 _cold: set[Path] = set()  # work folders of builds from nothing, under way: they keep nothing
+_last: dict[Path, Path] = {}  # work folders of builds under way: the output each keeps files from
 _made: set[Path] = set()  # folders made in the work folder of the build under way
 
 
@@ -136,6 +160,32 @@ def _swap(work: Path, target: Path) -> None:
     os.rename(work, target)
     for left in target.parent.glob(f".{target.name}.previous-*"):
         remove_later(left)
+
+
+def _relink(work: Path, output: Path) -> None:
+    """The finished work folder becomes a copy named for this moment, pinned by a link in the folder of copies (which
+    keeps it from being tidied away while it is the one the next build keeps files from); `output` links to the pin.
+    Each link moves in one rename. The old copy is the folder's owner's to remove (the deploy's, once it is no longer
+    live); an output still a plain folder, as an older version left it, is removed."""
+    fresh = work.with_name(copy_name())
+    os.rename(work, fresh)
+    pin = work.with_name(f".{output.name}")
+    _point(pin, fresh)
+    if output.is_symlink() and Path(os.readlink(output)) == pin:
+        return
+    if output.is_dir() and not output.is_symlink():
+        old = output.with_name(f".{output.name}.previous-{os.getpid()}-{next(_swaps)}")
+        os.rename(output, old)
+        remove_later(old)
+    _point(output, pin)
+
+
+def _point(link: Path, to: Path) -> None:
+    """Make `link` a symlink to `to`, replacing what it was in one rename."""
+    new = link.with_name(f"{link.name}.link-{os.getpid()}")
+    new.unlink(missing_ok=True)
+    os.symlink(to, new)
+    os.replace(new, link)
 
 
 def remove_later(folder: Path) -> None:

@@ -10,12 +10,11 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
 from newsroom.build.manifest import PREVIEW_MARKER
-from newsroom.build.staging import link_tree, remove_later
+from newsroom.build.staging import copy_name, is_copy, link_tree, remove_later
 
 KEEP_RELEASES = 3
 PARTIAL = ".partial"
@@ -89,7 +88,8 @@ def stage(output: Path, target: Path) -> Staged:
     copies nothing (a copy only where the file systems do not allow links).
 
     The copy is made under a name marked partial and renamed when whole, so a deploy killed mid-copy leaves only a
-    partial folder, which the next deploy removes.
+    partial folder, which the next deploy removes. A build made in the folder of copies (`newsroom publish` builds
+    there, build/staging.py) is a whole copy already: it is linked as it is.
     """
     refuse_preview(output)
     target = target.absolute()
@@ -103,12 +103,13 @@ def stage(output: Path, target: Path) -> Staged:
     with _deploy_lock(target):  # one copy at a time, so a partial folder is never one still being copied
         for partial in releases.glob(f"*{PARTIAL}"):
             shutil.rmtree(partial)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        fresh = releases / stamp
-        incoming = releases / f"{stamp}{PARTIAL}"
-        link_tree(output, incoming)
-        os.rename(incoming, fresh)
-        link = target.parent / f".{target.name}.new-{stamp}"
+        fresh = output.resolve()
+        if fresh.parent != releases.resolve():
+            fresh = releases / copy_name()
+            incoming = fresh.with_name(f"{fresh.name}{PARTIAL}")
+            link_tree(output, incoming)
+            os.rename(incoming, fresh)
+        link = target.parent / f".{target.name}.new-{copy_name()}"
         os.symlink(fresh, link)
     return Staged(target, fresh, link)
 
@@ -121,14 +122,20 @@ def _deploy_lock(target: Path) -> Iterator[None]:
 
 
 def _tidy(target: Path) -> None:
-    """Keep the live copy, copies still waiting to be swapped in, and the newest other whole ones up to KEEP_RELEASES.
+    """Keep the live copy, copies still waiting to be swapped in or pinned by a build (staging._relink), and the
+    newest other whole ones up to KEEP_RELEASES.
 
     The others are renamed out of the way and removed in a thread (staging.remove_later), so the mail and the next
     build do not wait for thousands of unlinks; one a killed process left half removed goes with the next deploy's."""
     waiting = {p.resolve() for p in target.parent.glob(f".{target.name}.new-*") if p.is_symlink()}
-    keep = {target.resolve(), *waiting}
     copies = kept_copies(target)
-    whole = sorted(p for p in copies.iterdir() if p.resolve() not in keep and not p.name.endswith((PARTIAL, GONE)))
+    pinned = {p.resolve() for p in copies.iterdir() if p.is_symlink()}  # the copy the next build keeps files from
+    keep = {target.resolve(), *waiting, *pinned}
+    whole = sorted(
+        p
+        for p in copies.iterdir()
+        if is_copy(p.name) and p.resolve() not in keep and not p.name.endswith((PARTIAL, GONE))
+    )
     for old in whole[: -KEEP_RELEASES or None]:
         os.rename(old, old.with_name(f"{old.name}{GONE}"))
     for gone in copies.glob(f"*{GONE}"):
@@ -161,7 +168,7 @@ def _rsync(output: Path, target: str) -> str:
     )
     parent, name = path.rpartition("/")[0] or "/", path.rpartition("/")[2]
     releases = f"{parent}/.{name}.releases"
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = copy_name()
     fresh, incoming = f"{releases}/{stamp}", f"{releases}/{stamp}{PARTIAL}"
     q = shlex.quote
     _remote(

@@ -2,6 +2,8 @@
 
 Every publish builds into the same staging folder of the state dir with its own caches (Pelican's reader cache, the
 page cache, the audit and search records), so a publish after one new release reads and renders only what changed.
+With a local deploy target that folder is a link to a copy beside the target: the build is made there, so the deploy
+moves a link and copies nothing.
 The warm build keeps no leak guarantee of its own: the audit reads its whole output against every hidden version, and
 a warm build the audit refuses is built once more from nothing before the publish gives up.
 """
@@ -20,12 +22,13 @@ from pathlib import Path
 
 from newsroom.build import manifest, pagecache
 from newsroom.build.run import LeakError, build
+from newsroom.build.staging import COPIES
 from newsroom.content.catalog import ContentError, catalog_for
 from newsroom.core.embargo import is_public, next_lift
 from newsroom.core.model import Catalog, Release
 from newsroom.core.settings import Settings
 from newsroom.mail.notify import NotifyReport, notifier
-from newsroom.publishing.deploy import deploy
+from newsroom.publishing.deploy import deploy, kept_copies
 from newsroom.publishing.holding import hold
 from newsroom.publishing.renames import renamed_problems
 
@@ -122,13 +125,19 @@ def record_published(state: Path, output: Path, previous: dict | None = None) ->
 
 
 def staging_settings(settings: dict, now: datetime, folder: str = STAGING, cold: bool = False) -> Settings:
-    """The build of the site at `now` into `folder` of the state dir, with caches of its own beside it."""
+    """The build of the site at `now` into `folder` of the state dir, with caches of its own beside it.
+
+    With a local deploy target the build of the site as it is now is made among the target's copies, and `folder` is
+    a link to it: the deploy puts it in front of readers without copying it (build/staging.py)."""
     state = Path(settings["NEWSROOM_STATE_DIR"])
+    target = settings["NEWSROOM_DEPLOY"]
+    copies = str(kept_copies(Path(target))) if folder == STAGING and "://" not in target else None
     return Settings.of(settings).replace(
         OUTPUT_PATH=str(state / folder),
         CACHE_PATH=str(state / f"{folder}-cache"),
         NEWSROOM_NOW=now,
         DELETE_OUTPUT_DIRECTORY=cold,
+        **{COPIES: copies},
     )
 
 
