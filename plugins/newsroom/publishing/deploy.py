@@ -109,7 +109,7 @@ def stage(output: Path, target: Path) -> Staged:
             incoming = fresh.with_name(f"{fresh.name}{PARTIAL}")
             link_tree(output, incoming)
             os.rename(incoming, fresh)
-        link = target.parent / f".{target.name}.new-{copy_name()}"
+        link = target.parent / f".{target.name}.new-{fresh.name}"
         os.symlink(fresh, link)
     return Staged(target, fresh, link)
 
