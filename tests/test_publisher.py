@@ -30,6 +30,7 @@ from newsroom.content.catalog import catalog_for
 from newsroom.core import urls
 from newsroom.mail import store, subscribers
 from newsroom.mail.subscribers import Preferences
+from newsroom.publishing import publisher as publisher_module
 from newsroom.publishing import status
 from newsroom.publishing.deploy import PARTIAL
 from newsroom.publishing.publish import build_public, publish_lock
@@ -440,3 +441,25 @@ def test_a_saved_release_goes_out_in_a_quick_build_and_the_other_pages_list_it_a
     newsroom.add("kolmas.fi.md", "Toinen tallennettu tiedote", datetime.now(TZ) - timedelta(minutes=1))
     newsroom.wait(lambda: newsroom.log.read_text().count("Published (content changed)") == 2, what="the second line")
     assert newsroom.hidden_audit(newsroom.live(), datetime.now(TZ)) == []
+
+
+def test_the_quiet_spell_before_the_refresh_starts_when_the_quick_publish_is_out(newsroom, monkeypatch):
+    """A quick publish that takes long on the clock is followed by REFRESH_QUIET quiet seconds from its end: counted
+    from its start, a long build would leave no quiet spell and the refresh would follow it at once."""
+    newsroom.add("toinen.fi.md", "Toinen vanha tiedote", datetime(2026, 1, 11, 9, 0, tzinfo=TZ))
+    clock = HeldClock(TZ, datetime(2030, 5, 5, 10, 0, tzinfo=TZ))
+    publisher = Publisher(newsroom.settings(), clock=clock)
+    publisher.publish_now("catch-up", refresh=True)
+    newsroom.add("uusi.fi.md", "Juuri tallennettu tiedote", clock.at - timedelta(minutes=1))
+    build = publisher_module.publish_at
+
+    def a_long_build(*args, **kwargs):
+        result = build(*args, **kwargs)
+        clock.at += timedelta(seconds=30)
+        return result
+
+    monkeypatch.setattr(publisher_module, "publish_at", a_long_build)
+    started = clock.at
+    publisher.publish_now("content changed")
+    assert publisher.live_at == started
+    assert publisher.refresh_at == started + timedelta(seconds=30 + publisher_module.REFRESH_QUIET)

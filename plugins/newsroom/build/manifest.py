@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from importlib import metadata
 from pathlib import Path
@@ -120,12 +121,21 @@ def read(output: Path) -> dict | None:
 
 def shared_inputs(settings: dict) -> set[Path]:
     """What every page is made from besides the releases: the rest of the content folder, the theme, this package."""
-    content = Path(settings["PATH"])
-    releases = content / "releases"
-    inputs = {p for p in content.rglob("*") if p.is_file() and releases not in p.parents}
+    inputs = _files_under(Path(settings["PATH"]), skip_top="releases")
     for root in (Path(settings["THEME"]), Path(__file__).parent.parent):
-        inputs.update(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+        inputs |= _files_under(root, skip="__pycache__")
     return inputs
+
+
+def _files_under(root: Path, skip: str = "", skip_top: str = "") -> set[Path]:
+    """The files under `root`, not looking into folders named `skip` nor into `root`'s own `skip_top`: a walk that
+    leaves the release folder out costs a few hundred stats where looking at each of its thousands of files and
+    throwing it away took a tenth of a second, four times a publish."""
+    found = set()
+    for folder, folders, names in os.walk(root):
+        folders[:] = [name for name in folders if name != skip and not (folder == str(root) and name == skip_top)]
+        found.update(path for path in (Path(folder, name) for name in names) if path.is_file())
+    return found
 
 
 # Settings that never reach the output: where things are kept and sent, the clock, secrets, worker counts. Every

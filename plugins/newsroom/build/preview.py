@@ -15,7 +15,9 @@ class PreviewTargetError(Exception):
 
 def live_folders(settings: dict) -> list[Path]:
     """The folders readers are served from, or that `newsroom publish` builds and deploys from."""
-    found = [Path(settings["NEWSROOM_STATE_DIR"]) / "build"]
+    from newsroom.publishing.publish import STAGING  # here: publish imports the build, which imports this module
+
+    found = [Path(settings["NEWSROOM_STATE_DIR"]) / STAGING]
     target = settings["NEWSROOM_DEPLOY"]
     if "://" not in target:
         found += [Path(target), kept_copies(Path(target))]

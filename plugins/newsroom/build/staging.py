@@ -11,6 +11,7 @@ A build given a folder of copies (the deploy's, `COPIES`) is made there and beco
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -78,7 +79,7 @@ def staged(output: Path, seed: bool = True, copies: Path | None = None) -> Itera
 
 _cold: set[Path] = set()  # work folders of builds from nothing, under way: they keep nothing
 _last: dict[Path, Path] = {}  # work folders of builds under way: the output each keeps files from
-_made: set[Path] = set()  # folders made in the work folder of the build under way
+_made: set[str] = set()  # folders made in the work folder of the build under way
 
 
 def keeps(work: Path) -> bool:
@@ -89,14 +90,19 @@ def keeps(work: Path) -> bool:
 def keep(work: Path, relative: str | Path) -> bool:
     """Hard-link `relative` from the last output into the work folder (a copy where links are not possible);
     False when the last output has no such file."""
-    source = last_output(work) / relative
-    if work in _cold or not source.is_file():
+    if work in _cold:
         return False
-    destination = work / relative
-    if destination.parent not in _made:  # thousands of pages share a few hundred folders
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        _made.add(destination.parent)
-    destination.unlink(missing_ok=True)
+    # Paths as text: a build keeps thousands of files, and making pathlib's objects for each took longer than linking.
+    source = os.path.join(last_output(work), relative)
+    if not os.path.isfile(source):
+        return False
+    destination = os.path.join(work, relative)
+    parent = os.path.dirname(destination)
+    if parent not in _made:  # listings and pictures share folders
+        os.makedirs(parent, exist_ok=True)
+        _made.add(parent)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(destination)
     link_or_copy(source, destination)
     return True
 

@@ -263,7 +263,6 @@ class Publisher:
             outdated = pagecache.deferred(staging_settings(self.settings, now))
             quiet_from = self.clock.now()  # the quiet spell starts when this publish is out, not when it began
             self.refresh_at = quiet_from + timedelta(seconds=REFRESH_QUIET) if outdated else None
-        if result.deployed_to:
             logger.info("Published (%s) to %s: %d newly public", why, result.deployed_to, len(result.newly_public))
             for item in result.newly_public:
                 logger.info("  now public: %s (%s) %s", item["title"], item["lang"], item["url"])
