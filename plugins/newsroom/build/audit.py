@@ -12,6 +12,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import ahocorasick
+
 from newsroom.build import staging
 from newsroom.core import records, urls, workers
 from newsroom.core.model import Contact, Release
@@ -120,7 +122,12 @@ def audit(
         for secret in (contact.email, f"/contacts/{contact.id}.vcf"):
             for form in _forms(secret):
                 owner.setdefault(form.casefold(), (release, secret))
-    pattern = re.compile("|".join(re.escape(form) for form in sorted(owner, key=len, reverse=True)))
+    # Every form in one pass over a file, however many there are: a regular expression of them all took seconds on
+    # a site's JSON and feeds with fifty releases waiting for their embargo.
+    automaton = ahocorasick.Automaton()
+    for form, found_in in owner.items():
+        automaton.add_word(form, found_in)
+    automaton.make_automaton()
 
     def scan(path: Path) -> list[Leak]:
         named = hidden_images & {path.stem, *path.relative_to(output).parts[:-1]}
@@ -130,8 +137,7 @@ def audit(
         if owner:
             found = {}
             for text in _texts(path):
-                for match in pattern.findall(text.casefold()):
-                    release, secret = owner[match]
+                for _end, (release, secret) in automaton.iter(text.casefold()):
                     found[(release.source, secret)] = Leak(path, release, secret)
             leaks += found.values()
         return leaks
