@@ -90,6 +90,7 @@ def test_a_writer_signs_in_writes_fixes_and_schedules_with_the_keyboard_alone(de
     assert _press(page, "Tab") == "button:Aloita tiedote"
     page.keyboard.press("Space")
     expect(page.get_by_role("heading", name="Näppäimistöllä kirjoitettu tiedote", level=1)).to_be_visible()
+    page.wait_for_load_state("load")  # the live check (htmx, deferred) listens from then on (test_desk says more)
 
     # The editor: the skip link jumps over the header; a time the clocks skip is shown at its field while typing.
     assert _press(page, "Tab") == "a:Siirry sisältöön"
