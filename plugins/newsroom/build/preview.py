@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from newsroom.core.settings import local_deploy
 from newsroom.publishing.deploy import kept_copies
 
 
@@ -19,7 +20,7 @@ def live_folders(settings: dict) -> list[Path]:
 
     found = [Path(settings["NEWSROOM_STATE_DIR"]) / STAGING]
     target = settings["NEWSROOM_DEPLOY"]
-    if "://" not in target:
+    if local_deploy(target):
         found += [Path(target), kept_copies(Path(target))]
     return found
 

@@ -148,6 +148,11 @@ WHOLE_NUMBERS = {
 }
 
 
+def local_deploy(target: str) -> bool:
+    """Whether a deploy target (NEWSROOM_DEPLOY) is a folder on this machine rather than an address (rsync://)."""
+    return "://" not in target
+
+
 def apply_defaults(settings: dict, base: Path | None = None) -> None:
     """Fill in defaults and check the numbers; relative state paths are taken from the settings file's folder, like
     Pelican's PATH."""
@@ -165,7 +170,7 @@ def apply_defaults(settings: dict, base: Path | None = None) -> None:
             settings[key] = os.environ[key]
     if base is not None:
         settings["NEWSROOM_STATE_DIR"] = str(base / settings["NEWSROOM_STATE_DIR"])
-        if "://" not in settings["NEWSROOM_DEPLOY"]:
+        if local_deploy(settings["NEWSROOM_DEPLOY"]):
             settings["NEWSROOM_DEPLOY"] = str(base / settings["NEWSROOM_DEPLOY"])
         settings["NEWSROOM_IMAGE_CACHE"] = str(base / settings["NEWSROOM_IMAGE_CACHE"])
         if settings["NEWSROOM_DB"]:

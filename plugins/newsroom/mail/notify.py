@@ -13,7 +13,7 @@ from pathlib import Path
 from newsroom.build import manifest
 from newsroom.build.manifest import PREVIEW_MARKER
 from newsroom.core.clock import build_now
-from newsroom.core.settings import Settings
+from newsroom.core.settings import Settings, local_deploy
 from newsroom.mail import distribution, store, subscribers
 from newsroom.mail.mailer import Mailer, MailerConfigError, SmtpConfig, mail_settings
 from newsroom.mail.messages import Composer
@@ -60,7 +60,7 @@ class NotifyConfig:
         db = store.db_path(settings)
         for name in ("OUTPUT_PATH", "NEWSROOM_DEPLOY"):
             folder = str(settings.get(name) or "")
-            if folder and "://" not in folder and Path(folder).resolve() in db.resolve().parents:
+            if folder and local_deploy(folder) and Path(folder).resolve() in db.resolve().parents:
                 raise NotifyError(
                     f"NEWSROOM_DB {db} is inside {name} ({folder}), so the subscriber list would be "
                     "published with the site; keep it in the state folder (var/)"

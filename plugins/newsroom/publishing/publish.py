@@ -26,7 +26,7 @@ from newsroom.build.staging import COPIES
 from newsroom.content.catalog import ContentError, catalog_for
 from newsroom.core.embargo import is_public, next_lift
 from newsroom.core.model import Catalog, Release
-from newsroom.core.settings import Settings
+from newsroom.core.settings import Settings, local_deploy
 from newsroom.mail.notify import NotifyReport, notifier
 from newsroom.publishing.deploy import deploy, kept_copies
 from newsroom.publishing.holding import hold
@@ -131,7 +131,7 @@ def staging_settings(settings: dict, now: datetime, folder: str = STAGING, cold:
     a link to it: the deploy puts it in front of readers without copying it (build/staging.py)."""
     state = Path(settings["NEWSROOM_STATE_DIR"])
     target = settings["NEWSROOM_DEPLOY"]
-    copies = str(kept_copies(Path(target))) if folder == STAGING and "://" not in target else None
+    copies = str(kept_copies(Path(target))) if folder == STAGING and local_deploy(target) else None
     return Settings.of(settings).replace(
         OUTPUT_PATH=str(state / folder),
         CACHE_PATH=str(state / f"{folder}-cache"),

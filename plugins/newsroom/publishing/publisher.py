@@ -42,7 +42,7 @@ from newsroom.build.staging import files, link_tree
 from newsroom.content.catalog import ContentError
 from newsroom.core import records
 from newsroom.core.model import Catalog, Release
-from newsroom.core.settings import Settings
+from newsroom.core.settings import Settings, local_deploy
 from newsroom.mail import approvals
 from newsroom.mail.notify import NotifyError, notifier
 from newsroom.publishing import status as status_file
@@ -156,7 +156,7 @@ class Publisher:
     def run(self) -> None:
         """Publish until stopped (SIGTERM, SIGINT, or `stop`); raises PublisherRunning if another one runs."""
         with self._own_lock():
-            if "://" not in self.target:
+            if local_deploy(self.target):
                 drop_waiting(Path(self.target))  # copies a killed publisher staged and never swapped in
             for copy in self.state.glob(f"{PREBUILT}-*"):
                 shutil.rmtree(copy, ignore_errors=True)
@@ -348,7 +348,7 @@ class Publisher:
 
     def _stage(self, output: Path, lift: Lift) -> Staged | Path:
         """The prebuild's own copy (hard links: the prebuild folder's next build writes a fresh folder)."""
-        if "://" not in self.target:
+        if local_deploy(self.target):
             return stage(output, Path(self.target))
         copy = self.state / f"{PREBUILT}-{lift.at.strftime('%Y%m%dT%H%M%S')}"
         shutil.rmtree(copy, ignore_errors=True)
